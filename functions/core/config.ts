@@ -1,0 +1,89 @@
+/**
+ * Configuration from the environment. Each section is read when the module that needs it
+ * loads, so a missing setting stops a Lambda (or the local host) at start with the setting's
+ * name instead of failing on the first request.
+ */
+import os from 'node:os';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function envString(name: string, fallback?: string): string {
+  const value = process.env[name];
+  if (value !== undefined && value !== '') return value;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(`Missing required setting ${name}`);
+}
+
+export function envOptional(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function envInt(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = envOptional(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`Setting ${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function envList(name: string): string[] {
+  return (envOptional(name) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function once<T>(load: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    if (value === undefined) value = load();
+    return value;
+  };
+}
+
+/** Where the stores are. Endpoints are set only by the local host. */
+export const storageConfig = once(() => ({
+  region: envString('AWS_REGION', envOptional('AWS_DEFAULT_REGION') ?? 'us-east-1'),
+  tableName: envString('SLUICE_TABLE'),
+  dataBucket: envString('SLUICE_DATA_BUCKET'),
+  dynamodbEndpoint: envOptional('SLUICE_DYNAMODB_ENDPOINT'),
+  s3Endpoint: envOptional('SLUICE_S3_ENDPOINT'),
+  /** Endpoint that presigned URLs point at; defaults to the S3 endpoint the functions use. */
+  s3PublicEndpoint: envOptional('SLUICE_S3_PUBLIC_ENDPOINT') ?? envOptional('SLUICE_S3_ENDPOINT'),
+}));
+
+export const authConfig = once(() => {
+  const secret = envOptional('SLUICE_JWT_SECRET');
+  const secretArn = envOptional('SLUICE_JWT_SECRET_ARN');
+  if (!secret && !secretArn) {
+    throw new ConfigError('Missing required setting SLUICE_JWT_SECRET or SLUICE_JWT_SECRET_ARN');
+  }
+  return {
+    jwtSecret: secret,
+    jwtSecretArn: secretArn,
+    adminSecretArn: envOptional('SLUICE_ADMIN_SECRET_ARN'),
+    accessTokenTtlSeconds: envInt('SLUICE_ACCESS_TOKEN_TTL', 900, 60, 86_400),
+    refreshTokenTtlSeconds: envInt('SLUICE_REFRESH_TOKEN_TTL', 30 * 86_400, 3_600, 365 * 86_400),
+    loginMaxFailures: envInt('SLUICE_LOGIN_MAX_FAILURES', 5, 1, 1_000),
+    loginLockSeconds: envInt('SLUICE_LOGIN_LOCK_SECONDS', 900, 1, 86_400),
+  };
+});
+
+export const tablesConfig = once(() => ({
+  /** Largest file accepted by the multipart upload route (the Lambda payload limit, after base64). */
+  directUploadMaxBytes: envInt('SLUICE_DIRECT_UPLOAD_MAX_BYTES', 4 * 1024 * 1024, 1024),
+  /** Largest file accepted through a presigned upload URL. */
+  maxUploadBytes: envInt('SLUICE_MAX_UPLOAD_BYTES', 2 * 1024 * 1024 * 1024, 1024),
+  uploadUrlTtlSeconds: envInt('SLUICE_UPLOAD_URL_TTL', 900, 60, 7 * 86_400),
+  tmpDir: envString('SLUICE_TMP_DIR', os.tmpdir()),
+  duckdbThreads: envInt('SLUICE_DUCKDB_THREADS', Math.max(1, os.availableParallelism()), 1, 64),
+  duckdbMemoryLimit: envOptional('SLUICE_DUCKDB_MEMORY_LIMIT'),
+}));

@@ -1,0 +1,219 @@
+/**
+ * The HTTP side of every area Lambda: route by `event.routeKey`, enforce the route's access
+ * level, validate params/query/body with the operation's zod schemas, call the operation and
+ * shape the JSON answer. Errors of any kind leave through one middleware as problem+json.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type {
+  APIGatewayProxyEventV2WithLambdaAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import type { z } from 'zod';
+import { type AuthContext, contextToPrincipal, hasRole, type Principal } from './auth/principal.ts';
+import {
+  type FieldProblem,
+  ForbiddenError,
+  MethodNotAllowedError,
+  RouteNotFoundError,
+  toProblem,
+  UnauthorizedError,
+  ValidationError,
+} from './errors.ts';
+import { logger, metrics, tracer } from './observability.ts';
+import { type Area, findRoute, matchRoute, type RouteDef } from './routes.ts';
+
+export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthContext>;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export interface Reply {
+  readonly kind: 'reply';
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+export function reply(status: number, body: unknown, headers: Record<string, string> = {}): Reply {
+  return { kind: 'reply', status, body, headers };
+}
+
+export interface OperationContext<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  principal: Principal;
+  event: HttpEvent;
+  requestId: string;
+  /** Raw request body bytes, for operations that read their own body (multipart uploads). */
+  rawBody(): Buffer;
+  header(name: string): string | undefined;
+}
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface OperationDef<
+  BS extends Schema | undefined,
+  QS extends Schema | undefined,
+  PS extends Schema | undefined,
+> {
+  body?: BS;
+  query?: QS;
+  params?: PS;
+  run(ctx: OperationContext<Out<BS>, Out<QS>, Out<PS>>): Promise<unknown>;
+}
+
+export interface Operation {
+  body?: Schema;
+  query?: Schema;
+  params?: Schema;
+  run(ctx: OperationContext<unknown, unknown, unknown>): Promise<unknown>;
+}
+
+/** Declares an operation; the generic parameters give `run` typed inputs. */
+export function operation<
+  BS extends Schema | undefined = undefined,
+  QS extends Schema | undefined = undefined,
+  PS extends Schema | undefined = undefined,
+>(def: OperationDef<BS, QS, PS>): Operation {
+  return def as unknown as Operation;
+}
+
+/** Operations of public routes get a placeholder principal; they must not rely on it. */
+const ANONYMOUS: Principal = { kind: 'user', userId: '', username: '', role: 'viewer' };
+
+const JSON_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+function jsonResult(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode: status,
+    headers: { ...JSON_HEADERS, ...headers },
+    body: body === undefined ? '' : JSON.stringify(body),
+  };
+}
+
+/** Turns any error into problem+json. Registered first so it also sees other middlewares' errors. */
+export function problemJson(): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    onError: async (request) => {
+      const event = request.event;
+      const instance = event?.rawPath ?? event?.requestContext?.http?.path ?? '';
+      const requestId = request.context?.awsRequestId;
+      const { problem, headers } = toProblem(request.error, instance, requestId);
+      if (problem.status >= 500) {
+        logger.error('request failed', { error: request.error as Error, route: event?.routeKey });
+      } else {
+        logger.info('request rejected', { status: problem.status, errorType: problem.errorType });
+      }
+      request.response = {
+        statusCode: problem.status,
+        headers: {
+          ...JSON_HEADERS,
+          'content-type': 'application/problem+json; charset=utf-8',
+          ...headers,
+        },
+        body: JSON.stringify(problem),
+      };
+    },
+  };
+}
+
+function parseWith(schema: Schema | undefined, value: unknown, prefix: string): unknown {
+  if (!schema) return value;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems: FieldProblem[] = result.error.issues.map((issue) => ({
+    field: [prefix, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+  throw ValidationError.of(problems);
+}
+
+/** Query parameters from the raw query string, so repeated keys (`states=A&states=B`) survive. */
+export function parseQuery(raw: string | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(raw ?? '')) {
+    const prev = out[key];
+    if (prev === undefined) out[key] = value;
+    else out[key] = Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
+function rawBody(event: HttpEvent): Buffer {
+  if (!event.body) return Buffer.alloc(0);
+  return Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+}
+
+function parseJsonBody(event: HttpEvent): unknown {
+  const text = rawBody(event).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('Malformed JSON body.', [{ field: 'body', message: 'is not valid JSON' }]);
+  }
+}
+
+function authenticate(event: HttpEvent, route: RouteDef): Principal {
+  if (route.access === 'public') return ANONYMOUS;
+  const ctx = event.requestContext.authorizer?.lambda;
+  const principal = contextToPrincipal(ctx);
+  if (!principal) throw new UnauthorizedError(ctx?.denied ?? 'Authentication is required.');
+  if (!hasRole(principal, route.access)) {
+    throw new ForbiddenError(`This operation needs the ${route.access} role; you have ${principal.role}.`);
+  }
+  return principal;
+}
+
+export function resolveRoute(event: HttpEvent): RouteDef {
+  const route = findRoute(event.routeKey);
+  if (route) return route;
+  const method = event.requestContext.http.method;
+  const path = event.rawPath;
+  const match = matchRoute(method, path);
+  if (match && 'allowed' in match) throw new MethodNotAllowedError(method, path, match.allowed);
+  if (match) return match.route;
+  throw new RouteNotFoundError(method, path);
+}
+
+/** Builds an area's Lambda handler from its operations (one per route of the area). */
+export function areaHandler(area: Area, operations: Record<string, Operation>) {
+  const dispatch = async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    const route = resolveRoute(event);
+    const op = route.area === area ? operations[route.operation] : undefined;
+    if (!op) throw new RouteNotFoundError(event.requestContext.http.method, event.rawPath);
+    logger.appendKeys({ route: event.routeKey });
+    const principal = authenticate(event, route);
+    const params = parseWith(op.params, event.pathParameters ?? {}, 'path');
+    const query = parseWith(op.query, parseQuery(event.rawQueryString), 'query');
+    const body = op.body ? parseWith(op.body, parseJsonBody(event), 'body') : undefined;
+    const result = await op.run({
+      body,
+      query,
+      params,
+      principal,
+      event,
+      requestId: context.awsRequestId,
+      rawBody: () => rawBody(event),
+      header: (name) => event.headers?.[name.toLowerCase()],
+    });
+    if (result && typeof result === 'object' && (result as Reply).kind === 'reply') {
+      const r = result as Reply;
+      return jsonResult(r.status, r.body, r.headers);
+    }
+    return jsonResult(200, result);
+  };
+  return middy<HttpEvent, HttpResult>(dispatch)
+    .use(problemJson())
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer))
+    .use(logMetrics(metrics));
+}

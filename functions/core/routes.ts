@@ -1,0 +1,238 @@
+/**
+ * The route table: the single source for API Gateway routes (lib/api.ts) and for the local
+ * host's dispatcher (local/server.ts). Pure data, so CDK can import it without pulling in
+ * handler code. Each area is one Lambda function, `functions/<area>.ts`, whose handler routes
+ * by `event.routeKey` to the named operation.
+ */
+
+export const ROLES = ['viewer', 'editor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** `public` needs no credentials; a role means "authenticated with at least this role". */
+export type Access = 'public' | Role;
+
+export const AREAS = ['health', 'auth', 'users', 'catalog', 'tables', 'ingest', 'fallback'] as const;
+export type Area = (typeof AREAS)[number];
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
+export interface RouteDef {
+  method: Method;
+  /** API Gateway path template, e.g. `/api/v1/collections/{collection_id}`. */
+  path: string;
+  area: Area;
+  operation: string;
+  access: Access;
+}
+
+const V1 = '/api/v1';
+
+export const ROUTES: readonly RouteDef[] = [
+  { method: 'GET', path: '/health', area: 'health', operation: 'health', access: 'public' },
+
+  { method: 'POST', path: `${V1}/auth/login`, area: 'auth', operation: 'login', access: 'public' },
+  { method: 'POST', path: `${V1}/auth/refresh`, area: 'auth', operation: 'refresh', access: 'public' },
+  { method: 'POST', path: `${V1}/auth/logout`, area: 'auth', operation: 'logout', access: 'viewer' },
+  { method: 'GET', path: `${V1}/auth/me`, area: 'auth', operation: 'me', access: 'viewer' },
+  {
+    method: 'POST',
+    path: `${V1}/auth/credentials`,
+    area: 'auth',
+    operation: 'createCredential',
+    access: 'viewer',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/auth/credentials`,
+    area: 'auth',
+    operation: 'listCredentials',
+    access: 'viewer',
+  },
+  {
+    method: 'DELETE',
+    path: `${V1}/auth/credentials/{credential_id}`,
+    area: 'auth',
+    operation: 'deleteCredential',
+    access: 'viewer',
+  },
+
+  { method: 'POST', path: `${V1}/users`, area: 'users', operation: 'createUser', access: 'admin' },
+  { method: 'GET', path: `${V1}/users`, area: 'users', operation: 'listUsers', access: 'admin' },
+  { method: 'GET', path: `${V1}/users/{user_id}`, area: 'users', operation: 'getUser', access: 'admin' },
+  {
+    method: 'DELETE',
+    path: `${V1}/users/{user_id}`,
+    area: 'users',
+    operation: 'deleteUser',
+    access: 'admin',
+  },
+
+  {
+    method: 'POST',
+    path: `${V1}/collections`,
+    area: 'catalog',
+    operation: 'createCollection',
+    access: 'editor',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/collections`,
+    area: 'catalog',
+    operation: 'listCollections',
+    access: 'viewer',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/collections/{collection_id}`,
+    area: 'catalog',
+    operation: 'getCollection',
+    access: 'viewer',
+  },
+  {
+    method: 'PUT',
+    path: `${V1}/collections/{collection_id}`,
+    area: 'catalog',
+    operation: 'updateCollection',
+    access: 'editor',
+  },
+  {
+    method: 'DELETE',
+    path: `${V1}/collections/{collection_id}`,
+    area: 'catalog',
+    operation: 'deleteCollection',
+    access: 'editor',
+  },
+  { method: 'POST', path: `${V1}/datasets`, area: 'catalog', operation: 'createDataset', access: 'editor' },
+  { method: 'GET', path: `${V1}/datasets`, area: 'catalog', operation: 'listDatasets', access: 'viewer' },
+  {
+    method: 'GET',
+    path: `${V1}/datasets/{dataset_id}`,
+    area: 'catalog',
+    operation: 'getDataset',
+    access: 'viewer',
+  },
+  {
+    method: 'PUT',
+    path: `${V1}/datasets/{dataset_id}`,
+    area: 'catalog',
+    operation: 'updateDataset',
+    access: 'editor',
+  },
+  {
+    method: 'DELETE',
+    path: `${V1}/datasets/{dataset_id}`,
+    area: 'catalog',
+    operation: 'deleteDataset',
+    access: 'editor',
+  },
+
+  {
+    method: 'GET',
+    path: `${V1}/tables/{dataset_id}`,
+    area: 'tables',
+    operation: 'getTablePage',
+    access: 'viewer',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/tables/{dataset_id}/schema`,
+    area: 'tables',
+    operation: 'getTableSchema',
+    access: 'viewer',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/tables/{dataset_id}/versions`,
+    area: 'tables',
+    operation: 'listTableVersions',
+    access: 'viewer',
+  },
+  {
+    method: 'POST',
+    path: `${V1}/tables/{dataset_id}/upload-url`,
+    area: 'tables',
+    operation: 'createUploadUrl',
+    access: 'editor',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/tables/{dataset_id}/uploads/{upload_id}`,
+    area: 'tables',
+    operation: 'getUpload',
+    access: 'viewer',
+  },
+  {
+    method: 'POST',
+    path: `${V1}/tables/{dataset_id}/upload`,
+    area: 'ingest',
+    operation: 'uploadTable',
+    access: 'editor',
+  },
+];
+
+/** Routes that answer without credentials. Everything else goes through the authorizer. */
+export const PUBLIC_ROUTES = ROUTES.filter((r) => r.access === 'public');
+
+export function routeKey(route: Pick<RouteDef, 'method' | 'path'>): string {
+  return `${route.method} ${route.path}`;
+}
+
+export interface RouteMatch {
+  route: RouteDef;
+  params: Record<string, string>;
+}
+
+interface CompiledRoute {
+  route: RouteDef;
+  pattern: RegExp;
+  names: string[];
+}
+
+const COMPILED: CompiledRoute[] = ROUTES.map((route) => {
+  const names: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      const param = /^\{([a-z_]+)\}$/.exec(segment);
+      if (!param?.[1]) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(param[1]);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { route, pattern: new RegExp(`^${source}$`), names };
+});
+
+/**
+ * Matches a request path against the table the way API Gateway does: literal segments
+ * first, then templates. Returns the route for the method, or the methods the path allows.
+ */
+export function matchRoute(method: string, path: string): RouteMatch | { allowed: Method[] } | undefined {
+  const candidates: RouteMatch[] = [];
+  for (const { route, pattern, names } of COMPILED) {
+    const m = pattern.exec(path);
+    if (!m) continue;
+    const params: Record<string, string> = {};
+    names.forEach((name, i) => {
+      params[name] = safeDecode(m[i + 1] ?? '');
+    });
+    candidates.push({ route, params });
+  }
+  if (candidates.length === 0) return undefined;
+  // Prefer the most literal template (fewest parameters), as API Gateway does.
+  candidates.sort((a, b) => Object.keys(a.params).length - Object.keys(b.params).length);
+  const best = candidates.filter((c) => c.route.method === method);
+  if (best[0]) return best[0];
+  return { allowed: [...new Set(candidates.map((c) => c.route.method))] };
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+export function findRoute(key: string): RouteDef | undefined {
+  return ROUTES.find((r) => routeKey(r) === key);
+}

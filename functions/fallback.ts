@@ -1,0 +1,7 @@
+/**
+ * The `$default` route: requests that match no route. Answers 404, or 405 with `Allow` when
+ * the path exists under other methods, both as problem+json.
+ */
+import { areaHandler } from '#core/http';
+
+export const handler = areaHandler('fallback', {});

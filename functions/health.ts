@@ -1,0 +1,41 @@
+/** `GET /health`: answers without credentials and reports each store the API depends on. */
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DATA_BUCKET, ddb, s3, TABLE } from '#core/clients';
+import { areaHandler, operation, reply } from '#core/http';
+
+interface ComponentStatus {
+  status: 'ok' | 'error';
+  latency_ms: number;
+  error?: string;
+}
+
+async function probe(check: () => Promise<unknown>): Promise<ComponentStatus> {
+  const started = performance.now();
+  try {
+    await check();
+    return { status: 'ok', latency_ms: Math.round(performance.now() - started) };
+  } catch (error) {
+    // Name the failure class only: SDK messages can carry resource names.
+    const name = (error as { name?: string }).name ?? 'Error';
+    return { status: 'error', latency_ms: Math.round(performance.now() - started), error: name };
+  }
+}
+
+export const handler = areaHandler('health', {
+  health: operation({
+    async run() {
+      const [dynamodb, storage] = await Promise.all([
+        probe(() => ddb.send(new GetCommand({ TableName: TABLE, Key: { pk: 'HEALTH', sk: 'META' } }))),
+        probe(() => s3.send(new HeadBucketCommand({ Bucket: DATA_BUCKET }))),
+      ]);
+      const components = { api: { status: 'ok' as const }, dynamodb, s3: storage };
+      const ok = dynamodb.status === 'ok' && storage.status === 'ok';
+      return reply(ok ? 200 : 503, {
+        status: ok ? 'ok' : 'degraded',
+        components,
+        time: new Date().toISOString(),
+      });
+    },
+  }),
+});
