@@ -24,6 +24,7 @@ import {
   ValidationError,
 } from './errors.ts';
 import { logger, metrics, tracer } from './observability.ts';
+import './schemas.ts';
 import { type Area, findRoute, matchRoute, type RouteDef } from './routes.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthContext>;

@@ -1,5 +1,19 @@
-/** Request schemas shared by several areas. */
+/** Request schemas shared by several areas, and the wording of validation messages. */
 import { z } from 'zod';
+
+// A missing field reads "is required" rather than "expected string, received undefined".
+z.config({
+  customError: (issue) =>
+    issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined,
+});
+
+/**
+ * Runs an object-level rule even when other fields already failed, so one response lists
+ * every problem (zod skips refinements on objects with issues by default).
+ */
+export const alwaysCheck = {
+  when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null,
+};
 
 /** D.Hub list convention: `limit` (1–1000, default 100) and an opaque `token`. */
 export const listQuerySchema = z.object({

@@ -11,6 +11,7 @@ import { TooManyRequestsError, UnauthorizedError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { normalizeName } from '../names.ts';
 import { logger } from '../observability.ts';
+import { alwaysCheck } from '../schemas.ts';
 import { decoyHash, digest, digestEquals, newSecret, verifyPassword } from './passwords.ts';
 import type { Principal } from './principal.ts';
 import { issueAccessToken } from './tokens.ts';
@@ -27,6 +28,7 @@ export const loginSchema = z
   .refine((b) => b.username !== undefined || b.email !== undefined, {
     message: 'username or email is required',
     path: ['username'],
+    ...alwaysCheck,
   });
 
 export const refreshSchema = z.object({ refresh_token: z.string().min(1, 'is required').max(512) });

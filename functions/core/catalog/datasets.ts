@@ -1,0 +1,251 @@
+/**
+ * Datasets: named tables inside a collection. The dataset item also carries the pointer to
+ * its current data version (see tables/versions.ts) and a short lease that serialises writers
+ * (one upload or delete at a time per dataset).
+ */
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
+import {
+  deleteItem,
+  getItem,
+  type Item,
+  pageRequest,
+  putItem,
+  queryAll,
+  queryPage,
+  updateItem,
+} from '../db.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { newId, randomToken } from '../ids.ts';
+import { claimName, normalizeName, releaseName } from '../names.ts';
+import { dhubList } from '../paging.ts';
+import { alwaysCheck } from '../schemas.ts';
+import type { Column } from '../tables/csv.ts';
+import {
+  collectionKey,
+  descriptionSchema,
+  findCollection,
+  nameSchema,
+  requireCollection,
+} from './collections.ts';
+
+export const createDatasetSchema = z.object({
+  name: nameSchema,
+  description: descriptionSchema.optional(),
+  collection_id: z.string().min(1, 'is required').max(64),
+});
+
+export const updateDatasetSchema = z
+  .object({ name: nameSchema.optional(), description: descriptionSchema.optional() })
+  .refine((b) => b.name !== undefined || b.description !== undefined, {
+    message: 'name or description is required',
+    path: ['name'],
+    ...alwaysCheck,
+  });
+
+export const listDatasetsQuerySchema = z.object({
+  collection_id: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  token: z.string().max(2048).optional(),
+});
+
+export interface DatasetLock {
+  id: string;
+  kind: 'upload' | 'delete';
+  expires_at: number;
+}
+
+export interface DatasetItem extends Item {
+  id: string;
+  name: string;
+  description: string;
+  collection_id: string;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  /** 0 until the first upload is published. */
+  current_version: number;
+  total_rows: number;
+  columns: Column[];
+  bytes: number;
+  manifest_key?: string;
+  lock?: DatasetLock;
+}
+
+export interface Dataset {
+  id: string;
+  name: string;
+  description: string;
+  collection_id: string;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  current_version: number;
+  total_rows: number;
+  column_count: number;
+}
+
+export const datasetKey = (id: string) => `DS#${id}`;
+const scope = (collectionId: string) => `DATASET#${collectionId}`;
+
+export function datasetView(d: DatasetItem): Dataset {
+  return {
+    id: d.id,
+    name: d.name,
+    description: d.description,
+    collection_id: d.collection_id,
+    created_at: d.created_at,
+    updated_at: d.updated_at,
+    created_by: d.created_by,
+    current_version: d.current_version,
+    total_rows: d.total_rows,
+    column_count: d.columns.length,
+  };
+}
+
+export async function findDataset(id: string): Promise<DatasetItem | undefined> {
+  return getItem<DatasetItem>(datasetKey(id));
+}
+
+export async function requireDataset(id: string): Promise<DatasetItem> {
+  const item = await findDataset(id);
+  if (!item) throw new NotFoundError('DATASET', id);
+  return item;
+}
+
+const holdsName = (name: string) => async (ownerId: string) => {
+  const owner = await findDataset(ownerId);
+  return owner !== undefined && normalizeName(owner.name) === normalizeName(name);
+};
+
+export async function createDataset(input: z.output<typeof createDatasetSchema>, principal: Principal) {
+  const collection = await requireCollection(input.collection_id);
+  const id = newId('dataset');
+  if (!(await claimName(scope(collection.id), input.name, id, holdsName(input.name)))) {
+    throw new ConflictError(`Collection "${collection.name}" already has a dataset named "${input.name}".`);
+  }
+  const now = new Date().toISOString();
+  const item: DatasetItem = {
+    pk: datasetKey(id),
+    sk: 'META',
+    gsi1pk: 'DATASETS',
+    gsi1sk: id,
+    gsi2pk: collectionKey(collection.id),
+    gsi2sk: `DS#${id}`,
+    id,
+    name: input.name,
+    description: input.description ?? '',
+    collection_id: collection.id,
+    created_at: now,
+    updated_at: now,
+    created_by: principal.username,
+    current_version: 0,
+    total_rows: 0,
+    columns: [],
+    bytes: 0,
+  };
+  await putItem(item);
+  // A collection deleted meanwhile must not be left with an orphan dataset.
+  if (!(await findCollection(collection.id))) {
+    await deleteItem(datasetKey(id));
+    await releaseName(scope(collection.id), input.name, id);
+    throw new NotFoundError('COLLECTION', collection.id);
+  }
+  return datasetView(item);
+}
+
+export async function listDatasets(collectionId: string | undefined, limit?: number, token?: string) {
+  const request = pageRequest(limit, token);
+  if (collectionId) {
+    await requireCollection(collectionId);
+    const page = await queryPage<DatasetItem>(
+      { index: 'gsi2', partition: collectionKey(collectionId), sortPrefix: 'DS#' },
+      request,
+    );
+    return dhubList(page.items.map(datasetView), page.next);
+  }
+  const page = await queryPage<DatasetItem>({ index: 'gsi1', partition: 'DATASETS' }, request);
+  return dhubList(page.items.map(datasetView), page.next);
+}
+
+export async function updateDataset(id: string, input: z.output<typeof updateDatasetSchema>) {
+  const current = await requireDataset(id);
+  const newName = input.name !== undefined && normalizeName(input.name) !== normalizeName(current.name);
+  if (
+    newName &&
+    !(await claimName(
+      scope(current.collection_id),
+      input.name as string,
+      id,
+      holdsName(input.name as string),
+    ))
+  ) {
+    throw new ConflictError(`This collection already has a dataset named "${input.name}".`);
+  }
+  const updated = await updateItem<DatasetItem>(datasetKey(id), 'META', {
+    UpdateExpression: 'SET #name = :name, description = :description, updated_at = :now',
+    ConditionExpression: 'attribute_exists(pk) AND #name = :oldName',
+    ExpressionAttributeNames: { '#name': 'name' },
+    ExpressionAttributeValues: {
+      ':name': input.name ?? current.name,
+      ':description': input.description ?? current.description,
+      ':now': new Date().toISOString(),
+      ':oldName': current.name,
+    },
+  });
+  if (!updated) {
+    if (newName) await releaseName(scope(current.collection_id), input.name as string, id);
+    throw new ConflictError('The dataset was changed by another request; retry.');
+  }
+  if (newName) await releaseName(scope(current.collection_id), current.name, id);
+  return datasetView(updated);
+}
+
+/**
+ * Takes the dataset's writer lease. Fails with 409 while another upload or delete holds an
+ * unexpired one; an expired lease (its holder died) is taken over.
+ */
+export async function acquireDatasetLock(
+  id: string,
+  kind: DatasetLock['kind'],
+  ttlSeconds: number,
+): Promise<DatasetLock> {
+  const now = Date.now();
+  const lock: DatasetLock = { id: randomToken(16), kind, expires_at: now + ttlSeconds * 1000 };
+  const updated = await updateItem<DatasetItem>(datasetKey(id), 'META', {
+    UpdateExpression: 'SET #lock = :lock',
+    ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#lock) OR #lock.expires_at < :now)',
+    ExpressionAttributeNames: { '#lock': 'lock' },
+    ExpressionAttributeValues: { ':lock': lock, ':now': now },
+  });
+  if (updated) return lock;
+  const current = await requireDataset(id);
+  const what = current.lock?.kind === 'delete' ? 'being deleted' : 'receiving another upload';
+  throw new ConflictError(`The dataset is ${what}; try again when it has finished.`);
+}
+
+export async function releaseDatasetLock(id: string, lock: DatasetLock): Promise<void> {
+  await updateItem(datasetKey(id), 'META', {
+    UpdateExpression: 'REMOVE #lock',
+    ConditionExpression: '#lock.id = :id',
+    ExpressionAttributeNames: { '#lock': 'lock' },
+    ExpressionAttributeValues: { ':id': lock.id },
+  });
+}
+
+/**
+ * Deletes a dataset with all its versions and data. `deleteData` removes the objects (it lives
+ * with the table storage code); the writer lease keeps uploads out meanwhile.
+ */
+export async function deleteDataset(
+  id: string,
+  deleteData: (datasetId: string) => Promise<void>,
+): Promise<void> {
+  const current = await requireDataset(id);
+  await acquireDatasetLock(id, 'delete', 900);
+  await deleteData(id);
+  const versions = await queryAll<Item & { sk: string }>({ partition: datasetKey(id), sortPrefix: 'VER#' });
+  for (const v of versions) await deleteItem(datasetKey(id), v.sk);
+  await deleteItem(datasetKey(id));
+  await releaseName(scope(current.collection_id), current.name, id);
+}

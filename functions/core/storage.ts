@@ -1,0 +1,90 @@
+/** Object storage helpers over the data bucket (S3 in AWS, s3rver locally). */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { DATA_BUCKET, s3 } from './clients.ts';
+
+export async function putFile(
+  key: string,
+  path: string,
+  contentType: string,
+  bucket = DATA_BUCKET,
+): Promise<number> {
+  const { size } = await stat(path);
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: createReadStream(path),
+      ContentLength: size,
+      ContentType: contentType,
+    }),
+  );
+  return size;
+}
+
+export async function putJson(key: string, value: unknown, bucket = DATA_BUCKET): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(value),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+export async function getJson<T>(key: string, bucket = DATA_BUCKET): Promise<T> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return JSON.parse(await (out.Body as { transformToString(): Promise<string> }).transformToString()) as T;
+}
+
+export async function downloadToFile(key: string, path: string, bucket = DATA_BUCKET): Promise<number> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  await pipeline(out.Body as Readable, createWriteStream(path, { highWaterMark: 1024 * 1024 }));
+  return (await stat(path)).size;
+}
+
+/** Bytes [start, end) of an object. */
+export async function getRange(
+  key: string,
+  start: number,
+  end: number,
+  bucket = DATA_BUCKET,
+): Promise<ArrayBuffer> {
+  const out = await s3.send(
+    new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
+  );
+  const bytes = await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+export async function deleteObject(key: string, bucket = DATA_BUCKET): Promise<void> {
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+}
+
+/** Deletes every object under a prefix, a page of up to 1000 at a time. */
+export async function deletePrefix(prefix: string, bucket = DATA_BUCKET): Promise<number> {
+  let deleted = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+    if (keys.length > 0) {
+      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+      deleted += keys.length;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return deleted;
+}
