@@ -1,0 +1,184 @@
+/**
+ * Dataset versions. A version is a manifest (schema, parts with row counts and sizes) plus
+ * immutable Parquet parts under `datasets/{id}/v{n}/`. An append references the previous
+ * version's parts and adds one; an overwrite starts over. Publishing is one conditional update
+ * of the dataset's pointer, made by the holder of the dataset's writer lease: readers see the
+ * old version or the new one, never half of a write.
+ */
+import type { Principal } from '../auth/principal.ts';
+import { type DatasetItem, type DatasetLock, datasetKey, releaseDatasetLock } from '../catalog/datasets.ts';
+import { type Item, putItem, queryAll, updateItem } from '../db.ts';
+import { ConflictError } from '../errors.ts';
+import { logger } from '../observability.ts';
+import { deletePrefix, getJson, putJson } from '../storage.ts';
+import type { Column } from './csv.ts';
+
+export type WriteMode = 'overwrite' | 'append';
+
+export interface ManifestPart {
+  key: string;
+  rows: number;
+  bytes: number;
+}
+
+export interface Manifest {
+  dataset_id: string;
+  version: number;
+  created_at: string;
+  created_by: string;
+  mode: WriteMode;
+  columns: Column[];
+  rows: number;
+  bytes: number;
+  parts: ManifestPart[];
+}
+
+interface VersionItem extends Item {
+  version: number;
+  mode: WriteMode;
+  rows: number;
+  added_rows: number;
+  columns: Column[];
+  bytes: number;
+  parts: number;
+  manifest_key: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface VersionView {
+  version: number;
+  mode: WriteMode;
+  rows: number;
+  added_rows: number;
+  columns: number;
+  bytes: number;
+  parts: number;
+  created_at: string;
+  created_by: string;
+  current: boolean;
+}
+
+export const versionPrefix = (datasetId: string, version: number) => `datasets/${datasetId}/v${version}/`;
+const versionSk = (version: number) => `VER#${String(version).padStart(10, '0')}`;
+
+/** Manifests never change once written, so a process keeps the ones it has read. */
+const manifestCache = new Map<string, Manifest>();
+
+export async function getManifest(key: string): Promise<Manifest> {
+  const cached = manifestCache.get(key);
+  if (cached) return cached;
+  const manifest = await getJson<Manifest>(key);
+  if (manifestCache.size >= 256) manifestCache.delete(manifestCache.keys().next().value as string);
+  manifestCache.set(key, manifest);
+  return manifest;
+}
+
+export interface NewPart extends ManifestPart {
+  columns: Column[];
+}
+
+/**
+ * Publishes version n+1 of a dataset from a part already uploaded under its prefix.
+ * The lease is released by the same update that moves the pointer.
+ */
+export async function publishVersion(
+  dataset: DatasetItem,
+  lock: DatasetLock,
+  part: NewPart,
+  mode: WriteMode,
+  principal: Pick<Principal, 'username'>,
+): Promise<Manifest> {
+  const version = dataset.current_version + 1;
+  const previous =
+    mode === 'append' && dataset.manifest_key ? await getManifest(dataset.manifest_key) : undefined;
+  const parts = [...(previous?.parts ?? []), { key: part.key, rows: part.rows, bytes: part.bytes }];
+  const manifest: Manifest = {
+    dataset_id: dataset.id,
+    version,
+    created_at: new Date().toISOString(),
+    created_by: principal.username,
+    mode: previous ? 'append' : 'overwrite',
+    columns: part.columns,
+    rows: parts.reduce((sum, p) => sum + p.rows, 0),
+    bytes: parts.reduce((sum, p) => sum + p.bytes, 0),
+    parts,
+  };
+  const manifestKey = `${versionPrefix(dataset.id, version)}manifest.json`;
+  await putJson(manifestKey, manifest);
+  const record: VersionItem = {
+    pk: datasetKey(dataset.id),
+    sk: versionSk(version),
+    version,
+    mode: manifest.mode,
+    rows: manifest.rows,
+    added_rows: part.rows,
+    columns: manifest.columns,
+    bytes: manifest.bytes,
+    parts: parts.length,
+    manifest_key: manifestKey,
+    created_at: manifest.created_at,
+    created_by: manifest.created_by,
+  };
+  // Only the lease holder writes version n+1, so a plain put is safe; listing hides versions
+  // above the current pointer in case the pointer update below never happens.
+  await putItem(record);
+  const published = await updateItem(datasetKey(dataset.id), 'META', {
+    UpdateExpression:
+      'SET current_version = :v, manifest_key = :key, total_rows = :rows, #columns = :columns, #bytes = :bytes, updated_at = :now REMOVE #lock',
+    ConditionExpression: '#lock.id = :lock AND current_version = :prev',
+    ExpressionAttributeNames: { '#lock': 'lock', '#columns': 'columns', '#bytes': 'bytes' },
+    ExpressionAttributeValues: {
+      ':v': version,
+      ':key': manifestKey,
+      ':rows': manifest.rows,
+      ':columns': manifest.columns,
+      ':bytes': manifest.bytes,
+      ':now': manifest.created_at,
+      ':lock': lock.id,
+      ':prev': dataset.current_version,
+    },
+  });
+  if (!published) {
+    throw new ConflictError('The dataset changed while the upload was processed; upload again.');
+  }
+  manifestCache.set(manifestKey, manifest);
+  return manifest;
+}
+
+/** Removes what an unpublished write left under its version prefix, and frees the lease. */
+export async function abandonVersion(dataset: DatasetItem, lock: DatasetLock): Promise<void> {
+  const version = dataset.current_version + 1;
+  try {
+    await deletePrefix(versionPrefix(dataset.id, version));
+  } catch (error) {
+    logger.warn('could not clean up an abandoned version', {
+      datasetId: dataset.id,
+      version,
+      error: error as Error,
+    });
+  }
+  await releaseDatasetLock(dataset.id, lock);
+}
+
+export async function listVersions(dataset: DatasetItem): Promise<VersionView[]> {
+  const items = await queryAll<VersionItem>({
+    partition: datasetKey(dataset.id),
+    sortPrefix: 'VER#',
+    newestFirst: true,
+  });
+  return items
+    .filter((v) => v.version <= dataset.current_version)
+    .map((v) => ({
+      version: v.version,
+      mode: v.mode,
+      rows: v.rows,
+      added_rows: v.added_rows,
+      columns: v.columns.length,
+      bytes: v.bytes,
+      parts: v.parts,
+      created_at: v.created_at,
+      created_by: v.created_by,
+      current: v.version === dataset.current_version,
+    }));
+}

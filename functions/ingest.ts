@@ -1,0 +1,67 @@
+/**
+ * Ingest: the direct upload route (multipart, up to the Lambda payload limit) and the handler
+ * for objects landing under `uploads/` (EventBridge "Object Created"; locally the host calls it
+ * when s3rver stores an upload). Both run the same CSV → Parquet ingest; this is the one
+ * function (with query and pipeline workers later) that carries DuckDB.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { tablesConfig } from '#core/config';
+import { areaHandler, operation } from '#core/http';
+import { logger, metrics, tracer } from '#core/observability';
+import { ingestCsv, withWorkDir } from '#core/tables/ingest';
+import { parseMultipartFile } from '#core/tables/multipart';
+import { processUploadedObject } from '#core/tables/upload-events';
+import { csvOptions, uploadOptionsSchema } from '#core/tables/uploads';
+
+const { directUploadMaxBytes } = tablesConfig();
+
+export const handler = areaHandler('ingest', {
+  uploadTable: operation({
+    params: z.object({ dataset_id: z.string() }),
+    query: uploadOptionsSchema,
+    async run({ params, query, principal, rawBody, header }) {
+      const file = await parseMultipartFile(
+        rawBody(),
+        header('content-type'),
+        'file',
+        directUploadMaxBytes,
+        `For larger files, use POST /api/v1/tables/${params.dataset_id}/upload-url.`,
+      );
+      const result = await withWorkDir(async (dir) => {
+        const csvPath = join(dir, 'upload.csv');
+        await writeFile(csvPath, file.data);
+        return ingestCsv(
+          { datasetId: params.dataset_id, csvPath, mode: query.mode, options: csvOptions(query), principal },
+          dir,
+        );
+      });
+      return { message: 'Upload successful', ...result };
+    },
+  }),
+});
+
+export interface ObjectCreatedDetail {
+  bucket: { name: string };
+  object: { key: string; size?: number };
+}
+
+async function objectCreated(event: EventBridgeEvent<'Object Created', ObjectCreatedDetail>): Promise<void> {
+  const { bucket, object } = event.detail;
+  await processUploadedObject(
+    bucket.name,
+    decodeURIComponent(object.key.replace(/\+/g, ' ')),
+    object.size ?? 0,
+  );
+}
+
+export const onObjectCreated = middy(objectCreated)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(logMetrics(metrics));
