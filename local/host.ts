@@ -1,0 +1,230 @@
+/**
+ * The local host: the whole platform in one process, data under one directory. Start order:
+ * dynalite, s3rver, the table and bucket, then the HTTP server that dispatches the route table
+ * to the Lambda handler modules. Handler modules read their configuration when they load, so
+ * the environment is set first and the modules are imported after; hence one host per process.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { Context } from 'aws-lambda';
+import type { BootstrapResult } from '#core/auth/bootstrap';
+import type { Area } from '#core/routes';
+import { AREAS } from '#core/routes';
+import { createApiServer, serverUrl } from './server.ts';
+import {
+  ensureBucket,
+  ensureTable,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type RunningStore,
+  startDynamo,
+  startS3,
+} from './stores.ts';
+
+export const LOCAL_TABLE = 'sluice';
+export const LOCAL_DATA_BUCKET = 'sluice-data';
+
+export interface HostOptions {
+  dataDir: string;
+  port: number;
+  /** Interface the API and S3 endpoints listen on (loopback unless configured). */
+  bindAddress: string;
+  s3Port: number;
+  dynamodbPort: number;
+  adminUsername: string;
+  /** Used only when the data directory is new; otherwise the stored admin stays. */
+  adminPassword?: string;
+  logLevel: string;
+  log(line: string): void;
+}
+
+export interface Host {
+  url: string;
+  s3Url: string;
+  dynamodbUrl: string;
+  dataDir: string;
+  admin: BootstrapResult;
+  stop(): Promise<void>;
+}
+
+let started = false;
+
+async function claimDataDir(dataDir: string): Promise<string> {
+  await mkdir(dataDir, { recursive: true });
+  const lockFile = join(dataDir, 'host.pid');
+  if (existsSync(lockFile)) {
+    const pid = Number((await readFile(lockFile, 'utf8')).trim());
+    let alive = false;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (alive)
+      throw new Error(
+        `Another Sluice host (pid ${pid}) is using ${dataDir}. Stop it or set SLUICE_DATA_DIR.`,
+      );
+  }
+  await writeFile(lockFile, String(process.pid));
+  return lockFile;
+}
+
+/** The JWT signing key of this data directory, created on first start (owner-only file). */
+async function signingSecret(dataDir: string): Promise<string> {
+  const dir = join(dataDir, 'secrets');
+  const file = join(dir, 'jwt.key');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) {
+    await writeFile(file, randomBytes(48).toString('base64url'), { mode: 0o600 });
+  }
+  await chmod(file, 0o600);
+  return (await readFile(file, 'utf8')).trim();
+}
+
+function configureEnvironment(
+  options: HostOptions,
+  dynamo: RunningStore,
+  s3: RunningStore,
+  jwtSecret: string,
+) {
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    SLUICE_TABLE: LOCAL_TABLE,
+    SLUICE_DATA_BUCKET: LOCAL_DATA_BUCKET,
+    SLUICE_DYNAMODB_ENDPOINT: dynamo.url,
+    SLUICE_S3_ENDPOINT: s3.url,
+    SLUICE_S3_PUBLIC_ENDPOINT: s3.url.replace('127.0.0.1', 'localhost'),
+    SLUICE_JWT_SECRET: jwtSecret,
+    SLUICE_TMP_DIR: join(options.dataDir, 'tmp'),
+    POWERTOOLS_SERVICE_NAME: 'sluice',
+    POWERTOOLS_DEV: 'true',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_LOG_LEVEL: options.logLevel,
+  });
+  // The local admin credentials are for this host only; never pass them on to the functions.
+  delete process.env.SLUICE_ADMIN_PASSWORD;
+}
+
+type AnyHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+async function loadHandlers(): Promise<Record<Area, AnyHandler>> {
+  const entries = await Promise.all(
+    AREAS.map(async (area) => {
+      const mod = (await import(`../functions/${area}.ts`)) as { handler: AnyHandler };
+      return [area, mod.handler] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as Record<Area, AnyHandler>;
+}
+
+function background(): { track<T>(work: Promise<T>): void; drain(timeoutMs: number): Promise<void> } {
+  const inFlight = new Set<Promise<unknown>>();
+  return {
+    track(work) {
+      const tracked = work.catch(() => undefined).finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    },
+    async drain(timeoutMs) {
+      await Promise.race([Promise.all([...inFlight]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    },
+  };
+}
+
+export async function startHost(options: HostOptions): Promise<Host> {
+  if (started) throw new Error('The local host can only be started once per process.');
+  started = true;
+  const dataDir = resolve(options.dataDir);
+  const lockFile = await claimDataDir(dataDir);
+  const tmpDir = join(dataDir, 'tmp');
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir, { recursive: true });
+
+  // The SDK's notice about Node 20 support going away is for us, not for the host's users.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const dynamo = await startDynamo(dataDir, options.dynamodbPort);
+  const s3 = await startS3(dataDir, options.s3Port, options.bindAddress);
+  await ensureTable(dynamo.url, LOCAL_TABLE);
+  await ensureBucket(s3.url, LOCAL_DATA_BUCKET);
+  configureEnvironment({ ...options, dataDir }, dynamo, s3, await signingSecret(dataDir));
+
+  const [handlers, authorizer, ingest, bootstrap, uploads] = await Promise.all([
+    loadHandlers(),
+    import('#functions/authorizer'),
+    import('#functions/ingest'),
+    import('#core/auth/bootstrap'),
+    import('#core/tables/uploads'),
+  ]);
+  const admin = await bootstrap.ensureBootstrapAdmin(options.adminUsername, options.adminPassword);
+  const interrupted = await uploads.failInterruptedUploads();
+  if (interrupted > 0) options.log(`Marked ${interrupted} interrupted upload(s) as failed.`);
+
+  const tasks = background();
+  // s3rver's object-created notifications stand in for the EventBridge rule on `uploads/`.
+  s3.onObjectCreated((bucket, key, size) => {
+    if (bucket !== LOCAL_DATA_BUCKET || !key.startsWith('uploads/')) return;
+    const event = {
+      version: '0',
+      id: randomBytes(8).toString('hex'),
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: LOCAL_REGION,
+      resources: [`arn:aws:s3:::${bucket}`],
+      detail: { version: '0', bucket: { name: bucket }, object: { key, size } },
+    };
+    const context = { awsRequestId: event.id, functionName: 'sluice-local-ingest-events' } as Context;
+    tasks.track(
+      (ingest.onObjectCreated as unknown as AnyHandler)(event, context).catch((error: unknown) =>
+        options.log(`upload ingest failed: ${(error as Error).message}`),
+      ),
+    );
+  });
+
+  const server: Server = createApiServer({
+    areas: handlers as never,
+    authorizer: authorizer.handler as never,
+    log: options.log,
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.bindAddress, () => resolvePromise());
+  });
+  // Keep-alive connections must not hold a shutdown open.
+  server.keepAliveTimeout = 5_000;
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeIdleConnections();
+        // Requests still running after 15 s are cut off so Ctrl-C always finishes.
+        setTimeout(() => server.closeAllConnections(), 15_000).unref();
+      });
+      await tasks.drain(30_000);
+      await s3.close();
+      await dynamo.close();
+      await rm(lockFile, { force: true });
+    })();
+    return stopping;
+  };
+
+  return {
+    url: serverUrl(server),
+    s3Url: s3.url.replace('127.0.0.1', 'localhost'),
+    dynamodbUrl: dynamo.url,
+    dataDir,
+    admin,
+    stop,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * `npm start`: runs the whole platform on this machine. Configuration by environment:
+ * PORT, SLUICE_DATA_DIR, SLUICE_S3_PORT, SLUICE_DYNAMODB_PORT, SLUICE_BIND_ADDRESS,
+ * SLUICE_ADMIN_USERNAME, SLUICE_ADMIN_PASSWORD, SLUICE_LOG_LEVEL (see README).
+ */
+import { type Host, startHost } from './host.ts';
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65_535) {
+    console.error(`${name} must be a port number (0-65535), got "${raw}".`);
+    process.exit(2);
+  }
+  return value;
+}
+
+function time(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+const log = (line: string) => console.log(`${time()} ${line}`);
+
+let host: Host | undefined;
+let stopRequested: string | undefined;
+
+/** Ctrl-C stops cleanly, also while the host is still starting (it stops once started). */
+function requestStop(signal: string): void {
+  if (stopRequested) {
+    console.log('Forcing exit.');
+    process.exit(130);
+  }
+  stopRequested = signal;
+  if (host) void shutdown(host, signal);
+}
+
+async function shutdown(running: Host, signal: string): Promise<void> {
+  log(`${signal} received; stopping (waiting for running work)...`);
+  try {
+    await running.stop();
+    log('Stopped cleanly.');
+    process.exit(0);
+  } catch (error) {
+    console.error(`Shutdown failed: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
+
+process.on('SIGINT', () => requestStop('SIGINT'));
+process.on('SIGTERM', () => requestStop('SIGTERM'));
+
+function banner(running: Host): void {
+  console.log('');
+  console.log(`Sluice is running at ${running.url}`);
+  console.log(
+    `  S3 endpoint:   ${running.s3Url}   (aws s3 --endpoint-url ${running.s3Url} ...; any access key)`,
+  );
+  console.log(`  Data:          ${running.dataDir}`);
+  if (running.admin.generatedPassword) {
+    console.log(`  Admin user:    ${running.admin.username}`);
+    console.log(
+      `  Password:      ${running.admin.generatedPassword}   (shown once; only its hash is stored)`,
+    );
+  } else if (running.admin.created) {
+    console.log(`  Admin user:    ${running.admin.username} (password from SLUICE_ADMIN_PASSWORD)`);
+  } else {
+    console.log('  Log in with the admin account created on the first start of this data directory.');
+  }
+  console.log(
+    `  Log in:        curl -X POST ${running.url}/api/v1/auth/login -H "Content-Type: application/json" \\`,
+  );
+  console.log(`                   -d '{"username": "${running.admin.username}", "password": "..."}'`);
+  console.log('Press Ctrl-C to stop.');
+  console.log('');
+}
+
+async function main(): Promise<void> {
+  try {
+    host = await startHost({
+      dataDir: process.env.SLUICE_DATA_DIR || './.sluice',
+      port: port('PORT', 3000),
+      bindAddress: process.env.SLUICE_BIND_ADDRESS || '127.0.0.1',
+      s3Port: port('SLUICE_S3_PORT', 4569),
+      dynamodbPort: port('SLUICE_DYNAMODB_PORT', 0),
+      adminUsername: process.env.SLUICE_ADMIN_USERNAME || 'admin',
+      ...(process.env.SLUICE_ADMIN_PASSWORD ? { adminPassword: process.env.SLUICE_ADMIN_PASSWORD } : {}),
+      logLevel: (process.env.SLUICE_LOG_LEVEL || 'WARN').toUpperCase(),
+      log,
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      console.error(`A port is already in use (${(error as Error).message}). Set PORT / SLUICE_S3_PORT.`);
+    } else {
+      console.error(`Sluice could not start: ${(error as Error).message}`);
+    }
+    process.exit(1);
+  }
+  if (stopRequested) {
+    await shutdown(host, stopRequested);
+    return;
+  }
+  banner(host);
+}
+
+void main();

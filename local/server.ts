@@ -1,0 +1,217 @@
+/**
+ * The local API Gateway: an HTTP server that dispatches the shared route table to the same
+ * handler modules the Lambdas run. Each request becomes an API Gateway v2 (HTTP API) event;
+ * routes other than the public ones go through the same Lambda authorizer first, and paths
+ * that match no route go to the `$default` (fallback) handler, as on AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Context } from 'aws-lambda';
+import type { HttpEvent, HttpResult } from '#core/http';
+import { type Area, matchRoute, routeKey } from '#core/routes';
+import type { AuthorizerResult } from '#functions/authorizer';
+
+/** API Gateway's and Lambda's request size ceiling: larger bodies never reach a function. */
+export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+export interface Dispatch {
+  areas: Record<Area, Handler<HttpEvent, HttpResult>>;
+  authorizer: Handler<unknown, AuthorizerResult>;
+  log(line: string): void;
+}
+
+const TEXT_TYPES = /^(application\/(json|problem\+json|x-www-form-urlencoded|xml)|text\/)/i;
+
+function lambdaContext(name: string, requestId: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `sluice-local-${name}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:sluice-local-${name}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/sluice-local-${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function problem(status: number, title: string, detail: string, instance: string, errorType: string) {
+  return JSON.stringify({ type: 'about:blank', title, status, detail, instance, errorType });
+}
+
+/**
+ * Reads the body, keeping at most MAX_BODY_BYTES. An oversized body is still drained (up to a
+ * bound) so the client gets to read the 413 instead of a reset connection.
+ */
+function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (size > 8 * MAX_BODY_BYTES) req.destroy();
+    });
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks)));
+    req.on('close', () => {
+      if (size > MAX_BODY_BYTES) resolve('too-large');
+    });
+    req.on('error', reject);
+  });
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name === 'cookie') continue;
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
+function toEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  key: string,
+  params: Record<string, string> | undefined,
+  requestId: string,
+): HttpEvent {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers = headersOf(req);
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  const binary = body.length > 0 && !TEXT_TYPES.test(headers['content-type'] ?? '');
+  const now = new Date();
+  const method = req.method ?? 'GET';
+  return {
+    version: '2.0',
+    routeKey: key,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    ...(req.headers.cookie ? { cookies: req.headers.cookie.split(/;\s*/) } : {}),
+    headers,
+    ...(url.search ? { queryStringParameters: query } : {}),
+    ...(params ? { pathParameters: params } : {}),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey: key,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+      authorizer: { lambda: {} },
+    },
+    ...(body.length > 0 ? { body: body.toString(binary ? 'base64' : 'utf8') } : {}),
+    isBase64Encoded: binary,
+  } as HttpEvent;
+}
+
+function authorizerEvent(event: HttpEvent) {
+  return {
+    version: '2.0',
+    type: 'REQUEST',
+    routeArn: `arn:aws:execute-api:local:000000000000:local/$default/${event.requestContext.http.method}${event.rawPath}`,
+    identitySource: [],
+    routeKey: event.routeKey,
+    rawPath: event.rawPath,
+    rawQueryString: event.rawQueryString,
+    headers: event.headers,
+    queryStringParameters: event.queryStringParameters,
+    requestContext: event.requestContext,
+    pathParameters: event.pathParameters,
+  };
+}
+
+function send(res: ServerResponse, result: HttpResult): void {
+  const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
+  const body = result.body
+    ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8')
+    : Buffer.alloc(0);
+  headers['content-length'] = body.length;
+  res.writeHead(result.statusCode ?? 200, headers as Record<string, string>);
+  if (result.cookies?.length) res.setHeader('set-cookie', result.cookies);
+  res.end(body);
+}
+
+export function createApiServer(dispatch: Dispatch): Server {
+  return createServer(async (req, res) => {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const method = req.method ?? 'GET';
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    let status = 500;
+    try {
+      const body = await readBody(req);
+      if (body === 'too-large') {
+        status = 413;
+        res.writeHead(413, { 'content-type': 'application/problem+json' });
+        res.end(
+          problem(
+            413,
+            'Payload Too Large',
+            `Request bodies are limited to ${MAX_BODY_BYTES} bytes. Upload large files through POST /api/v1/tables/{dataset_id}/upload-url.`,
+            path,
+            'payload-too-large',
+          ),
+        );
+        return;
+      }
+      const match = matchRoute(method, path);
+      const route = match && 'route' in match ? match.route : undefined;
+      const key = route ? routeKey(route) : '$default';
+      const area: Area = route?.area ?? 'fallback';
+      const event = toEvent(req, body, key, match && 'route' in match ? match.params : undefined, requestId);
+      if (route?.access !== 'public') {
+        const verdict = await dispatch.authorizer(
+          authorizerEvent(event),
+          lambdaContext('authorizer', requestId, 10_000),
+        );
+        if (!verdict.isAuthorized) {
+          status = 403;
+          send(res, {
+            statusCode: 403,
+            headers: { 'content-type': 'application/json' },
+            body: '{"message":"Forbidden"}',
+          });
+          return;
+        }
+        event.requestContext.authorizer = { lambda: verdict.context };
+      }
+      const result = await dispatch.areas[area](event, lambdaContext(area, requestId, 29_000));
+      status = result.statusCode ?? 200;
+      send(res, result);
+    } catch (error) {
+      status = 500;
+      dispatch.log(`error handling ${method} ${path}: ${(error as Error).stack ?? String(error)}`);
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/problem+json' });
+        res.end(problem(500, 'Internal Server Error', 'An unexpected error occurred.', path, 'internal'));
+      }
+    } finally {
+      dispatch.log(`${method} ${path} ${status} ${Math.round(performance.now() - started)}ms`);
+    }
+  });
+}
+
+export function serverUrl(server: Server): string {
+  const address = server.address() as AddressInfo;
+  return `http://localhost:${address.port}`;
+}

@@ -1,0 +1,123 @@
+/**
+ * The local stand-ins for DynamoDB (dynalite, LevelDB on disk) and S3 (s3rver, plain files on
+ * disk), each on loopback, plus creation of the table and bucket the functions expect.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import { TABLE_KEYS } from '#core/table-schema';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface RunningStore {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface S3Store extends RunningStore {
+  /** Subscribes to object-created notifications (S3 event records). */
+  onObjectCreated(listener: (bucket: string, key: string, size: number) => void): void;
+}
+
+export async function startDynamo(dataDir: string, port: number): Promise<RunningStore> {
+  const path = join(dataDir, 'dynamodb');
+  await mkdir(path, { recursive: true });
+  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    port: actual,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+interface S3EventRecord {
+  eventName: string;
+  s3: { bucket: { name: string }; object: { key: string; size?: number } };
+}
+
+export async function startS3(dataDir: string, port: number, address: string): Promise<S3Store> {
+  const directory = join(dataDir, 's3');
+  await mkdir(directory, { recursive: true });
+  const server = new S3rver({ address, port, directory, silent: true });
+  const bound = (await server.run()) as AddressInfo;
+  const listeners: ((bucket: string, key: string, size: number) => void)[] = [];
+  server.on('event', (event: { Records: S3EventRecord[] }) => {
+    for (const record of event.Records ?? []) {
+      if (!record.eventName.startsWith('ObjectCreated:')) continue;
+      const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+      for (const listener of listeners) listener(record.s3.bucket.name, key, record.s3.object.size ?? 0);
+    }
+  });
+  return {
+    url: `http://127.0.0.1:${bound.port}`,
+    port: bound.port,
+    onObjectCreated: (listener) => listeners.push(listener),
+    close: async () => {
+      await server.close();
+    },
+  };
+}
+
+/** Creates the single table (same keys as the CDK storage construct) when it is missing. */
+export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+  }
+  const keyAttributes = [
+    TABLE_KEYS.partitionKey,
+    TABLE_KEYS.sortKey,
+    ...TABLE_KEYS.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+  ];
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: keyAttributes.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: TABLE_KEYS.indexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    }),
+  );
+  client.destroy();
+}
+
+export async function ensureBucket(endpoint: string, bucket: string): Promise<void> {
+  const client = new S3Client({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  }
+  client.destroy();
+}
