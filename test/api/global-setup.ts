@@ -1,0 +1,25 @@
+/** One local host shared by the api test files (tests that restart a host start their own). */
+import type { TestProject } from 'vitest/node';
+import { type RunningHost, startHost } from './harness.ts';
+
+let host: RunningHost | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  host = await startHost();
+  project.provide('hostUrl', host.url);
+  project.provide('s3Url', host.s3Url);
+  project.provide('dataDir', host.dataDir);
+}
+
+export async function teardown(): Promise<void> {
+  const code = await host?.stop();
+  if (code !== 0) console.error(`shared host exited with ${code}:\n${host?.output()}`);
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    hostUrl: string;
+    s3Url: string;
+    dataDir: string;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Starts the real local host (`local/main.ts`, as `npm start` does) in a child process on
+ * random ports with a temporary data directory, and talks HTTP to it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const ADMIN = { username: 'admin', password: 'admin-password-for-tests' };
+
+export interface RunningHost {
+  url: string;
+  s3Url: string;
+  dataDir: string;
+  output(): string;
+  /** Sends SIGINT and resolves with the exit code once the host has stopped. */
+  stop(): Promise<number | null>;
+  child: ChildProcess;
+}
+
+export async function tempDir(prefix = 'sluice-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function startHost(
+  options: { dataDir?: string; env?: Record<string, string> } = {},
+): Promise<RunningHost> {
+  const dataDir = options.dataDir ?? (await tempDir());
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', 'tsx', 'local/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: '0',
+      SLUICE_S3_PORT: '0',
+      SLUICE_DATA_DIR: dataDir,
+      SLUICE_ADMIN_USERNAME: ADMIN.username,
+      SLUICE_ADMIN_PASSWORD: ADMIN.password,
+      SLUICE_LOG_LEVEL: 'ERROR',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const ready = await new Promise<{ url: string; s3Url: string }>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`host did not start in time:\n${output}`)), 90_000);
+    const check = () => {
+      const url = /Sluice is running at (\S+)/.exec(output)?.[1];
+      const s3Url = /S3 endpoint:\s+(\S+)/.exec(output)?.[1];
+      if (url && s3Url && output.includes('Press Ctrl-C to stop.')) {
+        clearTimeout(timer);
+        res({ url, s3Url });
+      }
+    };
+    child.stdout?.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`host exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+  return {
+    ...ready,
+    dataDir,
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGINT');
+      return exited;
+    },
+  };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface CallOptions {
+  token?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  raw?: RequestInit['body'];
+}
+
+export function client(baseUrl: string) {
+  async function call<T = any>(
+    method: string,
+    path: string,
+    options: CallOptions = {},
+  ): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: RequestInit['body'] = options.raw;
+    if (options.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = text;
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T, text };
+  }
+  return {
+    call,
+    get: <T = any>(path: string, o?: CallOptions) => call<T>('GET', path, o),
+    post: <T = any>(path: string, body?: unknown, o?: CallOptions) => call<T>('POST', path, { ...o, body }),
+    put: <T = any>(path: string, body?: unknown, o?: CallOptions) => call<T>('PUT', path, { ...o, body }),
+    del: <T = any>(path: string, o?: CallOptions) => call<T>('DELETE', path, o),
+    async login(username: string, password: string): Promise<string> {
+      const res = await call('POST', '/api/v1/auth/login', { body: { username, password } });
+      if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
+      return res.body.access_token as string;
+    },
+    async upload(datasetId: string, csv: string | Buffer, token: string, query = '') {
+      const form = new FormData();
+      form.append('file', new Blob([csv]), 'data.csv');
+      return call('POST', `/api/v1/tables/${datasetId}/upload${query}`, { token, raw: form });
+    },
+  };
+}
+
+export type Client = ReturnType<typeof client>;
+
+/** A unique suffix so tests sharing one host never collide on names. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,88 @@
+/**
+ * Steps 1–4 of the D.Hub API tutorial (seed 000), run with cURL exactly as the tutorial
+ * writes them, only `https://{host}` replaced by the local host's URL.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { ADMIN, ROOT } from './harness.ts';
+
+const run = promisify(execFile);
+const host = inject('hostUrl');
+const env: Record<string, string> = {};
+
+async function curl(script: string): Promise<any> {
+  const { stdout } = await run('bash', ['-c', `set -euo pipefail\n${script}`], {
+    cwd: join(ROOT, 'test/fixtures'),
+    env: { ...process.env, ...env },
+  });
+  return JSON.parse(stdout);
+}
+
+describe('the D.Hub tutorial, steps 1 to 4, with cURL', () => {
+  beforeAll(() => {
+    expect(host).toMatch(/^http:\/\/localhost:\d+$/);
+  });
+
+  it('step 1: logs in and gets a bearer token', async () => {
+    const body = await curl(`curl -s -X POST ${host}/api/v1/auth/login \\
+-H "Content-Type: application/json" \\
+-d '{
+"username": "${ADMIN.username}",
+"password": "${ADMIN.password}"
+}'`);
+    expect(body.token_type).toBe('bearer');
+    expect(body.access_token).toMatch(/^eyJ/);
+    expect(typeof body.refresh_token).toBe('string');
+    env.TOKEN = body.access_token;
+  });
+
+  it('step 2: creates the collection', async () => {
+    const body = await curl(`curl -s -X POST ${host}/api/v1/collections \\
+-H "Authorization: Bearer \${TOKEN}" \\
+-H "Content-Type: application/json" \\
+-d '{
+"name": "서울시 교통 분석",
+"description": "서울시 교통 데이터 수집 및 분석 프로젝트"
+}'`);
+    expect(body).toMatchObject({
+      name: '서울시 교통 분석',
+      description: '서울시 교통 데이터 수집 및 분석 프로젝트',
+    });
+    expect(body.id).toMatch(/^col-/);
+    expect(body.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+    env.COLLECTION_ID = body.id;
+  });
+
+  it('step 3-1: creates the dataset in the collection', async () => {
+    const body = await curl(`curl -s -X POST ${host}/api/v1/datasets \\
+-H "Authorization: Bearer \${TOKEN}" \\
+-H "Content-Type: application/json" \\
+-d '{
+"name": "교통량 데이터",
+"description": "서울시 주요 도로 교통량 측정 데이터",
+"collection_id": "'\${COLLECTION_ID}'"
+}'`);
+    expect(body).toMatchObject({ name: '교통량 데이터', collection_id: env.COLLECTION_ID });
+    expect(body.id).toMatch(/^ds-/);
+    env.DATASET_ID = body.id;
+  });
+
+  it('step 3-2: uploads the CSV file', async () => {
+    const body = await curl(`curl -s -X POST ${host}/api/v1/tables/\${DATASET_ID}/upload \\
+-H "Authorization: Bearer \${TOKEN}" \\
+-F "file=@traffic_data.csv"`);
+    expect(body).toMatchObject({ message: 'Upload successful', rows: 1500, columns: 5 });
+  });
+
+  it('step 4: reads the first page with typed values', async () => {
+    const body = await curl(`curl -s -X GET "${host}/api/v1/tables/\${DATASET_ID}?page=1&page_size=10" \\
+-H "Authorization: Bearer \${TOKEN}"`);
+    expect(body.columns).toEqual(['date', 'road_name', 'direction', 'traffic_count', 'avg_speed']);
+    expect(body.total_rows).toBe(1500);
+    expect(body.data).toHaveLength(10);
+    expect(body.data[0]).toEqual(['2026-03-01', '강남대로', 'northbound', 12500, 35.2]);
+    expect(body.data[1]).toEqual(['2026-03-01', '테헤란로', 'eastbound', 9800, 28.7]);
+  });
+});

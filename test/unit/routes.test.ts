@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { matchRoute, PUBLIC_ROUTES, ROUTES, routeKey } from '#core/routes';
+
+describe('the route table', () => {
+  it('has one entry per method and path', () => {
+    const keys = ROUTES.map(routeKey);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('leaves exactly login, refresh and health public', () => {
+    expect(PUBLIC_ROUTES.map(routeKey).sort()).toEqual(
+      ['GET /health', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh'].sort(),
+    );
+  });
+
+  it('matches templates and decodes parameters', () => {
+    const match = matchRoute('GET', '/api/v1/tables/ds-%ED%95%9C/schema');
+    expect(match && 'route' in match && match.route.operation).toBe('getTableSchema');
+    expect(match && 'route' in match && match.params).toEqual({ dataset_id: 'ds-한' });
+  });
+
+  it('tells a wrong method from an unknown path', () => {
+    expect(matchRoute('PATCH', '/api/v1/collections')).toEqual({ allowed: ['POST', 'GET'] });
+    expect(matchRoute('GET', '/api/v1/nope')).toBeUndefined();
+    expect(matchRoute('GET', '/api/v1/collections/')).toBeUndefined();
+  });
+});
