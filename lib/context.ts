@@ -1,0 +1,63 @@
+/**
+ * Operator settings from CDK context (`cdk.json` or `cdk deploy -c sluice:<name>=<value>`).
+ * Values given on the command line arrive as strings, so numbers are parsed and checked here:
+ * a bad value stops the synth with the setting's name.
+ */
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+import type { SluiceStackProps } from './sluice-stack.ts';
+
+export const CONTEXT_KEYS = {
+  stackName: 'sluice:stackName',
+  throttlingRateLimit: 'sluice:throttlingRateLimit',
+  throttlingBurstLimit: 'sluice:throttlingBurstLimit',
+  logRetentionDays: 'sluice:logRetentionDays',
+  adminUsername: 'sluice:adminUsername',
+  ingestMemorySize: 'sluice:ingestMemorySize',
+  ingestEphemeralStorageMiB: 'sluice:ingestEphemeralStorageMiB',
+} as const;
+
+export interface SluiceSettings {
+  readonly stackName: string;
+  readonly props: SluiceStackProps;
+}
+
+export function readSettings(node: Node): SluiceSettings {
+  const text = (key: string): string | undefined => {
+    const value: unknown = node.tryGetContext(key);
+    return value === undefined || value === null || value === '' ? undefined : String(value);
+  };
+  const int = (key: string, min: number, max: number): number | undefined => {
+    const raw = text(key);
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`Context ${key} must be an integer between ${min} and ${max}, got "${raw}"`);
+    }
+    return value;
+  };
+
+  const retentionDays = int(CONTEXT_KEYS.logRetentionDays, 1, 3653);
+  if (retentionDays !== undefined && !Object.values(RetentionDays).includes(retentionDays)) {
+    throw new Error(
+      `Context ${CONTEXT_KEYS.logRetentionDays} must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ...), got ${retentionDays}`,
+    );
+  }
+  const adminUsername = text(CONTEXT_KEYS.adminUsername);
+  if (adminUsername !== undefined && !/^[A-Za-z0-9._@-]{3,64}$/.test(adminUsername)) {
+    throw new Error(`Context ${CONTEXT_KEYS.adminUsername} must be 3-64 letters, digits or . _ @ -`);
+  }
+
+  const entries: Partial<Record<keyof SluiceStackProps, unknown>> = {
+    throttlingRateLimit: int(CONTEXT_KEYS.throttlingRateLimit, 1, 10_000),
+    throttlingBurstLimit: int(CONTEXT_KEYS.throttlingBurstLimit, 1, 5_000),
+    logRetention: retentionDays as RetentionDays | undefined,
+    adminUsername,
+    ingestMemorySize: int(CONTEXT_KEYS.ingestMemorySize, 128, 10_240),
+    ingestEphemeralStorageMiB: int(CONTEXT_KEYS.ingestEphemeralStorageMiB, 512, 10_240),
+  };
+  const props = Object.fromEntries(
+    Object.entries(entries).filter(([, value]) => value !== undefined),
+  ) as SluiceStackProps;
+  return { stackName: text(CONTEXT_KEYS.stackName) ?? 'Sluice', props };
+}

@@ -1,0 +1,85 @@
+/**
+ * The Sluice stack: stores, secrets, the HTTP API and upload ingest, composed from one
+ * construct per concern. Props carry the few knobs an operator turns; `bin/sluice.ts` reads
+ * them from context.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { SluiceApi } from './api.ts';
+import { UploadIngest } from './ingest.ts';
+import { Secrets } from './secrets.ts';
+import { Storage } from './storage.ts';
+
+export interface SluiceStackProps extends StackProps {
+  /** Steady-state requests per second for the API stage. @default 50 */
+  readonly throttlingRateLimit?: number;
+  /** Burst capacity of the API stage. @default 100 */
+  readonly throttlingBurstLimit?: number;
+  /** Retention of every log group (functions, API access logs). @default one month */
+  readonly logRetention?: RetentionDays;
+  /** Username of the bootstrap admin. @default 'admin' */
+  readonly adminUsername?: string;
+  /** Memory of the S3-event ingest function in MB. @default 2048 */
+  readonly ingestMemorySize?: number;
+  /** /tmp size of the S3-event ingest function in MiB. @default 4096 */
+  readonly ingestEphemeralStorageMiB?: number;
+}
+
+export const STACK_DEFAULTS = {
+  throttlingRateLimit: 50,
+  throttlingBurstLimit: 100,
+  logRetention: RetentionDays.ONE_MONTH,
+  adminUsername: 'admin',
+} as const;
+
+export class SluiceStack extends Stack {
+  public readonly storage: Storage;
+  public readonly secrets: Secrets;
+  public readonly api: SluiceApi;
+  public readonly ingest: UploadIngest;
+
+  constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
+    super(scope, id, {
+      description: 'Sluice: serverless data hub (HTTP API, DynamoDB, S3)',
+      ...props,
+    });
+    const logRetention = props.logRetention ?? STACK_DEFAULTS.logRetention;
+
+    this.storage = new Storage(this, 'Storage');
+    this.secrets = new Secrets(this, 'Secrets', {
+      adminUsername: props.adminUsername ?? STACK_DEFAULTS.adminUsername,
+    });
+    const resources = { storage: this.storage, secrets: this.secrets };
+
+    this.api = new SluiceApi(this, 'Api', {
+      resources,
+      throttlingRateLimit: props.throttlingRateLimit ?? STACK_DEFAULTS.throttlingRateLimit,
+      throttlingBurstLimit: props.throttlingBurstLimit ?? STACK_DEFAULTS.throttlingBurstLimit,
+      logRetention,
+    });
+    this.ingest = new UploadIngest(this, 'UploadIngest', {
+      resources,
+      logRetention,
+      ...(props.ingestMemorySize !== undefined ? { memorySize: props.ingestMemorySize } : {}),
+      ...(props.ingestEphemeralStorageMiB !== undefined
+        ? { ephemeralStorageMiB: props.ingestEphemeralStorageMiB }
+        : {}),
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the Sluice API',
+      value: this.api.url,
+    });
+    new CfnOutput(this, 'DataBucketName', {
+      description: 'Bucket holding datasets (datasets/) and uploads (uploads/)',
+      value: this.storage.dataBucket.bucketName,
+    });
+    new CfnOutput(this, 'AdminSecretName', {
+      description:
+        'Bootstrap admin credentials; read them with: aws secretsmanager get-secret-value ' +
+        '--secret-id <this value> --query SecretString --output text',
+      value: this.secrets.bootstrapAdmin.secretName,
+    });
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The two stores: the single DynamoDB table (keys from `TABLE_KEYS`, shared with the local
+ * host) and the data bucket, plus the bucket that receives the data bucket's access logs.
+ * Secure defaults live here, and so do the grants: each one gives a function exactly the
+ * actions it names, on the narrowest resource (object actions only under one prefix).
+ */
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { TABLE_KEYS } from '#core/table-schema';
+import type { SluiceFunction } from './function.ts';
+import { cfnReferenceText } from './nag.ts';
+
+/** Key prefixes of the data bucket that functions are granted on. */
+export const DATA_PREFIXES = {
+  /** Published dataset versions: `datasets/{id}/v{n}/...`. */
+  datasets: 'datasets/',
+  /** Raw files waiting for ingest (presigned PUTs land here); expire after 7 days. */
+  uploads: 'uploads/',
+} as const;
+export type DataPrefix = keyof typeof DATA_PREFIXES;
+
+export type TableAccess =
+  /** GetItem only (authorizer, health). */
+  | 'getItem'
+  /** GetItem, and Query on the table and its indexes. */
+  | 'read'
+  /** read plus PutItem, UpdateItem, DeleteItem. */
+  | 'readWrite';
+
+export type ObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:DeleteObject';
+
+export interface StorageProps {
+  /** Days after which the data bucket's access logs are deleted. @default 90 */
+  readonly accessLogExpirationDays?: number;
+}
+
+export class Storage extends Construct {
+  public readonly table: Table;
+  public readonly dataBucket: Bucket;
+  public readonly accessLogBucket: Bucket;
+  /** Environment every function that uses the stores receives (see functions/core/config.ts). */
+  public readonly environment: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: StorageProps = {}) {
+    super(scope, id);
+
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const index of TABLE_KEYS.indexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    }
+
+    this.accessLogBucket = new Bucket(this, 'AccessLogBucket', {
+      ...hardenedBucketDefaults(),
+      // S3 server access log delivery supports SSE-S3 only on the target bucket.
+      encryption: BucketEncryption.S3_MANAGED,
+      lifecycleRules: [
+        {
+          id: 'expire-access-logs',
+          expiration: Duration.days(props.accessLogExpirationDays ?? 90),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+
+    this.dataBucket = new Bucket(this, 'DataBucket', {
+      ...hardenedBucketDefaults(),
+      encryption: BucketEncryption.S3_MANAGED,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'data-bucket/',
+      lifecycleRules: [
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(30),
+          expiredObjectDeleteMarker: true,
+        },
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        { id: 'expire-uploads', prefix: DATA_PREFIXES.uploads, expiration: Duration.days(7) },
+      ],
+    });
+    // EventBridge delivery set on the L1 property: `eventBridgeEnabled: true` would add a
+    // custom-resource Lambda to manage the bucket's notification configuration.
+    (this.dataBucket.node.defaultChild as CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
+
+    this.environment = {
+      SLUICE_TABLE: this.table.tableName,
+      SLUICE_DATA_BUCKET: this.dataBucket.bucketName,
+    };
+  }
+
+  /**
+   * Grants item access on the table: the single-item operations the data layer uses
+   * (functions/core/db.ts), Query also on each index. No Scan, no batch or transactional writes.
+   */
+  grantTable(fn: SluiceFunction, access: TableAccess): void {
+    const itemActions =
+      access === 'readWrite'
+        ? ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']
+        : ['dynamodb:GetItem'];
+    fn.addToRolePolicy(new PolicyStatement({ actions: itemActions, resources: [this.table.tableArn] }));
+    if (access === 'getItem') return;
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        // Each index by name: no `index/*` wildcard.
+        resources: [
+          this.table.tableArn,
+          ...TABLE_KEYS.indexes.map((index) => `${this.table.tableArn}/index/${index.name}`),
+        ],
+      }),
+    );
+  }
+
+  /** Grants object actions on keys under one prefix of the data bucket, nothing else. */
+  grantObjects(fn: SluiceFunction, prefix: DataPrefix, actions: readonly ObjectAction[]): void {
+    const objects = this.dataBucket.arnForObjects(`${DATA_PREFIXES[prefix]}*`);
+    fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [objects] }));
+    Validations.of(fn.executionRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${cfnReferenceText(Stack.of(this).resolve(objects))}]`,
+      reason:
+        `Object actions (${actions.join(', ')}) are limited to keys under "${DATA_PREFIXES[prefix]}"; ` +
+        'the keys below it are generated at runtime (ids, versions, parts), so the ARN ends in a wildcard.',
+    });
+  }
+
+  /**
+   * Grants s3:ListBucket on the data bucket (also what HeadBucket needs). With prefixes, only
+   * listings under those prefixes are allowed.
+   */
+  grantList(fn: SluiceFunction, prefixes?: readonly DataPrefix[]): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.dataBucket.bucketArn],
+        ...(prefixes
+          ? {
+              conditions: {
+                StringLike: {
+                  's3:prefix': prefixes.flatMap((p) => [DATA_PREFIXES[p], `${DATA_PREFIXES[p]}*`]),
+                },
+              },
+            }
+          : {}),
+      }),
+    );
+  }
+}
+
+/** What every Sluice bucket gets: private, TLS only, ACLs off, kept when the stack goes. */
+function hardenedBucketDefaults() {
+  return {
+    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+    objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    removalPolicy: RemovalPolicy.RETAIN,
+  } as const;
+}
