@@ -1,0 +1,113 @@
+/** Shared pieces of the benchmarks: the generated data set, the local host, and reporting. */
+
+import { once } from 'node:events';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ADMIN, type Client, client, ROOT, type RunningHost, startHost } from '#test/api/harness';
+
+export const DATA_DIR = join(ROOT, 'bench/.data');
+export const ROWS = 1_000_000;
+
+const ROADS = ['강남대로', '테헤란로', '올림픽대로', '세종대로', '종로', '을지로', '한강대로', '도산대로'];
+const DIRECTIONS = ['northbound', 'southbound', 'eastbound', 'westbound'];
+
+/** A deterministic 1,000,000-row × 8-column CSV (~77 MB), generated once and kept. */
+export async function bigCsv(): Promise<string> {
+  await mkdir(DATA_DIR, { recursive: true });
+  const path = join(DATA_DIR, `traffic-${ROWS}.csv`);
+  if (existsSync(path) && (await stat(path)).size > 0) return path;
+  const out = createWriteStream(`${path}.tmp`);
+  out.write('id,date,road_name,direction,traffic_count,avg_speed,is_holiday,measured_at\n');
+  let lines: string[] = [];
+  for (let i = 0; i < ROWS; i++) {
+    const day = new Date(Date.UTC(2026, 0, 1) + (i % 365) * 86_400_000).toISOString().slice(0, 10);
+    const hh = String(i % 24).padStart(2, '0');
+    const mm = String(i % 60).padStart(2, '0');
+    lines.push(
+      `${i},${day},${ROADS[i % 8]},${DIRECTIONS[i % 4]},${(i * 7919) % 20000},${((i * 31) % 1000) / 10},${i % 7 === 0},${day} ${hh}:${mm}:00`,
+    );
+    if (lines.length === 10_000) {
+      if (!out.write(`${lines.join('\n')}\n`)) await once(out, 'drain');
+      lines = [];
+    }
+  }
+  out.end();
+  await once(out, 'finish');
+  const { rename } = await import('node:fs/promises');
+  await rename(`${path}.tmp`, path);
+  return path;
+}
+
+export interface Session {
+  host: RunningHost;
+  api: Client;
+  token: string;
+}
+
+export async function session(): Promise<Session> {
+  const host = await startHost();
+  const api = client(host.url);
+  const token = await api.login(ADMIN.username, ADMIN.password);
+  return { host, api, token };
+}
+
+export interface UploadTiming {
+  datasetId: string;
+  /** PUT start → upload record `succeeded`, seen by the client. */
+  endToEndMs: number;
+  /** PUT start → PUT answered (the object is stored). */
+  putMs: number;
+  /** Server-side: claim of the landed object → version published (from the upload record). */
+  ingestMs: number;
+  rows: number;
+}
+
+/** Uploads a file through the presigned-URL path and waits for the ingest to finish. */
+export async function uploadViaUrl(s: Session, path: string, name: string): Promise<UploadTiming> {
+  const col = await s.api.post('/api/v1/collections', { name }, { token: s.token });
+  const ds = await s.api.post('/api/v1/datasets', { name, collection_id: col.body.id }, { token: s.token });
+  const datasetId = ds.body.id as string;
+  const size = (await stat(path)).size;
+  const url = await s.api.post(`/api/v1/tables/${datasetId}/upload-url`, { size }, { token: s.token });
+  const body = await readFile(path);
+  const started = performance.now();
+  const put = await fetch(url.body.url, { method: 'PUT', body, headers: { 'content-length': String(size) } });
+  const putMs = performance.now() - started;
+  if (put.status !== 200) throw new Error(`PUT failed: ${put.status}`);
+  for (;;) {
+    const status = await s.api.get(`/api/v1/tables/${datasetId}/uploads/${url.body.upload_id}`, {
+      token: s.token,
+    });
+    if (status.body.status === 'succeeded') {
+      const endToEndMs = performance.now() - started;
+      const ingestMs = Date.parse(status.body.finished_at) - Date.parse(status.body.started_at);
+      return { datasetId, endToEndMs, putMs, ingestMs, rows: status.body.result.rows };
+    }
+    if (status.body.status === 'failed')
+      throw new Error(`upload failed: ${JSON.stringify(status.body.error)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function table(rows: (string | number)[][]): void {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length))) ?? [];
+  for (const row of rows) console.log(row.map((cell, i) => String(cell).padEnd(widths[i] ?? 0)).join('  '));
+}
+
+export function report(result: {
+  bench: string;
+  ratio: number;
+  target: number;
+  [key: string]: unknown;
+}): void {
+  console.log(JSON.stringify(result));
+}
