@@ -82,6 +82,7 @@ export async function uploadViaUrl(s: Session, path: string, name: string): Prom
     if (status.body.status === 'succeeded') {
       const endToEndMs = performance.now() - started;
       const ingestMs = Date.parse(status.body.finished_at) - Date.parse(status.body.started_at);
+      console.log(`  stages (ms): ${JSON.stringify(status.body.result.timings_ms)}`);
       return { datasetId, endToEndMs, putMs, ingestMs, rows: status.body.result.rows };
     }
     if (status.body.status === 'failed')

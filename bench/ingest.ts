@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { bigCsv, median, report, session, table, uploadViaUrl } from './common.ts';
 
-const RUNS = 3;
+const RUNS = 5;
 const TARGET = 1.5;
 
 async function duckdbDirect(csv: string): Promise<number> {
@@ -50,7 +50,7 @@ export async function main(): Promise<void> {
     const e2e = median(endToEnd);
     const server = median(ingest);
     table([
-      ['measure (median of 3)', 'ms', 'MB/s', 'ratio to DuckDB'],
+      ['measure (median of 5)', 'ms', 'MB/s', 'ratio to DuckDB'],
       ['DuckDB read_csv -> Parquet (baseline)', base.toFixed(0), (mb / (base / 1000)).toFixed(1), '1.00'],
       ['PUT to the presigned URL', median(put).toFixed(0), (mb / (median(put) / 1000)).toFixed(1), '-'],
       [

@@ -7,20 +7,25 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { tablesConfig } from '#core/config';
+import { duckdb } from '#core/duckdb';
 import { areaHandler, operation } from '#core/http';
-import { logger, metrics, tracer } from '#core/observability';
+import { logger, publishMetrics, tracer } from '#core/observability';
 import { ingestCsv, withWorkDir } from '#core/tables/ingest';
 import { parseMultipartFile } from '#core/tables/multipart';
 import { processUploadedObject } from '#core/tables/upload-events';
 import { csvOptions, uploadOptionsSchema } from '#core/tables/uploads';
 
 const { directUploadMaxBytes } = tablesConfig();
+
+// Start DuckDB in the function's init phase rather than inside the first upload.
+duckdb().catch((error: unknown) =>
+  logger.warn('DuckDB did not start at init; retrying on first use', { error: error as Error }),
+);
 
 export const handler = areaHandler('ingest', {
   uploadTable: operation({
@@ -64,4 +69,4 @@ async function objectCreated(event: EventBridgeEvent<'Object Created', ObjectCre
 export const onObjectCreated = middy(objectCreated)
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(captureLambdaHandler(tracer))
-  .use(logMetrics(metrics));
+  .use(publishMetrics());

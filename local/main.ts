@@ -54,7 +54,7 @@ function banner(running: Host): void {
   console.log('');
   console.log(`Sluice is running at ${running.url}`);
   console.log(
-    `  S3 endpoint:   ${running.s3Url}   (aws s3 --endpoint-url ${running.s3Url} ...; any access key)`,
+    `  S3 endpoint:   ${running.s3Url}   (access key S3RVER, secret S3RVER)`,
   );
   console.log(`  Data:          ${running.dataDir}`);
   if (running.admin.generatedPassword) {

@@ -4,7 +4,6 @@
  * shape the JSON answer. Errors of any kind leave through one middleware as problem+json.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type {
@@ -23,7 +22,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from './errors.ts';
-import { logger, metrics, tracer } from './observability.ts';
+import { logger, publishMetrics, tracer } from './observability.ts';
 import './schemas.ts';
 import { type Area, findRoute, matchRoute, type RouteDef } from './routes.ts';
 
@@ -216,5 +215,5 @@ export function areaHandler(area: Area, operations: Record<string, Operation>) {
     .use(problemJson())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(captureLambdaHandler(tracer))
-    .use(logMetrics(metrics));
+    .use(publishMetrics());
 }

@@ -7,9 +7,21 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { MiddlewareObj } from '@middy/core';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'sluice';
 
 export const logger = new Logger({ serviceName });
 export const tracer = new Tracer({ serviceName });
 export const metrics = new Metrics({ namespace: 'Sluice', serviceName });
+
+/**
+ * Flushes the metrics a request recorded (EMF) when it ends. Unlike Powertools' logMetrics
+ * middleware it stays quiet for the many requests that record none.
+ */
+export function publishMetrics(): MiddlewareObj {
+  const flush = async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: flush, onError: flush };
+}

@@ -209,7 +209,7 @@ export async function acquireDatasetLock(
   id: string,
   kind: DatasetLock['kind'],
   ttlSeconds: number,
-): Promise<DatasetLock> {
+): Promise<{ lock: DatasetLock; dataset: DatasetItem }> {
   const now = Date.now();
   const lock: DatasetLock = { id: randomToken(16), kind, expires_at: now + ttlSeconds * 1000 };
   const updated = await updateItem<DatasetItem>(datasetKey(id), 'META', {
@@ -218,7 +218,7 @@ export async function acquireDatasetLock(
     ExpressionAttributeNames: { '#lock': 'lock' },
     ExpressionAttributeValues: { ':lock': lock, ':now': now },
   });
-  if (updated) return lock;
+  if (updated) return { lock, dataset: updated };
   const current = await requireDataset(id);
   const what = current.lock?.kind === 'delete' ? 'being deleted' : 'receiving another upload';
   throw new ConflictError(`The dataset is ${what}; try again when it has finished.`);
@@ -241,8 +241,7 @@ export async function deleteDataset(
   id: string,
   deleteData: (datasetId: string) => Promise<void>,
 ): Promise<void> {
-  const current = await requireDataset(id);
-  await acquireDatasetLock(id, 'delete', 900);
+  const { dataset: current } = await acquireDatasetLock(id, 'delete', 900);
   await deleteData(id);
   const versions = await queryAll<Item & { sk: string }>({ partition: datasetKey(id), sortPrefix: 'VER#' });
   for (const v of versions) await deleteItem(datasetKey(id), v.sk);

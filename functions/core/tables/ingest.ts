@@ -6,12 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Principal } from '../auth/principal.ts';
-import {
-  acquireDatasetLock,
-  type DatasetItem,
-  releaseDatasetLock,
-  requireDataset,
-} from '../catalog/datasets.ts';
+import { acquireDatasetLock } from '../catalog/datasets.ts';
 import { tablesConfig } from '../config.ts';
 import { metrics } from '../observability.ts';
 import { putFile } from '../storage.ts';
@@ -39,6 +34,22 @@ export interface IngestResult {
   encoding: ConvertResult['encoding'];
   delimiter: string;
   header: boolean;
+  /** Where the time went, per stage, in milliseconds. */
+  timings_ms: Record<string, number>;
+}
+
+/** Runs a stage and records its duration under `name`. */
+export async function timed<T>(
+  timings: Record<string, number>,
+  name: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    timings[name] = Math.round(performance.now() - started);
+  }
 }
 
 /** Runs `fn` in a fresh temporary directory that is removed afterwards. */
@@ -51,27 +62,35 @@ export async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
-export async function ingestCsv(request: IngestRequest, workDir: string): Promise<IngestResult> {
-  const lock = await acquireDatasetLock(request.datasetId, 'upload', LEASE_SECONDS);
-  let dataset: DatasetItem | undefined;
+export async function ingestCsv(
+  request: IngestRequest,
+  workDir: string,
+  timings: Record<string, number> = {},
+): Promise<IngestResult> {
+  const { lock, dataset } = await acquireDatasetLock(request.datasetId, 'upload', LEASE_SECONDS);
   try {
-    dataset = await requireDataset(request.datasetId);
     const append = request.mode === 'append' && dataset.current_version > 0;
     const parquetPath = join(workDir, 'part.parquet');
-    const converted = await convertCsvToParquet(
-      request.csvPath,
-      parquetPath,
-      { ...request.options, ...(append ? { columns: dataset.columns } : {}) },
-      workDir,
+    const converted = await timed(timings, 'convert', () =>
+      convertCsvToParquet(
+        request.csvPath,
+        parquetPath,
+        { ...request.options, ...(append ? { columns: dataset.columns } : {}) },
+        workDir,
+      ),
     );
     const key = `${versionPrefix(dataset.id, dataset.current_version + 1)}part-00000.parquet`;
-    const bytes = await putFile(key, parquetPath, 'application/vnd.apache.parquet');
-    const manifest = await publishVersion(
-      dataset,
-      lock,
-      { key, rows: converted.rows, bytes, columns: converted.columns },
-      request.mode,
-      request.principal,
+    const bytes = await timed(timings, 'store', () =>
+      putFile(key, parquetPath, 'application/vnd.apache.parquet'),
+    );
+    const manifest = await timed(timings, 'publish', () =>
+      publishVersion(
+        dataset,
+        lock,
+        { key, rows: converted.rows, bytes, columns: converted.columns },
+        request.mode,
+        request.principal,
+      ),
     );
     metrics.addMetric('RowsIngested', 'Count', converted.rows);
     return {
@@ -82,10 +101,10 @@ export async function ingestCsv(request: IngestRequest, workDir: string): Promis
       encoding: converted.encoding,
       delimiter: converted.delimiter,
       header: converted.header,
+      timings_ms: timings,
     };
   } catch (error) {
-    if (dataset) await abandonVersion(dataset, lock);
-    else await releaseDatasetLock(request.datasetId, lock);
+    await abandonVersion(dataset, lock);
     throw error;
   }
 }

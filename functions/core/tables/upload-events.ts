@@ -9,7 +9,7 @@ import { updateItem } from '../db.ts';
 import { PayloadTooLargeError } from '../errors.ts';
 import { logger } from '../observability.ts';
 import { deleteObject, downloadToFile } from '../storage.ts';
-import { ingestCsv, withWorkDir } from './ingest.ts';
+import { ingestCsv, timed, withWorkDir } from './ingest.ts';
 import { finishUpload, problemOf, type UploadItem, uploadKey } from './uploads.ts';
 
 /** An upload still `processing` after this long was abandoned by a worker that died. */
@@ -52,10 +52,11 @@ export async function processUploadedObject(bucket: string, key: string, size: n
         `The file is ${size} bytes; uploads are limited to ${maxUploadBytes} bytes.`,
       );
     }
-    const result = await withWorkDir(async (dir) => {
+    await withWorkDir(async (dir) => {
       const csvPath = `${dir}/upload.csv`;
-      await downloadToFile(key, csvPath);
-      return ingestCsv(
+      const timings: Record<string, number> = {};
+      await timed(timings, 'download', () => downloadToFile(key, csvPath));
+      const result = await ingestCsv(
         {
           datasetId: claimed.dataset_id,
           csvPath,
@@ -64,10 +65,12 @@ export async function processUploadedObject(bucket: string, key: string, size: n
           principal: { username: claimed.created_by },
         },
         dir,
+        timings,
       );
+      // Record the outcome before the scratch files go: the client is polling for it.
+      await finishUpload(claimed, { result });
+      logger.info('upload ingested', { rows: result.rows, version: result.version });
     });
-    await finishUpload(claimed, { result });
-    logger.info('upload ingested', { rows: result.rows, version: result.version });
   } catch (error) {
     const problem = problemOf(error, instance);
     if (problem.status >= 500) logger.error('upload ingest failed', { error: error as Error });
