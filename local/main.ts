@@ -53,9 +53,7 @@ process.on('SIGTERM', () => requestStop('SIGTERM'));
 function banner(running: Host): void {
   console.log('');
   console.log(`Sluice is running at ${running.url}`);
-  console.log(
-    `  S3 endpoint:   ${running.s3Url}   (access key S3RVER, secret S3RVER)`,
-  );
+  console.log(`  S3 endpoint:   ${running.s3Url}   (access key S3RVER, secret S3RVER)`);
   console.log(`  Data:          ${running.dataDir}`);
   if (running.admin.generatedPassword) {
     console.log(`  Admin user:    ${running.admin.username}`);

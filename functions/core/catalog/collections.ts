@@ -4,19 +4,10 @@
  */
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
-import {
-  deleteItem,
-  getItem,
-  type Item,
-  pageRequest,
-  putItem,
-  queryAll,
-  queryPage,
-  updateItem,
-} from '../db.ts';
+import { deleteItem, getItem, type Item, pageRequest, putItem, queryAll, queryPage } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { claimName, normalizeName, releaseName } from '../names.ts';
+import { claimName, normalizeName, releaseName, updateNamed } from '../names.ts';
 import { dhubList } from '../paging.ts';
 import { alwaysCheck } from '../schemas.ts';
 
@@ -54,14 +45,10 @@ export interface CollectionItem extends Item {
   created_by: string;
 }
 
-export interface Collection {
-  id: string;
-  name: string;
-  description: string;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-}
+export type Collection = Pick<
+  CollectionItem,
+  'id' | 'name' | 'description' | 'created_at' | 'updated_at' | 'created_by'
+>;
 
 const SCOPE = 'COLLECTION';
 export const collectionKey = (id: string) => `COL#${id}`;
@@ -127,26 +114,16 @@ export async function listCollections(limit?: number, token?: string) {
 
 export async function updateCollection(id: string, input: z.output<typeof updateCollectionSchema>) {
   const current = await requireCollection(id);
-  const newName = input.name !== undefined && normalizeName(input.name) !== normalizeName(current.name);
-  if (newName && !(await claimName(SCOPE, input.name as string, id, holdsName(input.name as string)))) {
-    throw new ConflictError(`A collection named "${input.name}" already exists.`);
-  }
-  const updated = await updateItem<CollectionItem>(collectionKey(id), 'META', {
-    UpdateExpression: 'SET #name = :name, description = :description, updated_at = :now',
-    ConditionExpression: 'attribute_exists(pk) AND #name = :oldName',
-    ExpressionAttributeNames: { '#name': 'name' },
-    ExpressionAttributeValues: {
-      ':name': input.name ?? current.name,
-      ':description': input.description ?? current.description,
-      ':now': new Date().toISOString(),
-      ':oldName': current.name,
+  const updated = await updateNamed(
+    {
+      scope: SCOPE,
+      pk: collectionKey(id),
+      holds: holdsName,
+      taken: (name) => `A collection named "${name}" already exists.`,
     },
-  });
-  if (!updated) {
-    if (newName) await releaseName(SCOPE, input.name as string, id);
-    throw new ConflictError('The collection was changed by another request; retry.');
-  }
-  if (newName) await releaseName(SCOPE, current.name, id);
+    current,
+    input,
+  );
   return collectionView(updated);
 }
 

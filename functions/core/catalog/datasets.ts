@@ -17,7 +17,7 @@ import {
 } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId, randomToken } from '../ids.ts';
-import { claimName, normalizeName, releaseName } from '../names.ts';
+import { claimName, normalizeName, releaseName, updateNamed } from '../names.ts';
 import { dhubList } from '../paging.ts';
 import { alwaysCheck } from '../schemas.ts';
 import type { Column } from '../tables/csv.ts';
@@ -170,34 +170,16 @@ export async function listDatasets(collectionId: string | undefined, limit?: num
 
 export async function updateDataset(id: string, input: z.output<typeof updateDatasetSchema>) {
   const current = await requireDataset(id);
-  const newName = input.name !== undefined && normalizeName(input.name) !== normalizeName(current.name);
-  if (
-    newName &&
-    !(await claimName(
-      scope(current.collection_id),
-      input.name as string,
-      id,
-      holdsName(input.name as string),
-    ))
-  ) {
-    throw new ConflictError(`This collection already has a dataset named "${input.name}".`);
-  }
-  const updated = await updateItem<DatasetItem>(datasetKey(id), 'META', {
-    UpdateExpression: 'SET #name = :name, description = :description, updated_at = :now',
-    ConditionExpression: 'attribute_exists(pk) AND #name = :oldName',
-    ExpressionAttributeNames: { '#name': 'name' },
-    ExpressionAttributeValues: {
-      ':name': input.name ?? current.name,
-      ':description': input.description ?? current.description,
-      ':now': new Date().toISOString(),
-      ':oldName': current.name,
+  const updated = await updateNamed(
+    {
+      scope: scope(current.collection_id),
+      pk: datasetKey(id),
+      holds: holdsName,
+      taken: (name) => `This collection already has a dataset named "${name}".`,
     },
-  });
-  if (!updated) {
-    if (newName) await releaseName(scope(current.collection_id), input.name as string, id);
-    throw new ConflictError('The dataset was changed by another request; retry.');
-  }
-  if (newName) await releaseName(scope(current.collection_id), current.name, id);
+    current,
+    input,
+  );
   return datasetView(updated);
 }
 
