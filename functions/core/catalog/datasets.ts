@@ -72,18 +72,18 @@ export interface DatasetItem extends Item {
   lock?: DatasetLock;
 }
 
-export interface Dataset {
-  id: string;
-  name: string;
-  description: string;
-  collection_id: string;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-  current_version: number;
-  total_rows: number;
-  column_count: number;
-}
+export type Dataset = Pick<
+  DatasetItem,
+  | 'id'
+  | 'name'
+  | 'description'
+  | 'collection_id'
+  | 'created_at'
+  | 'updated_at'
+  | 'created_by'
+  | 'current_version'
+  | 'total_rows'
+> & { column_count: number };
 
 export const datasetKey = (id: string) => `DS#${id}`;
 const scope = (collectionId: string) => `DATASET#${collectionId}`;
