@@ -2,7 +2,7 @@
 
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADMIN, type Client, client, ROOT, type RunningHost, startHost } from '#test/api/harness';
 
@@ -34,7 +34,6 @@ export async function bigCsv(): Promise<string> {
   }
   out.end();
   await once(out, 'finish');
-  const { rename } = await import('node:fs/promises');
   await rename(`${path}.tmp`, path);
   return path;
 }

@@ -17,10 +17,8 @@ export const handler = areaHandler('tables', {
   getTablePage: operation({
     params: datasetParams,
     query: pageQuery,
-    async run({ params, query }) {
-      const page = await readTablePage(await requireDataset(params.dataset_id), query.page, query.page_size);
-      return page;
-    },
+    run: async ({ params, query }) =>
+      readTablePage(await requireDataset(params.dataset_id), query.page, query.page_size),
   }),
   getTableSchema: operation({
     params: datasetParams,

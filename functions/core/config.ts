@@ -34,13 +34,6 @@ export function envInt(name: string, fallback: number, min = 0, max = Number.MAX
   return value;
 }
 
-export function envList(name: string): string[] {
-  return (envOptional(name) ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
 function once<T>(load: () => T): () => T {
   let value: T | undefined;
   return () => {

@@ -117,12 +117,6 @@ export class TooManyRequestsError extends AppError {
   }
 }
 
-export class ServiceUnavailableError extends AppError {
-  constructor(detail: string) {
-    super(503, 'unavailable', 'Service Unavailable', detail);
-  }
-}
-
 function kindField(kind: string): string {
   const lower = kind.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   return `${lower}Id`;

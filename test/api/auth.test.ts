@@ -123,10 +123,15 @@ describe('users (admin only)', () => {
     const listed = JSON.parse(list.body.items[user.id]);
     expect(listed).toMatchObject({ id: user.id, username: user.username, role: 'editor' });
     expect(listed.password_hash).toBeUndefined();
+    const one = await api.get(`/api/v1/users/${user.id}`, { token: adminToken });
+    expect(one.body).toEqual(listed);
     const del = await api.del(`/api/v1/users/${user.id}`, { token: adminToken });
     expect(del.status).toBe(200);
     const login = await api.post('/api/v1/auth/login', { username: user.username, password: user.password });
     expect(login.status).toBe(401);
+    expect((await api.get(`/api/v1/users/${user.id}`, { token: adminToken })).body.errorType).toBe(
+      'resource-not-found/USER',
+    );
   });
 
   it('answers 409 for a duplicate username', async () => {

@@ -123,6 +123,8 @@ describe('datasets', () => {
     const res = await api.get(`/api/v1/datasets?collection_id=${col.id}`, { token });
     expect(Object.keys(res.body.items).sort()).toEqual([one.id, two.id].sort());
     expect(res.body.token).toBeNull();
+    const all = await api.get('/api/v1/datasets?limit=1000', { token });
+    expect(Object.keys(all.body.items)).toEqual(expect.arrayContaining([one.id, two.id]));
   });
 
   it('are renamed and deleted, freeing the name', async () => {

@@ -12,6 +12,7 @@ import { ConflictError } from '../errors.ts';
 import { logger } from '../observability.ts';
 import { deletePrefix, getJson, putJson } from '../storage.ts';
 import type { Column } from './csv.ts';
+import { datasetPrefix } from './data.ts';
 
 export type WriteMode = 'overwrite' | 'append';
 
@@ -59,7 +60,8 @@ export interface VersionView {
   current: boolean;
 }
 
-export const versionPrefix = (datasetId: string, version: number) => `datasets/${datasetId}/v${version}/`;
+export const versionPrefix = (datasetId: string, version: number) =>
+  `${datasetPrefix(datasetId)}v${version}/`;
 const versionSk = (version: number) => `VER#${String(version).padStart(10, '0')}`;
 
 /** Manifests never change once written, so a process keeps the ones it has read. */
