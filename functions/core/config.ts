@@ -80,3 +80,37 @@ export const tablesConfig = once(() => ({
   duckdbThreads: envInt('SLUICE_DUCKDB_THREADS', Math.max(1, os.availableParallelism()), 1, 64),
   duckdbMemoryLimit: envOptional('SLUICE_DUCKDB_MEMORY_LIMIT'),
 }));
+
+/** A comma-separated setting as a list (blank entries dropped). */
+export function envList(name: string): string[] {
+  return (envOptional(name) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export const pipelinesConfig = once(() => ({
+  /** External S3 buckets that SOURCE_OBS / TARGET_OBS nodes may read and write. */
+  buckets: envList('SLUICE_BUCKETS'),
+  /** The step worker Lambda that every compiled Task invokes. */
+  stepWorkerArn: envString(
+    'SLUICE_STEP_WORKER_ARN',
+    'arn:aws:lambda:us-east-1:000000000000:function:sluice-local-step-worker',
+  ),
+  /** Longest a run may take when the pipeline does not say (minutes; Data Flow's default). */
+  defaultTimeoutMinutes: envInt('SLUICE_RUN_TIMEOUT_MINUTES', 360, 1, 1440),
+  /** Most partitions a source fans out to. */
+  maxPartitions: envInt('SLUICE_MAX_PARTITIONS', 256, 1, 10_000),
+}));
+
+/** Step Functions settings of the AWS deployment (not used by the local host). */
+export const stepFunctionsConfig = once(() => ({
+  /** State machine names are this prefix plus the pipeline id. */
+  stateMachinePrefix: envString('SLUICE_STATE_MACHINE_PREFIX'),
+  /** `arn:aws:states:{region}:{account}:stateMachine:` — with the name, a state machine's ARN. */
+  stateMachineArnBase: envString('SLUICE_STATE_MACHINE_ARN_BASE'),
+  /** Role every pipeline state machine runs as (may invoke the step worker, write logs and traces). */
+  roleArn: envString('SLUICE_STATES_ROLE_ARN'),
+  /** CloudWatch Logs group for execution history (logging level ALL). */
+  logGroupArn: envString('SLUICE_STATES_LOG_GROUP_ARN'),
+}));

@@ -51,17 +51,4 @@ export async function withConnection<T>(fn: (connection: DuckDBConnection) => Pr
   }
 }
 
-function rejectNul(s: string): string {
-  if (s.includes('\u0000')) throw new Error('SQL text cannot contain NUL characters');
-  return s;
-}
-
-/** A SQL string literal: `it's` → `'it''s'`. */
-export function sqlString(s: string): string {
-  return `'${rejectNul(s).replaceAll("'", "''")}'`;
-}
-
-/** A SQL identifier, always quoted: `a"b` → `"a""b"`. */
-export function sqlIdent(s: string): string {
-  return `"${rejectNul(s).replaceAll('"', '""')}"`;
-}
+export { sqlIdent, sqlString } from './sql.ts';

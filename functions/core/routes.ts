@@ -11,14 +11,26 @@ export type Role = (typeof ROLES)[number];
 /** `public` needs no credentials; a role means "authenticated with at least this role". */
 export type Access = 'public' | Role;
 
-export const AREAS = ['health', 'auth', 'users', 'catalog', 'tables', 'ingest', 'fallback'] as const;
+export const AREAS = [
+  'health',
+  'auth',
+  'users',
+  'catalog',
+  'tables',
+  'ingest',
+  'pipelines',
+  'fallback',
+] as const;
 export type Area = (typeof AREAS)[number];
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
 
 export interface RouteDef {
   method: Method;
-  /** API Gateway path template, e.g. `/api/v1/collections/{collection_id}`. */
+  /**
+   * API Gateway path template, e.g. `/api/v1/collections/{collection_id}`. A last segment
+   * `{proxy+}` is greedy: it matches the rest of the path, slashes included.
+   */
   path: string;
   area: Area;
   operation: string;
@@ -168,6 +180,109 @@ export const ROUTES: readonly RouteDef[] = [
     operation: 'uploadTable',
     access: 'editor',
   },
+  {
+    method: 'POST',
+    path: `${V1}/pipelines`,
+    area: 'pipelines',
+    operation: 'createPipeline',
+    access: 'editor',
+  },
+  { method: 'GET', path: `${V1}/pipelines`, area: 'pipelines', operation: 'listPipelines', access: 'viewer' },
+  {
+    method: 'GET',
+    path: `${V1}/pipelines/{pipeline_id}`,
+    area: 'pipelines',
+    operation: 'getPipeline',
+    access: 'viewer',
+  },
+  {
+    method: 'PUT',
+    path: `${V1}/pipelines/{pipeline_id}`,
+    area: 'pipelines',
+    operation: 'updatePipeline',
+    access: 'editor',
+  },
+  {
+    method: 'DELETE',
+    path: `${V1}/pipelines/{pipeline_id}`,
+    area: 'pipelines',
+    operation: 'deletePipeline',
+    access: 'editor',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/pipelines/{pipeline_id}/versions`,
+    area: 'pipelines',
+    operation: 'listPipelineVersions',
+    access: 'viewer',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/pipelines/{pipeline_id}/versions/{version}`,
+    area: 'pipelines',
+    operation: 'getPipelineVersion',
+    access: 'viewer',
+  },
+  {
+    method: 'POST',
+    path: `${V1}/pipelines/{pipeline_id}/verify`,
+    area: 'pipelines',
+    operation: 'verifyPipeline',
+    access: 'viewer',
+  },
+  {
+    method: 'POST',
+    path: `${V1}/pipelines/{pipeline_id}/run`,
+    area: 'pipelines',
+    operation: 'runPipeline',
+    access: 'editor',
+  },
+  {
+    method: 'POST',
+    path: `${V1}/batches/{pipeline_id}`,
+    area: 'pipelines',
+    operation: 'createBatch',
+    access: 'editor',
+  },
+  {
+    // `pl-…` answers the pipeline's latest batch, `batch-…` the batch itself (tutorial form).
+    method: 'GET',
+    path: `${V1}/batches/{batch_ref}`,
+    area: 'pipelines',
+    operation: 'getBatchByRef',
+    access: 'viewer',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/batches/{pipeline_id}/{batch_id}`,
+    area: 'pipelines',
+    operation: 'getBatch',
+    access: 'viewer',
+  },
+  {
+    // Paths with a trailing slash (`/batches/{pipeline_id}/`, the list) match no template
+    // above, on API Gateway as here; the operation tells the forms apart.
+    method: 'GET',
+    path: `${V1}/batches/{proxy+}`,
+    area: 'pipelines',
+    operation: 'batchesProxy',
+    access: 'viewer',
+  },
+  {
+    method: 'PUT',
+    path: `${V1}/batches/{pipeline_id}/{batch_id}/stop`,
+    area: 'pipelines',
+    operation: 'stopBatch',
+    access: 'editor',
+  },
+  {
+    method: 'DELETE',
+    path: `${V1}/batches/{pipeline_id}/{batch_id}`,
+    area: 'pipelines',
+    operation: 'deleteBatch',
+    access: 'editor',
+  },
+  { method: 'GET', path: `${V1}/traces`, area: 'pipelines', operation: 'listTraces', access: 'viewer' },
 ];
 
 /** Routes that answer without credentials. Everything else goes through the authorizer. */
@@ -186,20 +301,23 @@ interface CompiledRoute {
   route: RouteDef;
   pattern: RegExp;
   names: string[];
+  greedy: boolean;
 }
 
 const COMPILED: CompiledRoute[] = ROUTES.map((route) => {
   const names: string[] = [];
+  let greedy = false;
   const source = route.path
     .split('/')
     .map((segment) => {
-      const param = /^\{([a-z_]+)\}$/.exec(segment);
+      const param = /^\{([a-z_]+)(\+?)\}$/.exec(segment);
       if (!param?.[1]) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       names.push(param[1]);
-      return '([^/]+)';
+      if (param[2]) greedy = true;
+      return param[2] ? '(.+)' : '([^/]+)';
     })
     .join('/');
-  return { route, pattern: new RegExp(`^${source}$`), names };
+  return { route, pattern: new RegExp(`^${source}$`), names, greedy };
 });
 
 /**
@@ -207,21 +325,24 @@ const COMPILED: CompiledRoute[] = ROUTES.map((route) => {
  * first, then templates. Returns the route for the method, or the methods the path allows.
  */
 export function matchRoute(method: string, path: string): RouteMatch | { allowed: Method[] } | undefined {
-  const candidates: RouteMatch[] = [];
-  for (const { route, pattern, names } of COMPILED) {
+  const candidates: Array<RouteMatch & { greedy: boolean }> = [];
+  for (const { route, pattern, names, greedy } of COMPILED) {
     const m = pattern.exec(path);
     if (!m) continue;
     const params: Record<string, string> = {};
     names.forEach((name, i) => {
       params[name] = safeDecode(m[i + 1] ?? '');
     });
-    candidates.push({ route, params });
+    candidates.push({ route, params, greedy });
   }
   if (candidates.length === 0) return undefined;
-  // Prefer the most literal template (fewest parameters), as API Gateway does.
-  candidates.sort((a, b) => Object.keys(a.params).length - Object.keys(b.params).length);
+  // Prefer the most literal template (fewest parameters, greedy ones last), as API Gateway does.
+  candidates.sort(
+    (a, b) =>
+      Number(a.greedy) - Number(b.greedy) || Object.keys(a.params).length - Object.keys(b.params).length,
+  );
   const best = candidates.filter((c) => c.route.method === method);
-  if (best[0]) return best[0];
+  if (best[0]) return { route: best[0].route, params: best[0].params };
   return { allowed: [...new Set(candidates.map((c) => c.route.method))] };
 }
 

@@ -88,3 +88,22 @@ export async function deletePrefix(prefix: string, bucket = DATA_BUCKET): Promis
   } while (token);
   return deleted;
 }
+
+export interface StoredObject {
+  key: string;
+  size: number;
+}
+
+/** Every object under a prefix, in key order. */
+export async function listObjects(prefix: string, bucket = DATA_BUCKET): Promise<StoredObject[]> {
+  const out: StoredObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0 });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}

@@ -24,4 +24,16 @@ describe('the route table', () => {
     expect(matchRoute('GET', '/api/v1/nope')).toBeUndefined();
     expect(matchRoute('GET', '/api/v1/collections/')).toBeUndefined();
   });
+
+  it('sends a trailing-slash batches path to the greedy route, as API Gateway does', () => {
+    const list = matchRoute('GET', '/api/v1/batches/pl-1/');
+    expect(list && 'route' in list && list.route.operation).toBe('batchesProxy');
+    expect(list && 'route' in list && list.params).toEqual({ proxy: 'pl-1/' });
+    const latest = matchRoute('GET', '/api/v1/batches/pl-1');
+    expect(latest && 'route' in latest && latest.route.operation).toBe('getBatchByRef');
+    const one = matchRoute('GET', '/api/v1/batches/pl-1/batch-2');
+    expect(one && 'route' in one && one.route.operation).toBe('getBatch');
+    const stop = matchRoute('PUT', '/api/v1/batches/pl-1/batch-2/stop');
+    expect(stop && 'route' in stop && stop.route.operation).toBe('stopBatch');
+  });
 });

@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal.ts';
 import { deleteItem, getItem, type Item, pageRequest, putItem, queryAll, queryPage } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { claimName, normalizeName, releaseName, updateNamed } from '../names.ts';
+import { claimName, nameOwner, normalizeName, releaseName, updateNamed } from '../names.ts';
 import { dhubList } from '../paging.ts';
 import { alwaysCheck } from '../schemas.ts';
 
@@ -66,6 +66,17 @@ export function collectionView(c: CollectionItem): Collection {
 
 export async function findCollection(id: string): Promise<CollectionItem | undefined> {
   return getItem<CollectionItem>(collectionKey(id));
+}
+
+/** A collection named by its id or by its name (how pipelines and queries refer to one). */
+export async function findCollectionByRef(ref: string): Promise<CollectionItem | undefined> {
+  if (ref.startsWith('col-')) {
+    const byId = await findCollection(ref);
+    if (byId) return byId;
+  }
+  const owner = await nameOwner(SCOPE, ref);
+  const byName = owner ? await findCollection(owner) : undefined;
+  return byName && normalizeName(byName.name) === normalizeName(ref) ? byName : undefined;
 }
 
 export async function requireCollection(id: string): Promise<CollectionItem> {

@@ -17,7 +17,7 @@ import {
 } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId, randomToken } from '../ids.ts';
-import { claimName, normalizeName, releaseName, updateNamed } from '../names.ts';
+import { claimName, nameOwner, normalizeName, releaseName, updateNamed } from '../names.ts';
 import { dhubList } from '../paging.ts';
 import { alwaysCheck } from '../schemas.ts';
 import type { Column } from '../tables/csv.ts';
@@ -105,6 +105,17 @@ export function datasetView(d: DatasetItem): Dataset {
 
 export async function findDataset(id: string): Promise<DatasetItem | undefined> {
   return getItem<DatasetItem>(datasetKey(id));
+}
+
+/** A dataset of a collection named by its id or by its name. */
+export async function findDatasetByRef(collectionId: string, ref: string): Promise<DatasetItem | undefined> {
+  if (ref.startsWith('ds-')) {
+    const byId = await findDataset(ref);
+    if (byId?.collection_id === collectionId) return byId;
+  }
+  const owner = await nameOwner(scope(collectionId), ref);
+  const byName = owner ? await findDataset(owner) : undefined;
+  return byName && normalizeName(byName.name) === normalizeName(ref) ? byName : undefined;
 }
 
 export async function requireDataset(id: string): Promise<DatasetItem> {

@@ -1,0 +1,86 @@
+/**
+ * The pipeline model shared by validation, the compiler, the engine and the step worker.
+ * Nodes follow Data Flow's ETLJobNode: common fields (`id`, `name`, `type`, `parentNodeIds`)
+ * plus type-specific fields, which the node registry (nodes.ts) defines per type.
+ */
+
+/** A node as the API receives it. `id` is a Long in Data Flow: a number, or a string of digits. */
+export interface PipelineNode {
+  id: number | string;
+  name: string;
+  type: string;
+  parentNodeIds: Array<number | string>;
+  [field: string]: unknown;
+}
+
+/** Field types of Data Flow, lower-cased (the API accepts any case). */
+export const FIELD_TYPES = [
+  'boolean',
+  'tinyint',
+  'smallint',
+  'int',
+  'bigint',
+  'float',
+  'double',
+  'decimal',
+  'string',
+  'char',
+  'varchar',
+  'date',
+  'datetime',
+  'timestamp',
+  'timestampwithtimezone',
+  'binary',
+  'array',
+  'map',
+  'struct',
+] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+/** A column of a node's input or output. */
+export interface Field {
+  name: string;
+  type: FieldType;
+}
+
+/**
+ * One thing wrong with a pipeline. `nodeId` is null for problems of the whole graph;
+ * `field` is the path inside the node (`filterConditionList.0.name`) or `parentNodeIds`.
+ */
+export interface Problem {
+  nodeId: string | null;
+  nodeName?: string;
+  field: string;
+  message: string;
+}
+
+export type NodeKind = 'source' | 'transform' | 'target';
+
+/** The key of a node everywhere inside Sluice (ids arrive as numbers or digit strings). */
+export const nodeKey = (id: number | string): string => String(id);
+
+/** What a step worker invocation is asked to do (the compiled state machine sends these). */
+export type WorkerAction =
+  /** List a partitioned source's partitions: answers `{partitions: [{partition: n}, ...]}`. */
+  | 'plan'
+  /** Run a node (or one partition of a partitioned source): answers `{rows, bytes}`. */
+  | 'run'
+  /** Mark a partitioned source's step successful once every partition has run. */
+  | 'seal'
+  /** Record that a step failed (the Catch path): `error` carries `{Error, Cause}`. */
+  | 'fail';
+
+/** The execution input of every pipeline state machine. */
+export interface ExecutionInput {
+  batch_id: string;
+  pipeline_id: string;
+  pipeline_version: number;
+}
+
+/** The payload of one step worker invocation. */
+export interface WorkerEvent extends ExecutionInput {
+  action: WorkerAction;
+  node_id: string;
+  partition?: number;
+  error?: { Error?: string; Cause?: string };
+}
