@@ -1,0 +1,157 @@
+/**
+ * The run engine on AWS: one Standard state machine per pipeline, one published version per
+ * pipeline version, one execution per batch (named after the batch, so starting twice is safe).
+ */
+import {
+  CreateStateMachineCommand,
+  DeleteStateMachineCommand,
+  DescribeExecutionCommand,
+  type LoggingConfiguration,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type TracingConfiguration,
+  UpdateStateMachineCommand,
+} from '@aws-sdk/client-sfn';
+import { stepFunctionsConfig, storageConfig } from '../config.ts';
+import { tracer } from '../observability.ts';
+import type { DeployRequest, Engine, StartRequest } from './engine.ts';
+
+export type StepFunctionsConfig = ReturnType<typeof stepFunctionsConfig>;
+
+const errorName = (error: unknown): string | undefined =>
+  typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : undefined;
+
+/** `arn:aws:states:r:a:stateMachine:name[:version]` + execution name -> the execution's ARN. */
+export function executionArnFor(stateMachineRef: string, executionName: string): string {
+  const parts = stateMachineRef.split(':');
+  if (parts.length < 7 || parts[2] !== 'states' || parts[5] !== 'stateMachine') {
+    throw new Error(`Not a state machine ARN: ${stateMachineRef}`);
+  }
+  return [...parts.slice(0, 5), 'execution', parts[6], executionName].join(':');
+}
+
+export class SfnEngine implements Engine {
+  constructor(
+    private readonly client: SFNClient,
+    private readonly config: StepFunctionsConfig,
+  ) {}
+
+  private name(pipelineId: string): string {
+    return `${this.config.stateMachinePrefix}${pipelineId}`;
+  }
+
+  private arn(pipelineId: string): string {
+    return `${this.config.stateMachineArnBase}${this.name(pipelineId)}`;
+  }
+
+  private logging(): LoggingConfiguration {
+    return {
+      level: 'ALL',
+      includeExecutionData: false,
+      destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: this.config.logGroupArn } }],
+    };
+  }
+
+  private tracing(): TracingConfiguration {
+    return { enabled: true };
+  }
+
+  async deploy({ pipelineId, version, definition }: DeployRequest): Promise<string> {
+    const versionDescription = `pipeline ${pipelineId} v${version}`;
+    const update = async () => {
+      const out = await this.client.send(
+        new UpdateStateMachineCommand({
+          stateMachineArn: this.arn(pipelineId),
+          definition,
+          roleArn: this.config.roleArn,
+          loggingConfiguration: this.logging(),
+          tracingConfiguration: this.tracing(),
+          publish: true,
+          versionDescription,
+        }),
+      );
+      if (!out.stateMachineVersionArn) throw new Error(`No version published for ${this.name(pipelineId)}`);
+      return out.stateMachineVersionArn;
+    };
+
+    try {
+      return await update();
+    } catch (error) {
+      if (errorName(error) !== 'StateMachineDoesNotExist') throw error;
+    }
+    // First version of this pipeline: create the state machine, publishing version 1.
+    try {
+      const out = await this.client.send(
+        new CreateStateMachineCommand({
+          name: this.name(pipelineId),
+          definition,
+          roleArn: this.config.roleArn,
+          type: 'STANDARD',
+          loggingConfiguration: this.logging(),
+          tracingConfiguration: this.tracing(),
+          publish: true,
+          versionDescription,
+          tags: [{ key: 'sluice:pipeline', value: pipelineId }],
+        }),
+      );
+      if (out.stateMachineVersionArn) return out.stateMachineVersionArn;
+    } catch (error) {
+      // Someone else created it between our two calls: publish on top of theirs.
+      if (errorName(error) !== 'StateMachineAlreadyExists') throw error;
+    }
+    return update();
+  }
+
+  async start({ ref, input }: StartRequest): Promise<string> {
+    try {
+      const out = await this.client.send(
+        new StartExecutionCommand({
+          stateMachineArn: ref,
+          name: input.batch_id,
+          input: JSON.stringify(input),
+        }),
+      );
+      if (!out.executionArn) throw new Error(`No execution ARN for batch ${input.batch_id}`);
+      return out.executionArn;
+    } catch (error) {
+      // Execution names are unique per state machine: this batch was already started.
+      if (errorName(error) === 'ExecutionAlreadyExists') return executionArnFor(ref, input.batch_id);
+      throw error;
+    }
+  }
+
+  async stop(executionId: string, cause: string): Promise<void> {
+    try {
+      await this.client.send(new StopExecutionCommand({ executionArn: executionId, cause }));
+    } catch (error) {
+      if (errorName(error) === 'ExecutionDoesNotExist') return;
+      // Stopping a finished execution is not an error here; anything else still running is.
+      const status = await this.client
+        .send(new DescribeExecutionCommand({ executionArn: executionId }))
+        .then((out) => out.status)
+        .catch(() => undefined);
+      if (status !== undefined && status !== 'RUNNING' && status !== 'PENDING_REDRIVE') return;
+      throw error;
+    }
+  }
+
+  async remove(pipelineId: string): Promise<void> {
+    try {
+      // Deleting a state machine deletes its versions and aliases too.
+      await this.client.send(new DeleteStateMachineCommand({ stateMachineArn: this.arn(pipelineId) }));
+    } catch (error) {
+      const name = errorName(error);
+      if (name !== 'StateMachineDoesNotExist' && name !== 'ResourceNotFound') throw error;
+    }
+  }
+}
+
+export function createSfnEngine(
+  client: SFNClient = tracer.captureAWSv3Client(
+    new SFNClient({ region: storageConfig().region, maxAttempts: 4 }),
+  ),
+  config: StepFunctionsConfig = stepFunctionsConfig(),
+): Engine {
+  return new SfnEngine(client, config);
+}

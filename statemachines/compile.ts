@@ -1,0 +1,402 @@
+/**
+ * Pipeline DAG -> Amazon States Language (JSONPath only). The same document runs on Step
+ * Functions and on aws-local-stepfunctions; see README.md in this folder for the shape.
+ *
+ * Nodes run in dependency levels (level = longest path from a root). A level with one node is
+ * a plain sequence of states; a level with several nodes is a Parallel state, one branch per
+ * node. Every Task invokes the step worker Lambda with a WorkerEvent built from the execution
+ * input, so state data stays the execution input plus a few small fields.
+ */
+
+/** A node of a validated pipeline (acyclic, parents exist). */
+export interface CompileNode {
+  key: string;
+  stepName: string;
+  parents: string[];
+  /** Sources that fan out over partitions: plan -> Map over partitions -> seal. */
+  partitioned: boolean;
+}
+
+export interface CompileRequest {
+  pipelineId: string;
+  version: number;
+  /** Any order; the output does not depend on it. */
+  nodes: CompileNode[];
+  /** Whole-execution timeout. */
+  timeoutSeconds: number;
+  /** MaxConcurrency of the partition Map states. */
+  maxConcurrency: number;
+  /** The step worker Lambda every Task invokes. */
+  workerArn: string;
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+type States = Record<string, JsonObject>;
+
+/** Errors worth retrying: Lambda service hiccups and the worker's own transient signal. */
+export const TRANSIENT_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Sluice.Transient',
+];
+/** The error every failed pipeline execution ends with. */
+export const STEP_FAILED_ERROR = 'Sluice.StepFailed';
+export const TASK_TIMEOUT_SECONDS = 900;
+
+const MAX_STATE_NAME = 80;
+/** Top-level Fail state that Parallel states catch into (the branch already recorded the step). */
+const PIPELINE_FAILED = 'Pipeline failed';
+const NO_STEPS = 'No steps';
+
+/** Fields of the execution input every WorkerEvent carries. */
+const EXECUTION_FIELDS = ['batch_id', 'pipeline_id', 'pipeline_version'] as const;
+
+export function compilePipeline(request: CompileRequest): string {
+  const levels = scheduleLevels(request.nodes);
+  const names = new StateNames();
+  const comment = `Sluice pipeline ${request.pipelineId} version ${request.version}`;
+
+  if (levels.length === 0) {
+    const machine: JsonObject = {
+      Comment: comment,
+      StartAt: NO_STEPS,
+      TimeoutSeconds: request.timeoutSeconds,
+      States: { [NO_STEPS]: { Type: 'Succeed' } },
+    };
+    return JSON.stringify(machine, null, 2);
+  }
+
+  const ctx: Context = { request, names };
+  // Main flow first, failure states after it, so the document reads top to bottom.
+  const flow: Array<[string, JsonObject]> = [];
+  const failure: States = {};
+  let usesPipelineFailed = false;
+
+  levels.forEach((level, index) => {
+    const next = index + 1 < levels.length ? entryName(ctx, levels, index + 1) : undefined;
+    const [only] = level;
+    if (level.length === 1 && only) {
+      const block = nodeBlock(ctx, only, next);
+      flow.push(...block.flow);
+      Object.assign(failure, block.failure);
+      return;
+    }
+    const branches = level.map((node) => {
+      const block = nodeBlock(ctx, node, undefined);
+      return { StartAt: block.start, States: { ...Object.fromEntries(block.flow), ...block.failure } };
+    });
+    usesPipelineFailed = true;
+    flow.push([
+      names.parallel(index),
+      withTransition(
+        {
+          Type: 'Parallel',
+          Branches: branches,
+          ResultPath: null,
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: PIPELINE_FAILED }],
+        },
+        next,
+      ),
+    ]);
+  });
+
+  if (usesPipelineFailed) {
+    // A branch ends in its step's Fail state: pass its Error and Cause on unchanged.
+    failure[PIPELINE_FAILED] = { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' };
+    names.claim(PIPELINE_FAILED);
+  }
+
+  const [first] = flow;
+  if (!first) throw new Error('compilePipeline: no states');
+  const machine: JsonObject = {
+    Comment: comment,
+    StartAt: first[0],
+    TimeoutSeconds: request.timeoutSeconds,
+    States: { ...Object.fromEntries(flow), ...failure },
+  };
+  return JSON.stringify(machine, null, 2);
+}
+
+/** Names of every Task state, including those inside Parallel branches and Map processors, sorted. */
+export function taskStateNames(definition: string | object): string[] {
+  const root = (typeof definition === 'string' ? JSON.parse(definition) : definition) as MachineLike;
+  const found: string[] = [];
+  const walk = (machine: MachineLike | undefined) => {
+    for (const [name, state] of Object.entries(machine?.States ?? {})) {
+      if (state.Type === 'Task') found.push(name);
+      for (const branch of state.Branches ?? []) walk(branch);
+      walk(state.ItemProcessor ?? state.Iterator);
+    }
+  };
+  walk(root);
+  return found.sort();
+}
+
+interface MachineLike {
+  States?: Record<
+    string,
+    { Type?: string; Branches?: MachineLike[]; ItemProcessor?: MachineLike; Iterator?: MachineLike }
+  >;
+}
+
+interface Context {
+  request: CompileRequest;
+  names: StateNames;
+}
+
+interface Block {
+  start: string;
+  flow: Array<[string, JsonObject]>;
+  failure: States;
+}
+
+/** The name of the first state of a level (what the previous level transitions to). */
+function entryName(ctx: Context, levels: CompileNode[][], index: number): string {
+  const level = levels[index] ?? [];
+  const [only] = level;
+  if (level.length === 1 && only) return ctx.names.node(only, only.partitioned ? 'Plan' : 'Run');
+  return ctx.names.parallel(index);
+}
+
+/**
+ * The states of one node in one scope (the top level or a Parallel branch): its work, then
+ * `next` (or End). Its failure recorder and Fail state live in the same scope, as ASL requires.
+ */
+function nodeBlock(ctx: Context, node: CompileNode, next: string | undefined): Block {
+  const { names } = ctx;
+  const recorder = names.node(node, 'Record failure');
+  const failed = names.node(node, 'Failed');
+  const catchToRecorder: Json = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: recorder }];
+  const flow: Array<[string, JsonObject]> = [];
+
+  if (!node.partitioned) {
+    const run = names.node(node, 'Run');
+    flow.push([
+      run,
+      withTransition(
+        {
+          ...task(ctx, workerParameters('run', node.key)),
+          ResultPath: null,
+          TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+          Retry: retry(),
+          Catch: catchToRecorder,
+        },
+        next,
+      ),
+    ]);
+  } else {
+    const plan = names.node(node, 'Plan');
+    const map = names.node(node, 'Partitions');
+    const partition = names.node(node, 'Partition');
+    const seal = names.node(node, 'Seal');
+    flow.push([
+      plan,
+      {
+        ...task(ctx, workerParameters('plan', node.key)),
+        ResultSelector: { 'partitions.$': '$.partitions' },
+        ResultPath: '$.plan',
+        TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+        Retry: retry(),
+        Catch: catchToRecorder,
+        Next: map,
+      },
+    ]);
+    flow.push([
+      map,
+      {
+        Type: 'Map',
+        ItemsPath: '$.plan.partitions',
+        // The execution fields ride along with the partition: aws-local-stepfunctions gives a
+        // Map iteration its own `$$.Execution.Input` (the item), while AWS keeps the real one.
+        ItemSelector: { ...executionSelectors(), 'partition.$': '$$.Map.Item.Value.partition' },
+        MaxConcurrency: ctx.request.maxConcurrency,
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'INLINE' },
+          StartAt: partition,
+          States: {
+            // No Catch: a failed partition fails the Map, whose Catch records the step once.
+            [partition]: {
+              ...task(ctx, { ...workerParameters('run', node.key), 'partition.$': '$.partition' }),
+              ResultPath: null,
+              OutputPath: '$.partition',
+              TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+              Retry: retry(),
+              End: true,
+            },
+          },
+        },
+        // Replace the partition list with its length so state data stays small.
+        ResultSelector: { 'partitions.$': 'States.ArrayLength($)' },
+        ResultPath: '$.plan',
+        Catch: catchToRecorder,
+        Next: seal,
+      },
+    ]);
+    flow.push([
+      seal,
+      withTransition(
+        {
+          ...task(ctx, workerParameters('seal', node.key)),
+          ResultPath: null,
+          TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+          Retry: retry(),
+          Catch: catchToRecorder,
+        },
+        next,
+      ),
+    ]);
+  }
+
+  const failure: States = {
+    [recorder]: {
+      ...task(ctx, { ...workerParameters('fail', node.key), 'error.$': '$.error' }),
+      ResultPath: null,
+      TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+      Retry: retry(),
+      // A recorder that fails still ends the run, keeping the step's error in `$.error`.
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recorder_error', Next: failed }],
+      Next: failed,
+    },
+    [failed]: {
+      Type: 'Fail',
+      Error: STEP_FAILED_ERROR,
+      Cause: `Step ${node.key} (${node.stepName}) failed`,
+    },
+  };
+  const [first] = flow;
+  if (!first) throw new Error('compilePipeline: empty node block');
+  return { start: first[0], flow, failure };
+}
+
+function task(ctx: Context, parameters: JsonObject): JsonObject {
+  return { Type: 'Task', Resource: ctx.request.workerArn, Parameters: parameters };
+}
+
+function executionSelectors(): JsonObject {
+  const fields: JsonObject = {};
+  for (const field of EXECUTION_FIELDS) fields[`${field}.$`] = `$$.Execution.Input.${field}`;
+  return fields;
+}
+
+function workerParameters(action: 'run' | 'plan' | 'seal' | 'fail', key: string): JsonObject {
+  return { ...executionSelectors(), action, node_id: key };
+}
+
+function retry(): Json {
+  return [
+    {
+      ErrorEquals: [...TRANSIENT_ERRORS],
+      IntervalSeconds: 2,
+      MaxAttempts: 3,
+      BackoffRate: 2,
+      JitterStrategy: 'FULL',
+    },
+  ];
+}
+
+function withTransition(state: JsonObject, next: string | undefined): JsonObject {
+  return next === undefined ? { ...state, End: true } : { ...state, Next: next };
+}
+
+/** Groups nodes by longest path from a root; each level sorted by key. */
+function scheduleLevels(nodes: CompileNode[]): CompileNode[][] {
+  const byKey = new Map(nodes.map((node) => [node.key, node]));
+  const depth = new Map<string, number>();
+  const visiting = new Set<string>();
+  const levelOf = (node: CompileNode): number => {
+    const known = depth.get(node.key);
+    if (known !== undefined) return known;
+    if (visiting.has(node.key)) throw new Error(`compilePipeline: cycle through node ${node.key}`);
+    visiting.add(node.key);
+    let level = 0;
+    for (const parentKey of node.parents) {
+      const parent = byKey.get(parentKey);
+      if (!parent) throw new Error(`compilePipeline: node ${node.key} has unknown parent ${parentKey}`);
+      level = Math.max(level, levelOf(parent) + 1);
+    }
+    visiting.delete(node.key);
+    depth.set(node.key, level);
+    return level;
+  };
+  const levels: CompileNode[][] = [];
+  for (const node of nodes) {
+    const level = levelOf(node);
+    while (levels.length <= level) levels.push([]);
+    levels[level]?.push(node);
+  }
+  for (const level of levels) level.sort((a, b) => compareKeys(a.key, b.key));
+  return levels;
+}
+
+/** Numeric order for digit strings (ids are Longs), else code-unit order. */
+export function compareKeys(a: string, b: string): number {
+  const digits = /^\d+$/;
+  if (digits.test(a) && digits.test(b)) {
+    const x = a.replace(/^0+(?=\d)/, '');
+    const y = b.replace(/^0+(?=\d)/, '');
+    if (x.length !== y.length) return x.length - y.length;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * State names: `<Role> <key> <step name>`, at most 80 UTF-16 units. The role is one fixed word
+ * (or "Record failure") and the key has no spaces, so names of different nodes or roles differ
+ * in the prefix, which truncation never touches; only the step name is shortened.
+ */
+class StateNames {
+  private readonly owners = new Map<string, string>();
+
+  node(node: CompileNode, role: string): string {
+    const prefix = `${role} ${cleanKey(node.key)}`;
+    const step = cleanText(node.stepName);
+    const name = step ? truncate(`${prefix} ${step}`, MAX_STATE_NAME) : truncate(prefix, MAX_STATE_NAME);
+    return this.own(name, `${role}\u0000${node.key}`);
+  }
+
+  parallel(levelIndex: number): string {
+    return this.own(`Parallel level ${levelIndex + 1}`, `parallel\u0000${levelIndex}`);
+  }
+
+  claim(name: string): void {
+    this.own(name, `fixed\u0000${name}`);
+  }
+
+  /** Same owner -> same name (names are asked for more than once); two owners never share one. */
+  private own(name: string, owner: string): string {
+    const current = this.owners.get(name);
+    if (current !== undefined && current !== owner) {
+      throw new Error(`compilePipeline: two states would be named "${name}"`);
+    }
+    this.owners.set(name, owner);
+    return name;
+  }
+}
+
+/** Keys are digit strings in practice; anything else loses whitespace and unsafe characters. */
+function cleanKey(key: string): string {
+  return key.normalize('NFC').replace(/[^\p{L}\p{M}\p{N}\-_.]/gu, '_') || '_';
+}
+
+/** Keeps letters (any script), marks, digits, space and `-_.()`; other runs become one space. */
+function cleanText(text: string): string {
+  return text
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{M}\p{N}\-_.()]+/gu, ' ')
+    .trim();
+}
+
+/** Cuts at a code point boundary so at most `max` UTF-16 units remain (never half a surrogate pair). */
+function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let out = '';
+  for (const codePoint of text) {
+    if (out.length + codePoint.length > max) break;
+    out += codePoint;
+  }
+  return out.trimEnd();
+}
