@@ -13,6 +13,7 @@ import type { Context } from 'aws-lambda';
 import type { BootstrapResult } from '#core/auth/bootstrap';
 import type { Area } from '#core/routes';
 import { AREAS } from '#core/routes';
+import { createLocalEngine } from './engine.ts';
 import { createApiServer, serverUrl } from './server.ts';
 import {
   ensureBucket,
@@ -43,6 +44,8 @@ export interface HostOptions {
 
 export interface Host {
   url: string;
+  /** External buckets (SLUICE_BUCKETS) that pipeline nodes may read and write. */
+  buckets: string[];
   s3Url: string;
   dynamodbUrl: string;
   dataDir: string;
@@ -51,6 +54,20 @@ export interface Host {
 }
 
 let started = false;
+
+/** SLUICE_BUCKETS: external buckets pipeline nodes may use; created in the local S3 at start. */
+function externalBuckets(): string[] {
+  const names = (process.env.SLUICE_BUCKETS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const name of names) {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name === LOCAL_DATA_BUCKET) {
+      throw new Error(`SLUICE_BUCKETS: "${name}" is not a usable S3 bucket name.`);
+    }
+  }
+  return names;
+}
 
 async function claimDataDir(dataDir: string): Promise<string> {
   await mkdir(dataDir, { recursive: true });
@@ -154,20 +171,41 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const s3 = await startS3(dataDir, options.s3Port, options.bindAddress);
   await ensureTable(dynamo.url, LOCAL_TABLE);
   await ensureBucket(s3.url, LOCAL_DATA_BUCKET);
+  const buckets = externalBuckets();
+  for (const bucket of buckets) await ensureBucket(s3.url, bucket);
   configureEnvironment({ ...options, dataDir }, dynamo, s3, await signingSecret(dataDir));
 
-  const [handlers, authorizer, ingest, bootstrap, uploads] = await Promise.all([
-    loadHandlers(),
-    import('#functions/authorizer'),
-    import('#functions/ingest'),
-    import('#core/auth/bootstrap'),
-    import('#core/tables/uploads'),
-  ]);
+  const [handlers, authorizer, ingest, bootstrap, uploads, engineModule, worker, finalizer, runs] =
+    await Promise.all([
+      loadHandlers(),
+      import('#functions/authorizer'),
+      import('#functions/ingest'),
+      import('#core/auth/bootstrap'),
+      import('#core/tables/uploads'),
+      import('#core/engine/engine'),
+      import('#core/engine/worker'),
+      import('#core/engine/finalize'),
+      import('#core/pipelines/runs'),
+    ]);
+  const tasks = background();
+  // The run engine: compiled pipelines on aws-local-stepfunctions, tasks on the in-process worker.
+  const engine = createLocalEngine({
+    dataDir,
+    region: LOCAL_REGION,
+    worker: (event, signal) => worker.runStep(event, signal),
+    onStatus: (detail) => finalizer.onExecutionStatus(detail),
+    track: (work) => tasks.track(work),
+    log: options.log,
+  });
+  engineModule.useEngine(engine);
+
   const admin = await bootstrap.ensureBootstrapAdmin(options.adminUsername, options.adminPassword);
   const interrupted = await uploads.failInterruptedUploads();
   if (interrupted > 0) options.log(`Marked ${interrupted} interrupted upload(s) as failed.`);
+  const interruptedRuns = await runs.failInterruptedBatches();
+  if (interruptedRuns > 0)
+    options.log(`Marked ${interruptedRuns} batch(es) interrupted by the last stop as failed.`);
 
-  const tasks = background();
   // s3rver's object-created notifications stand in for the EventBridge rule on `uploads/`.
   s3.onObjectCreated((bucket, key, size) => {
     if (bucket !== LOCAL_DATA_BUCKET || !key.startsWith('uploads/')) return;
@@ -211,6 +249,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         // Requests still running after 15 s are cut off so Ctrl-C always finishes.
         setTimeout(() => server.closeAllConnections(), 15_000).unref();
       });
+      await engine.stopAll();
       await tasks.drain(30_000);
       await s3.close();
       await dynamo.close();
@@ -221,6 +260,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
 
   return {
     url: serverUrl(server),
+    buckets,
     s3Url: s3.url.replace('127.0.0.1', 'localhost'),
     dynamodbUrl: dynamo.url,
     dataDir,

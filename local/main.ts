@@ -55,6 +55,9 @@ function banner(running: Host): void {
   console.log(`Sluice is running at ${running.url}`);
   console.log(`  S3 endpoint:   ${running.s3Url}   (access key S3RVER, secret S3RVER)`);
   console.log(`  Data:          ${running.dataDir}`);
+  console.log(
+    `  Buckets:       ${running.buckets.length > 0 ? running.buckets.join(', ') : 'none (set SLUICE_BUCKETS for pipeline sources and targets)'}`,
+  );
   if (running.admin.generatedPassword) {
     console.log(`  Admin user:    ${running.admin.username}`);
     console.log(

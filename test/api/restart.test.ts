@@ -47,4 +47,56 @@ describe('the local host', () => {
     expect(second.output()).not.toContain(password as string);
     expect(await second.stop()).toBe(0);
   });
+
+  it('marks a batch that was running when the host stopped as failed on the next start', async () => {
+    const dataDir = await tempDir('sluice-inflight-');
+    host = await startHost({ dataDir });
+    let api = client(host.url);
+    let token = await api.login(ADMIN.username, ADMIN.password);
+    const col = await api.post('/api/v1/collections', { name: '중단 테스트' }, { token });
+    const ds = await api.post('/api/v1/datasets', { name: 'src', collection_id: col.body.id }, { token });
+    expect((await api.upload(ds.body.id, 'k\n1\n', token)).status).toBe(200);
+    const nodes = [
+      {
+        id: 1,
+        name: 'src',
+        type: 'SOURCE_CATALOG',
+        parentNodeIds: [],
+        database: col.body.name,
+        table: 'src',
+      },
+      {
+        id: 2,
+        name: 'slow',
+        type: 'TRANSFORM_SQL',
+        parentNodeIds: [1],
+        sourceNameList: [{ parentId: 1, newName: 'src' }],
+        sql: 'SELECT count(*) AS n FROM src, range(200000) a, range(200000) b',
+      },
+    ];
+    const pl = await api.post(
+      '/api/v1/pipelines',
+      { name: 'slow', collection_id: col.body.id, nodes },
+      { token },
+    );
+    const run = await api.post(`/api/v1/pipelines/${pl.body.id}/run`, {}, { token });
+    for (let i = 0; i < 300; i++) {
+      const b = await api.get(`/api/v1/batches/${run.body.batch_id}`, { token });
+      if (b.body.state?.steps?.slow?.state === 'running') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    expect(await host.stop()).toBe(0);
+    host = await startHost({ dataDir });
+    api = client(host.url);
+    token = await api.login(ADMIN.username, ADMIN.password);
+    const batch = await api.get(`/api/v1/batches/${run.body.batch_id}`, { token });
+    expect(batch.body.status).toBe('failed');
+    expect(batch.body.error).toMatch(/local host stopped/);
+    expect(host.output()).toMatch(/Marked 1 batch\(es\) interrupted/);
+    // The pipeline's run slot is free again: a new run starts.
+    const again = await api.post(`/api/v1/pipelines/${pl.body.id}/run`, {}, { token });
+    expect(again.body.status).toBe('running');
+    await api.put(`/api/v1/batches/${pl.body.id}/${again.body.batch_id}/stop`, {}, { token });
+  });
 });

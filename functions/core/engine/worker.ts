@@ -1,0 +1,672 @@
+/**
+ * The step worker: runs one node of one batch with DuckDB on local files. Inputs are the
+ * Parquet parts of the node's parents under `runs/{batch}/{parent}/` (or, for sources, the
+ * objects of an S3 prefix / the parts of a dataset version), copied to a work directory;
+ * the output goes back as Parquet under `runs/{batch}/{node}/`, or to the target.
+ *
+ * Every node reports as it goes: the step's state and per-partition row offsets on the batch
+ * record, and a trace record (state, times, rows, bytes, error, first rows of output).
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Principal } from '../auth/principal.ts';
+import { findCollectionByRef } from '../catalog/collections.ts';
+import { acquireDatasetLock, createDataset, findDatasetByRef } from '../catalog/datasets.ts';
+import { pipelinesConfig } from '../config.ts';
+import { getItem, putItem, updateItem } from '../db.ts';
+import { sqlIdent, sqlString, withConnection } from '../duckdb.ts';
+import { AppError } from '../errors.ts';
+import { logger, metrics } from '../observability.ts';
+import type { Field, WorkerEvent } from '../pipelines/model.ts';
+import {
+  duckdbType,
+  fieldTypeOfDuckDb,
+  type NodeInput,
+  nodeType,
+  sourceCatalogSql,
+  sourceObsSql,
+  targetCopyOptions,
+  targetFileExtension,
+} from '../pipelines/nodes.ts';
+import { type PlanNode, pipelineKey, type VersionItem } from '../pipelines/pipelines.ts';
+import { type BatchItem, batchKey, findBatch } from '../pipelines/runs.ts';
+import { type TraceItem, traceSk } from '../pipelines/traces.ts';
+import { deleteObject, downloadToFile, getJson, listObjects, putFile, putJson } from '../storage.ts';
+import { ROW_GROUP_SIZE } from '../tables/convert.ts';
+import type { Column, ColumnType } from '../tables/csv.ts';
+import { withWorkDir } from '../tables/ingest.ts';
+import { abandonVersion, getManifest, publishVersion, versionPrefix } from '../tables/versions.ts';
+
+/** A step failure the state machine must not retry; the message is shown to the user. */
+export class StepFailedError extends Error {
+  override name = 'Sluice.StepFailed';
+}
+
+/** A failure worth retrying (throttling, a dropped connection); nothing is recorded. */
+export class TransientError extends Error {
+  override name = 'Sluice.Transient';
+}
+
+/** The batch was stopped (or has otherwise finished): do no more work for it. */
+export class BatchStoppedError extends Error {
+  override name = 'Sluice.BatchStopped';
+}
+
+const SAMPLE_ROWS = 20;
+const WATCH_INTERVAL_MS = 1000;
+const PARQUET = `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_SIZE})`;
+
+const runPrefix = (batchId: string, nodeKey: string) => `runs/${batchId}/${nodeKey}/`;
+const planKey = (batchId: string, nodeKey: string) => `runs/${batchId}/_plans/${nodeKey}.json`;
+const partKey = (batchId: string, nodeKey: string, partition: number) =>
+  `${runPrefix(batchId, nodeKey)}part-${String(partition).padStart(5, '0')}.parquet`;
+
+// ---------------------------------------------------------------------------------------------
+// Context: the batch, the version's plan and the node
+
+interface StepContext {
+  batch: BatchItem;
+  node: PlanNode;
+  position: number;
+  plan: PlanNode[];
+}
+
+const plans = new Map<string, PlanNode[]>();
+
+async function versionPlan(pipelineId: string, version: number): Promise<PlanNode[]> {
+  const key = `${pipelineId}/${version}`;
+  const cached = plans.get(key);
+  if (cached) return cached;
+  const item = await getItem<VersionItem>(
+    pipelineKey(pipelineId),
+    `VER#${String(version).padStart(10, '0')}`,
+  );
+  if (!item) throw new StepFailedError(`Pipeline ${pipelineId} version ${version} no longer exists.`);
+  if (plans.size > 64) plans.clear();
+  plans.set(key, item.plan);
+  return item.plan;
+}
+
+async function context(event: WorkerEvent, requireRunning: boolean): Promise<StepContext | undefined> {
+  const batch = await findBatch(event.batch_id);
+  if (!batch) throw new BatchStoppedError(`Batch ${event.batch_id} no longer exists.`);
+  if (batch.status !== 'running') {
+    if (requireRunning) throw new BatchStoppedError(`Batch ${batch.id} is ${batch.status}.`);
+    return undefined;
+  }
+  const plan = await versionPlan(event.pipeline_id, event.pipeline_version);
+  const position = plan.findIndex((n) => n.key === event.node_id);
+  const node = plan[position];
+  if (!node) throw new StepFailedError(`Node ${event.node_id} is not part of this pipeline version.`);
+  return { batch, node, position, plan };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording state: nested updates, conditioned on the batch still running
+
+async function setStep(ctx: StepContext, state: 'running' | 'success' | 'failed'): Promise<void> {
+  const updated = await updateItem(batchKey(ctx.batch.id), 'META', {
+    UpdateExpression: 'SET steps.#step.#state = :state',
+    ConditionExpression: '#status = :running',
+    ExpressionAttributeNames: { '#step': ctx.node.step, '#state': 'state', '#status': 'status' },
+    ExpressionAttributeValues: { ':state': state, ':running': 'running' },
+  });
+  if (!updated) throw new BatchStoppedError(`Batch ${ctx.batch.id} is no longer running.`);
+}
+
+async function setOffset(ctx: StepContext, partition: number, rows: number): Promise<void> {
+  await updateItem(batchKey(ctx.batch.id), 'META', {
+    UpdateExpression: 'SET steps.#step.offsets.#p = :rows',
+    ConditionExpression: '#status = :running',
+    ExpressionAttributeNames: { '#step': ctx.node.step, '#p': `partition_${partition}`, '#status': 'status' },
+    ExpressionAttributeValues: { ':rows': rows, ':running': 'running' },
+  });
+}
+
+async function startTrace(ctx: StepContext, extra: Partial<TraceItem> = {}): Promise<void> {
+  const trace: TraceItem = {
+    pk: batchKey(ctx.batch.id),
+    sk: traceSk(ctx.position),
+    batch_id: ctx.batch.id,
+    node_id: ctx.node.key,
+    node_name: ctx.node.step,
+    node_type: ctx.node.type,
+    position: ctx.position,
+    state: 'running',
+    started_at: new Date().toISOString(),
+    rows_in: 0,
+    rows_out: 0,
+    bytes_in: 0,
+    bytes_out: 0,
+    logs: [],
+    ...extra,
+  };
+  await putItem(trace);
+}
+
+/** Adds to a trace's counters (partitions report concurrently) and appends log lines. */
+async function addToTrace(
+  ctx: StepContext,
+  counts: Partial<Record<'rows_in' | 'rows_out' | 'bytes_in' | 'bytes_out', number>>,
+  logs: string[] = [],
+): Promise<void> {
+  const adds = Object.entries(counts).filter(([, v]) => v !== undefined && v !== 0);
+  const parts: string[] = [];
+  const values: Record<string, unknown> = {};
+  if (adds.length > 0) parts.push(`ADD ${adds.map(([k]) => `${k} :${k}`).join(', ')}`);
+  for (const [k, v] of adds) values[`:${k}`] = v;
+  if (logs.length > 0) {
+    parts.push('SET #logs = list_append(#logs, :logs)');
+    values[':logs'] = logs;
+  }
+  if (parts.length === 0) return;
+  await updateItem(batchKey(ctx.batch.id), traceSk(ctx.position), {
+    UpdateExpression: parts.join(' '),
+    ConditionExpression: 'attribute_exists(pk)',
+    ...(logs.length > 0 ? { ExpressionAttributeNames: { '#logs': 'logs' } } : {}),
+    ExpressionAttributeValues: values,
+  });
+}
+
+async function endTrace(
+  ctx: StepContext,
+  state: 'success' | 'failed',
+  extra: { error?: string; sample?: TraceItem['sample'] } = {},
+): Promise<void> {
+  const current = await getItem<TraceItem>(batchKey(ctx.batch.id), traceSk(ctx.position));
+  const finished = new Date();
+  const started = current ? Date.parse(current.started_at) : finished.getTime();
+  const sets = ['#state = :state', 'finished_at = :finished', 'duration_ms = :duration'];
+  const values: Record<string, unknown> = {
+    ':state': state,
+    ':finished': finished.toISOString(),
+    ':duration': finished.getTime() - started,
+  };
+  if (extra.error !== undefined) {
+    sets.push('#error = :error');
+    values[':error'] = extra.error;
+  }
+  if (extra.sample) {
+    sets.push('#sample = :sample');
+    values[':sample'] = extra.sample;
+  }
+  if (!current) {
+    await startTrace(ctx, { state, finished_at: finished.toISOString(), duration_ms: 0, ...extra });
+    return;
+  }
+  await updateItem(batchKey(ctx.batch.id), traceSk(ctx.position), {
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ExpressionAttributeNames: {
+      '#state': 'state',
+      ...(extra.error !== undefined ? { '#error': 'error' } : {}),
+      ...(extra.sample ? { '#sample': 'sample' } : {}),
+    },
+    ExpressionAttributeValues: values,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// DuckDB helpers
+
+/**
+ * Runs `work` on a fresh connection while watching the batch: when it stops (or the local
+ * engine aborts the task) the running query is interrupted.
+ */
+async function withWatchedConnection<T>(
+  batchId: string,
+  signal: AbortSignal | undefined,
+  work: (connection: DuckDBConnection) => Promise<T>,
+): Promise<T> {
+  return withConnection(async (connection) => {
+    let stopped = false;
+    const interrupt = () => {
+      stopped = true;
+      connection.interrupt();
+    };
+    signal?.addEventListener('abort', interrupt, { once: true });
+    const timer = setInterval(() => {
+      findBatch(batchId)
+        .then((b) => {
+          if (b?.status !== 'running') interrupt();
+        })
+        .catch(() => undefined);
+    }, WATCH_INTERVAL_MS);
+    try {
+      return await work(connection);
+    } catch (error) {
+      if (stopped) throw new BatchStoppedError(`Batch ${batchId} was stopped while this step ran.`);
+      throw error;
+    } finally {
+      clearInterval(timer);
+      signal?.removeEventListener('abort', interrupt);
+    }
+  });
+}
+
+async function copyTo(connection: DuckDBConnection, select: string, path: string, options = PARQUET) {
+  const result = await connection.run(`COPY (${select}) TO ${sqlString(path)} ${options}`);
+  const rows = await result.getRows();
+  const count = rows[0]?.[0];
+  return typeof count === 'bigint' || typeof count === 'number' ? Number(count) : result.rowsChanged;
+}
+
+async function sampleOf(connection: DuckDBConnection, relation: string): Promise<TraceItem['sample']> {
+  const reader = await connection.runAndReadAll(`SELECT * FROM ${relation} LIMIT ${SAMPLE_ROWS}`);
+  return { columns: reader.columnNames(), rows: reader.getRowsJson() as unknown[][] };
+}
+
+const parquetList = (files: string[]) => `read_parquet([${files.map(sqlString).join(', ')}])`;
+
+/** Downloads the Parquet parts a parent produced; answers the local files. */
+async function fetchParentParts(
+  batchId: string,
+  parent: string,
+  dir: string,
+): Promise<{ files: string[]; bytes: number }> {
+  const objects = (await listObjects(runPrefix(batchId, parent))).filter((o) => o.key.endsWith('.parquet'));
+  if (objects.length === 0)
+    throw new StepFailedError(`The output of node ${parent} is missing; run the batch again.`);
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  let bytes = 0;
+  for (const [i, o] of objects.entries()) {
+    const file = join(dir, `part-${i}.parquet`);
+    bytes += await downloadToFile(o.key, file);
+    files.push(file);
+  }
+  return { files, bytes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources: plan partitions, run each, seal
+
+interface SourcePlan {
+  /** S3 bucket the keys are in (the data bucket for dataset sources). */
+  bucket?: string;
+  groups: string[][];
+}
+
+function groupKeys(keys: string[], max: number): string[][] {
+  const count = Math.min(keys.length, max);
+  const groups: string[][] = Array.from({ length: count }, () => []);
+  const size = Math.ceil(keys.length / Math.max(count, 1));
+  for (const [i, key] of keys.entries()) groups[Math.floor(i / size)]?.push(key);
+  return groups.filter((g) => g.length > 0);
+}
+
+function requireAllowedBucket(bucket: string): void {
+  if (!pipelinesConfig().buckets.includes(bucket)) {
+    throw new StepFailedError(
+      `Bucket "${bucket}" is not one of the buckets this deployment may use (SLUICE_BUCKETS).`,
+    );
+  }
+}
+
+const prefixDir = (prefix: string) => (prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`);
+
+async function planSource(ctx: StepContext): Promise<{ partitions: Array<{ partition: number }> }> {
+  const node = ctx.node.node as Record<string, unknown>;
+  const max = Math.min(pipelinesConfig().maxPartitions, 1000);
+  let plan: SourcePlan;
+  const logs: string[] = [];
+  if (ctx.node.type === 'SOURCE_OBS') {
+    const bucket = String(node.bucketName);
+    requireAllowedBucket(bucket);
+    const prefix = prefixDir(String(node.prefix ?? ''));
+    const objects = (await listObjects(prefix, bucket)).filter((o) => !o.key.endsWith('/') && o.size > 0);
+    plan = {
+      bucket,
+      groups: groupKeys(
+        objects.map((o) => o.key),
+        max,
+      ),
+    };
+    logs.push(`s3://${bucket}/${prefix}: ${objects.length} object(s) in ${plan.groups.length} partition(s)`);
+  } else {
+    const dataset = await catalogDataset(ctx);
+    if (!dataset?.manifest_key) {
+      throw new StepFailedError(`Dataset "${String(node.table)}" has no data yet; upload a table first.`);
+    }
+    const manifest = await getManifest(dataset.manifest_key);
+    plan = {
+      groups: groupKeys(
+        manifest.parts.map((p) => p.key),
+        max,
+      ),
+    };
+    logs.push(
+      `dataset ${dataset.id} version ${manifest.version}: ${manifest.rows} row(s) in ${plan.groups.length} partition(s)`,
+    );
+  }
+  await putJson(planKey(ctx.batch.id, ctx.node.key), plan);
+  await startTrace(ctx, { partitions: plan.groups.length, logs });
+  await setStep(ctx, 'running');
+  return { partitions: plan.groups.map((_, partition) => ({ partition })) };
+}
+
+async function catalogDataset(ctx: StepContext) {
+  const node = ctx.node.node as Record<string, unknown>;
+  const collection = await findCollectionByRef(String(node.database));
+  if (!collection) throw new StepFailedError(`Collection "${String(node.database)}" does not exist.`);
+  return findDatasetByRef(collection.id, String(node.table));
+}
+
+async function runPartition(ctx: StepContext, partition: number, signal?: AbortSignal) {
+  const plan = await getJson<SourcePlan>(planKey(ctx.batch.id, ctx.node.key));
+  const keys = plan.groups[partition];
+  if (!keys) throw new StepFailedError(`Partition ${partition} is not in the plan of node ${ctx.node.key}.`);
+  return withWorkDir(async (dir) => {
+    const files: string[] = [];
+    let bytesIn = 0;
+    for (const [i, key] of keys.entries()) {
+      const file = join(dir, `in-${i}${extensionOf(key)}`);
+      bytesIn += await downloadToFile(key, file, plan.bucket);
+      files.push(file);
+    }
+    const out = join(dir, 'out.parquet');
+    const node = ctx.node.node;
+    const select = ctx.node.type === 'SOURCE_OBS' ? sourceObsSql(node, files) : sourceCatalogSql(node, files);
+    const rows = await withWatchedConnection(ctx.batch.id, signal, (c) => copyTo(c, select, out));
+    const bytesOut = await putFile(
+      partKey(ctx.batch.id, ctx.node.key, partition),
+      out,
+      'application/vnd.apache.parquet',
+    );
+    await setOffset(ctx, partition, rows);
+    await addToTrace(ctx, { rows_in: rows, rows_out: rows, bytes_in: bytesIn, bytes_out: bytesOut });
+    return { rows, bytes: bytesOut };
+  });
+}
+
+function extensionOf(key: string): string {
+  const m = /\.[A-Za-z0-9]{1,10}$/.exec(key);
+  return m ? m[0].toLowerCase() : '';
+}
+
+async function sealSource(ctx: StepContext) {
+  const prefix = runPrefix(ctx.batch.id, ctx.node.key);
+  const parts = (await listObjects(prefix)).filter((o) => o.key.endsWith('.parquet'));
+  const sample = await withWorkDir(async (dir) => {
+    const file = join(dir, 'part.parquet');
+    return withConnection(async (connection) => {
+      if (parts[0]) {
+        await downloadToFile(parts[0].key, file);
+      } else {
+        // No input objects: an empty part with the declared columns keeps downstream nodes typed.
+        await copyTo(connection, emptySelect(ctx.node.fields ?? []), file);
+        await putFile(partKey(ctx.batch.id, ctx.node.key, 0), file, 'application/vnd.apache.parquet');
+        await setOffset(ctx, 0, 0);
+      }
+      return sampleOf(connection, parquetList([file]));
+    });
+  });
+  await endTrace(ctx, 'success', { sample });
+  await setStep(ctx, 'success');
+  return { partitions: Math.max(parts.length, 1) };
+}
+
+function emptySelect(fields: Field[]): string {
+  if (fields.length === 0) return 'SELECT NULL AS "empty" LIMIT 0';
+  return `SELECT ${fields.map((f) => `CAST(NULL AS ${duckdbType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')} LIMIT 0`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transforms and targets
+
+async function runNode(ctx: StepContext, signal?: AbortSignal) {
+  await startTrace(ctx);
+  await setStep(ctx, 'running');
+  const def = nodeType(ctx.node.type);
+  if (!def?.sql) throw new StepFailedError(`Node type ${ctx.node.type} cannot run here.`);
+  return withWorkDir(async (dir) => {
+    const inputs: NodeInput[] = [];
+    let bytesIn = 0;
+    for (const parent of ctx.node.parents) {
+      const fetched = await fetchParentParts(ctx.batch.id, parent, join(dir, `in-${parent}`));
+      bytesIn += fetched.bytes;
+      const fields = ctx.plan.find((n) => n.key === parent)?.fields ?? null;
+      inputs.push({ nodeId: parent, relation: parquetList(fetched.files), fields });
+    }
+    return withWatchedConnection(ctx.batch.id, signal, async (connection) => {
+      // Columns unknown before running (downstream of TRANSFORM_SQL) are read from the data.
+      for (const input of inputs) input.fields ??= await describe(connection, input.relation);
+      const select = def.sql?.(ctx.node.node, inputs) ?? '';
+      const rowsIn = await countRows(connection, inputs);
+      await addToTrace(ctx, { rows_in: rowsIn, bytes_in: bytesIn });
+      let result: { rows: number; bytes: number; sample?: TraceItem['sample']; logs: string[] };
+      if (ctx.node.type === 'TARGET_OBS') result = await writeObjectTarget(ctx, connection, select, dir);
+      else if (ctx.node.type === 'TARGET_CATALOG')
+        result = await writeDatasetTarget(ctx, connection, select, dir);
+      else {
+        const out = join(dir, 'out.parquet');
+        const rows = await copyTo(connection, select, out);
+        const bytes = await putFile(
+          partKey(ctx.batch.id, ctx.node.key, 0),
+          out,
+          'application/vnd.apache.parquet',
+        );
+        result = { rows, bytes, sample: await sampleOf(connection, parquetList([out])), logs: [] };
+      }
+      await setOffset(ctx, 0, result.rows);
+      await addToTrace(ctx, { rows_out: result.rows, bytes_out: result.bytes }, result.logs);
+      await endTrace(ctx, 'success', result.sample ? { sample: result.sample } : {});
+      await setStep(ctx, 'success');
+      return { rows: result.rows, bytes: result.bytes };
+    });
+  });
+}
+
+async function describe(connection: DuckDBConnection, relation: string): Promise<Field[]> {
+  const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+  return reader.getRows().map((r) => ({ name: String(r[0]), type: fieldTypeOfDuckDb(String(r[1])) }));
+}
+
+async function countRows(connection: DuckDBConnection, inputs: NodeInput[]): Promise<number> {
+  let total = 0;
+  for (const input of inputs) {
+    const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${input.relation}`);
+    total += Number(reader.getRows()[0]?.[0] ?? 0);
+  }
+  return total;
+}
+
+async function writeObjectTarget(
+  ctx: StepContext,
+  connection: DuckDBConnection,
+  select: string,
+  dir: string,
+) {
+  const node = ctx.node.node as Record<string, unknown>;
+  const bucket = String(node.bucketName);
+  requireAllowedBucket(bucket);
+  const prefix = prefixDir(String(node.prefix ?? ''));
+  const mode = String(node.updateType ?? 'OVERWRITE');
+  const existing = await listObjects(prefix, bucket);
+  if (mode === 'IGNORE' && existing.length > 0) {
+    return {
+      rows: 0,
+      bytes: 0,
+      logs: [`s3://${bucket}/${prefix} already has data; IGNORE left it unchanged`],
+    };
+  }
+  const ext = targetFileExtension(ctx.node.node);
+  const file = join(dir, `out.${ext}`);
+  const rows = await copyTo(connection, select, file, targetCopyOptions(ctx.node.node));
+  const key = `${prefix}part-00000-${ctx.batch.id}.${ext}`;
+  const contentType =
+    ext === 'csv' ? 'text/csv' : ext === 'json' ? 'application/x-ndjson' : 'application/vnd.apache.parquet';
+  const bytes = await putFile(key, file, contentType, bucket);
+  const logs = [`wrote ${rows} row(s) to s3://${bucket}/${key}`];
+  if (mode === 'OVERWRITE') {
+    // The new file is in place before the old ones go: a reader never sees an empty prefix.
+    const stale = existing.filter((o) => o.key !== key);
+    for (const o of stale) await deleteObject(o.key, bucket);
+    if (stale.length > 0) logs.push(`OVERWRITE removed ${stale.length} earlier object(s)`);
+  }
+  const sample = await sampleOf(connection, `(${select})`);
+  return { rows, bytes, sample, logs };
+}
+
+const CANONICAL: Record<ColumnType, string> = {
+  integer: 'BIGINT',
+  double: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  date: 'DATE',
+  timestamp: 'TIMESTAMP',
+  string: 'VARCHAR',
+};
+
+/** The dataset column type a DuckDB result type is stored as. */
+export function columnTypeOf(duckType: string): ColumnType {
+  const t = duckType.toUpperCase();
+  if (/^(BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT|INT\d*)$/.test(t))
+    return 'integer';
+  if (/^(DOUBLE|FLOAT|REAL|DECIMAL)/.test(t)) return 'double';
+  if (t === 'BOOLEAN') return 'boolean';
+  if (t === 'DATE') return 'date';
+  if (t.startsWith('TIMESTAMP')) return 'timestamp';
+  return 'string';
+}
+
+async function writeDatasetTarget(
+  ctx: StepContext,
+  connection: DuckDBConnection,
+  select: string,
+  dir: string,
+) {
+  const node = ctx.node.node as Record<string, unknown>;
+  const collection = await findCollectionByRef(String(node.database));
+  if (!collection) throw new StepFailedError(`Collection "${String(node.database)}" does not exist.`);
+  const table = String(node.table);
+  let dataset = await findDatasetByRef(collection.id, table);
+  const logs: string[] = [];
+  if (!dataset) {
+    const owner = { kind: 'user', userId: '', username: ctx.batch.created_by, role: 'editor' } as Principal;
+    const created = await createDataset({ name: table, collection_id: collection.id }, owner);
+    dataset = await findDatasetByRef(collection.id, created.id);
+    logs.push(`created dataset ${created.id} "${table}"`);
+  }
+  if (!dataset) throw new StepFailedError(`Dataset "${table}" could not be created.`);
+  const mode = String(node.updateType ?? 'OVERWRITE');
+  if (mode === 'IGNORE' && dataset.current_version > 0) {
+    return {
+      rows: 0,
+      bytes: 0,
+      logs: [...logs, `dataset ${dataset.id} already has data; IGNORE left it unchanged`],
+    };
+  }
+  const described = await connection.runAndReadAll(`DESCRIBE (${select})`);
+  const columns: Column[] = described.getRows().map((r) => ({
+    name: String(r[0]),
+    type: columnTypeOf(String(r[1])),
+  }));
+  const append = mode === 'APPEND' && dataset.current_version > 0;
+  if (append && !sameColumns(columns, dataset.columns)) {
+    throw new StepFailedError(
+      `APPEND needs the columns of dataset "${dataset.name}" (${dataset.columns.map((c) => `${c.name} ${c.type}`).join(', ')}); this node produces ${columns.map((c) => `${c.name} ${c.type}`).join(', ')}.`,
+    );
+  }
+  const cast = `SELECT ${columns.map((c) => `CAST(${sqlIdent(c.name)} AS ${CANONICAL[c.type]}) AS ${sqlIdent(c.name)}`).join(', ')} FROM (${select})`;
+  const { lock, dataset: locked } = await acquireDatasetLock(dataset.id, 'upload', 900);
+  try {
+    const out = join(dir, 'dataset.parquet');
+    const rows = await copyTo(connection, cast, out);
+    const key = `${versionPrefix(locked.id, locked.current_version + 1)}part-00000.parquet`;
+    const bytes = await putFile(key, out, 'application/vnd.apache.parquet');
+    const manifest = await publishVersion(
+      locked,
+      lock,
+      { key, rows, bytes, columns },
+      append ? 'append' : 'overwrite',
+      { username: ctx.batch.created_by },
+    );
+    logs.push(`published dataset ${locked.id} version ${manifest.version} (${manifest.rows} row(s))`);
+    const sample = await sampleOf(connection, parquetList([out]));
+    return { rows, bytes, sample, logs };
+  } catch (error) {
+    await abandonVersion(locked, lock);
+    throw error;
+  }
+}
+
+function sameColumns(a: Column[], b: Column[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.name === b[i]?.name && c.type === b[i]?.type);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The failure path and error handling
+
+async function recordFailure(event: WorkerEvent): Promise<{ recorded: boolean }> {
+  const ctx = await context(event, false);
+  if (!ctx) return { recorded: false };
+  const trace = await getItem<TraceItem>(batchKey(ctx.batch.id), traceSk(ctx.position));
+  if (trace?.state !== 'failed') {
+    const message = userMessage(event.error?.Cause, event.error?.Error);
+    await endTrace(ctx, 'failed', { error: message });
+  }
+  await setStep(ctx, 'failed').catch(() => undefined);
+  return { recorded: true };
+}
+
+/** The message a user sees for a failure: ours and DuckDB's as they are, anything else generic. */
+function userMessage(cause: string | undefined, name: string | undefined): string {
+  const text = (cause ?? '').trim();
+  if (name === 'States.Timeout') return 'The step took longer than its time limit.';
+  if (name === 'Sluice.StepFailed' || name === 'Sluice.BatchStopped') return text || 'The step failed.';
+  if (name?.startsWith('Lambda.')) return `The step worker could not run (${name}).`;
+  return text ? (text.split('\n')[0] ?? text) : `The step failed (${name ?? 'unknown error'}).`;
+}
+
+const TRANSIENT =
+  /^(ThrottlingException|Throttling|SlowDown|RequestTimeout|RequestTimeTooSkewed|ProvisionedThroughputExceededException|InternalError|ServiceUnavailable|TimeoutError|ECONNRESET|ETIMEDOUT|EPIPE)$/;
+
+function classify(error: unknown): Error {
+  if (
+    error instanceof StepFailedError ||
+    error instanceof BatchStoppedError ||
+    error instanceof TransientError
+  ) {
+    return error;
+  }
+  const e = error as { name?: string; code?: string; message?: string; $retryable?: unknown };
+  if (e?.$retryable || TRANSIENT.test(e?.name ?? '') || TRANSIENT.test(e?.code ?? '')) {
+    return new TransientError(`A storage call failed and will be retried (${e.name ?? e.code}).`);
+  }
+  if (error instanceof AppError) return new StepFailedError(error.message);
+  const message = e?.message ?? '';
+  // DuckDB reports SQL problems as "<Kind> Error: ..."; those are the user's to see.
+  if (/^[A-Z][A-Za-z ]* Error: /.test(message)) return new StepFailedError(message.split('\n')[0] ?? message);
+  logger.error('step failed unexpectedly', { error: error as Error });
+  return new StepFailedError(`The step failed unexpectedly (${e?.name ?? 'Error'}); see the worker logs.`);
+}
+
+/** Handles one state machine Task: the action named in the event, for one node of one batch. */
+export async function runStep(event: WorkerEvent, signal?: AbortSignal): Promise<unknown> {
+  logger.appendKeys({ batchId: event.batch_id, nodeId: event.node_id, action: event.action });
+  if (event.action === 'fail') return recordFailure(event);
+  let ctx: StepContext | undefined;
+  try {
+    ctx = await context(event, true);
+    if (!ctx) throw new BatchStoppedError(`Batch ${event.batch_id} is not running.`);
+    const started = performance.now();
+    const out =
+      event.action === 'plan'
+        ? await planSource(ctx)
+        : event.action === 'seal'
+          ? await sealSource(ctx)
+          : ctx.node.kind === 'source'
+            ? await runPartition(ctx, event.partition ?? 0, signal)
+            : await runNode(ctx, signal);
+    metrics.addMetric('StepMilliseconds', 'Milliseconds', Math.round(performance.now() - started));
+    return out;
+  } catch (error) {
+    const failure = classify(error);
+    if (failure instanceof StepFailedError && ctx) {
+      // Recorded here so the trace has the message even if the Catch path never runs.
+      await endTrace(ctx, 'failed', { error: failure.message }).catch(() => undefined);
+      await setStep(ctx, 'failed').catch(() => undefined);
+    }
+    throw failure;
+  }
+}

@@ -1,0 +1,445 @@
+/**
+ * Pipelines: named, versioned DAGs of nodes inside a collection. Creating one writes v1;
+ * every change of its nodes writes a new immutable version and moves the pipeline's version
+ * pointer with a conditional update, so two concurrent editors cannot both win. Each version
+ * carries its validation result: an invalid version can be saved (DRAFT) but not run.
+ */
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
+import {
+  collectionKey,
+  descriptionSchema,
+  findCollectionByRef,
+  nameSchema,
+  requireCollection,
+} from '../catalog/collections.ts';
+import { findDatasetByRef } from '../catalog/datasets.ts';
+import { pipelinesConfig } from '../config.ts';
+import {
+  deleteItem,
+  getItem,
+  type Item,
+  pageRequest,
+  putItem,
+  queryAll,
+  queryPage,
+  updateItem,
+} from '../db.ts';
+import { BadStateError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { dhubList } from '../paging.ts';
+import { alwaysCheck } from '../schemas.ts';
+import type { Field, PipelineNode, Problem } from './model.ts';
+import { echoNode, fieldTypeOfColumn, nodeType, type ParsedNode } from './nodes.ts';
+import { type ValidationEnv, type ValidationResult, validatePipeline } from './validate.ts';
+
+const nodesSchema = z.array(z.unknown()).max(200, 'must have at most 200 nodes');
+
+const runSettings = {
+  max_concurrent_runs: z.number().int().min(1).max(100).optional(),
+  timeout_minutes: z.number().int().min(1).max(1440).optional(),
+  num_workers: z.number().int().min(1).max(40).optional(),
+};
+
+export const createPipelineSchema = z.object({
+  name: nameSchema,
+  description: descriptionSchema.optional(),
+  collection_id: z.string().min(1, 'is required').max(64),
+  nodes: nodesSchema.optional(),
+  ...runSettings,
+});
+
+export const updatePipelineSchema = z
+  .object({
+    name: nameSchema.optional(),
+    description: descriptionSchema.optional(),
+    nodes: nodesSchema.optional(),
+    ...runSettings,
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), {
+    message:
+      'at least one of name, description, nodes, max_concurrent_runs, timeout_minutes, num_workers is required',
+    path: ['name'],
+    ...alwaysCheck,
+  });
+
+export const listPipelinesQuerySchema = z.object({
+  collection_id: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  token: z.string().max(2048).optional(),
+});
+
+export const DEFAULT_MAX_CONCURRENT_RUNS = 1;
+export const DEFAULT_NUM_WORKERS = 2;
+
+export interface PipelineItem extends Item {
+  id: string;
+  name: string;
+  description: string;
+  collection_id: string;
+  /** The latest version; runs use it unless they name another. */
+  version: number;
+  valid: boolean;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  max_concurrent_runs: number;
+  timeout_minutes: number;
+  num_workers: number;
+  /** Runs holding a slot (running); bounded by max_concurrent_runs. */
+  active_runs: number;
+}
+
+/** Everything the engine needs about one version, computed once when it is saved. */
+export interface VersionItem extends Item {
+  pipeline_id: string;
+  version: number;
+  nodes: PipelineNode[];
+  valid: boolean;
+  problems: Problem[];
+  /** Node keys in execution order, with each node's parsed form, step name and parents. */
+  plan: PlanNode[];
+  created_at: string;
+  created_by: string;
+  /**
+   * What the engine returned for each deployment of this version (a state machine version ARN
+   * on AWS), by run settings: the timeout and fan-out are compiled into the definition.
+   */
+  engine_refs?: Record<string, string>;
+}
+
+export interface PlanNode {
+  key: string;
+  step: string;
+  type: string;
+  kind: 'source' | 'transform' | 'target';
+  parents: string[];
+  node: ParsedNode;
+  /** Output columns, when known before running. */
+  fields: Field[] | null;
+  /** Catalog nodes: the resolved collection (and dataset, when it exists). */
+  catalog?: { collectionId: string; datasetId?: string };
+}
+
+export const pipelineKey = (id: string) => `PL#${id}`;
+const versionSk = (version: number) => `VER#${String(version).padStart(10, '0')}`;
+
+export function pipelineView(p: PipelineItem) {
+  return {
+    id: p.id,
+    name: p.name,
+    description: p.description,
+    collection_id: p.collection_id,
+    version: p.version,
+    status: p.valid ? 'valid' : 'draft',
+    max_concurrent_runs: p.max_concurrent_runs,
+    timeout_minutes: p.timeout_minutes,
+    num_workers: p.num_workers,
+    created_at: p.created_at,
+    updated_at: p.updated_at,
+    created_by: p.created_by,
+  };
+}
+
+export function versionView(v: VersionItem) {
+  return {
+    pipeline_id: v.pipeline_id,
+    version: v.version,
+    status: v.valid ? 'valid' : 'draft',
+    nodes: v.nodes,
+    problems: v.problems,
+    created_at: v.created_at,
+    created_by: v.created_by,
+  };
+}
+
+export async function findPipeline(id: string): Promise<PipelineItem | undefined> {
+  return getItem<PipelineItem>(pipelineKey(id));
+}
+
+export async function requirePipeline(id: string): Promise<PipelineItem> {
+  const item = await findPipeline(id);
+  if (!item) throw new NotFoundError('PIPELINE', id);
+  return item;
+}
+
+export async function requireVersion(
+  pipeline: PipelineItem,
+  version = pipeline.version,
+): Promise<VersionItem> {
+  const item = await getItem<VersionItem>(pipelineKey(pipeline.id), versionSk(version));
+  if (!item || version > pipeline.version)
+    throw new NotFoundError('PIPELINE_VERSION', `${pipeline.id}/v${version}`);
+  return item;
+}
+
+/** Looks catalog references up in the store, for validation. */
+export const catalogEnv = (): ValidationEnv => ({
+  allowedBuckets: pipelinesConfig().buckets,
+  async resolveCollection(database) {
+    const collection = await findCollectionByRef(database);
+    return collection ? { collectionId: collection.id } : undefined;
+  },
+  async resolveDataset(collectionId, table) {
+    const dataset = await findDatasetByRef(collectionId, table);
+    if (!dataset) return undefined;
+    const fields: Field[] = dataset.columns.map((c) => ({ name: c.name, type: fieldTypeOfColumn(c.type) }));
+    return { datasetId: dataset.id, fields };
+  },
+});
+
+export function planOf(result: ValidationResult): PlanNode[] {
+  return result.order.map((key) => {
+    const node = result.nodes[key] as ParsedNode;
+    const def = nodeType(node.type);
+    const catalog = result.datasets[key];
+    return {
+      key,
+      step: result.stepNames[key] ?? node.name,
+      type: node.type,
+      kind: def?.kind ?? 'transform',
+      parents: node.parentNodeIds.map(String),
+      node,
+      fields: result.outputs[key] ?? null,
+      ...(catalog ? { catalog } : {}),
+    };
+  });
+}
+
+/** Validates nodes; the response lists every problem, each naming its node and field. */
+export async function verifyNodes(nodes: unknown[]) {
+  const result = await validatePipeline(nodes, catalogEnv());
+  return { result, echoed: echoed(nodes, result) };
+}
+
+function echoed(nodes: unknown[], result: ValidationResult): PipelineNode[] {
+  // Nodes that parsed are echoed normalised (Data Flow adds `properties: []` to fields);
+  // others as they were sent, so a draft keeps what the user typed.
+  return nodes.map((raw) => {
+    const key = raw && typeof raw === 'object' ? String((raw as PipelineNode).id) : undefined;
+    const parsed = key !== undefined ? result.nodes[key] : undefined;
+    return (parsed ? echoNode(parsed) : raw) as PipelineNode;
+  });
+}
+
+async function writeVersion(
+  pipelineId: string,
+  version: number,
+  nodes: unknown[],
+  principal: Pick<Principal, 'username'>,
+): Promise<VersionItem> {
+  const { result, echoed: shown } = await verifyNodes(nodes);
+  const item: VersionItem = {
+    pk: pipelineKey(pipelineId),
+    sk: versionSk(version),
+    pipeline_id: pipelineId,
+    version,
+    nodes: shown,
+    valid: result.valid,
+    problems: result.problems,
+    plan: result.valid ? planOf(result) : [],
+    created_at: new Date().toISOString(),
+    created_by: principal.username,
+  };
+  // Versions are immutable: a second writer of the same number lost the race.
+  const written = await putItem(item, {
+    ConditionExpression: 'attribute_not_exists(pk) OR created_at < :stale',
+    ExpressionAttributeValues: { ':stale': new Date(Date.now() - 5 * 60_000).toISOString() },
+  });
+  if (!written)
+    throw new ConflictError('The pipeline was changed by someone else meanwhile; load it and try again.');
+  return item;
+}
+
+export async function createPipeline(input: z.output<typeof createPipelineSchema>, principal: Principal) {
+  const collection = await requireCollection(input.collection_id);
+  const id = newId('pipeline');
+  const version = await writeVersion(id, 1, input.nodes ?? [], principal);
+  const now = version.created_at;
+  const item: PipelineItem = {
+    pk: pipelineKey(id),
+    sk: 'META',
+    gsi1pk: 'PIPELINES',
+    gsi1sk: id,
+    gsi2pk: collectionKey(collection.id),
+    gsi2sk: `PL#${id}`,
+    id,
+    name: input.name,
+    description: input.description ?? '',
+    collection_id: collection.id,
+    version: 1,
+    valid: version.valid,
+    created_at: now,
+    updated_at: now,
+    created_by: principal.username,
+    max_concurrent_runs: input.max_concurrent_runs ?? DEFAULT_MAX_CONCURRENT_RUNS,
+    timeout_minutes: input.timeout_minutes ?? pipelinesConfig().defaultTimeoutMinutes,
+    num_workers: input.num_workers ?? DEFAULT_NUM_WORKERS,
+    active_runs: 0,
+  };
+  await putItem(item);
+  return { ...pipelineView(item), nodes: version.nodes, problems: version.problems };
+}
+
+export async function listPipelines(collectionId: string | undefined, limit?: number, token?: string) {
+  const request = pageRequest(limit, token);
+  const page = collectionId
+    ? await queryPage<PipelineItem>(
+        {
+          index: 'gsi2',
+          partition: collectionKey((await requireCollection(collectionId)).id),
+          sortPrefix: 'PL#',
+        },
+        request,
+      )
+    : await queryPage<PipelineItem>({ index: 'gsi1', partition: 'PIPELINES' }, request);
+  return dhubList(page.items.map(pipelineView), page.next);
+}
+
+export async function getPipeline(id: string) {
+  const pipeline = await requirePipeline(id);
+  const version = await requireVersion(pipeline);
+  return { ...pipelineView(pipeline), nodes: version.nodes, problems: version.problems };
+}
+
+/**
+ * Changes a pipeline. New nodes make a new version; name, description and run settings
+ * change in place (they are not part of what a batch runs).
+ */
+export async function updatePipeline(
+  id: string,
+  input: z.output<typeof updatePipelineSchema>,
+  principal: Principal,
+) {
+  const current = await requirePipeline(id);
+  const version = input.nodes
+    ? await writeVersion(id, current.version + 1, input.nodes, principal)
+    : await requireVersion(current);
+  const sets: string[] = ['updated_at = :now'];
+  const values: Record<string, unknown> = { ':now': new Date().toISOString(), ':prev': current.version };
+  const names: Record<string, string> = {};
+  const assign = (attr: string, value: unknown) => {
+    if (value === undefined) return;
+    names[`#${attr}`] = attr;
+    values[`:${attr}`] = value;
+    sets.push(`#${attr} = :${attr}`);
+  };
+  assign('name', input.name);
+  assign('description', input.description);
+  assign('max_concurrent_runs', input.max_concurrent_runs);
+  assign('timeout_minutes', input.timeout_minutes);
+  assign('num_workers', input.num_workers);
+  if (input.nodes) {
+    assign('version', version.version);
+    assign('valid', version.valid);
+  }
+  const updated = await updateItem<PipelineItem>(pipelineKey(id), 'META', {
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ConditionExpression: 'attribute_exists(pk) AND #v = :prev',
+    ExpressionAttributeNames: { ...names, '#v': 'version' },
+    ExpressionAttributeValues: values,
+  });
+  if (!updated) {
+    if (input.nodes) await deleteItem(pipelineKey(id), versionSk(version.version));
+    throw new ConflictError('The pipeline was changed by someone else meanwhile; load it and try again.');
+  }
+  if (updated.max_concurrent_runs > current.max_concurrent_runs) {
+    // More slots may let waiting runs start.
+    const { dispatchPending } = await import('./runs.ts');
+    await dispatchPending(id);
+  }
+  return { ...pipelineView(updated), nodes: version.nodes, problems: version.problems };
+}
+
+export async function listVersions(id: string) {
+  const pipeline = await requirePipeline(id);
+  const items = await queryAll<VersionItem>({
+    partition: pipelineKey(id),
+    sortPrefix: 'VER#',
+    newestFirst: true,
+  });
+  return {
+    pipeline_id: id,
+    current_version: pipeline.version,
+    items: items
+      .filter((v) => v.version <= pipeline.version)
+      .map((v) => ({
+        version: v.version,
+        status: v.valid ? 'valid' : 'draft',
+        nodes: v.nodes.length,
+        problems: v.problems.length,
+        created_at: v.created_at,
+        created_by: v.created_by,
+        current: v.version === pipeline.version,
+      })),
+  };
+}
+
+export async function getVersion(id: string, version: number) {
+  const pipeline = await requirePipeline(id);
+  return versionView(await requireVersion(pipeline, version));
+}
+
+/** Verifies the saved nodes again (datasets and buckets may have changed since saving). */
+export async function verifyPipeline(id: string, version?: number) {
+  const pipeline = await requirePipeline(id);
+  const saved = await requireVersion(pipeline, version);
+  const { result } = await verifyNodes(saved.nodes);
+  return { pipeline_id: id, version: saved.version, valid: result.valid, problems: result.problems };
+}
+
+/** Records the engine reference of a deployed version (first writer wins; both are usable). */
+export async function recordDeployment(
+  pipelineId: string,
+  version: number,
+  settingsKey: string,
+  ref: string,
+): Promise<void> {
+  // The map is created with the version item's first deployment, then filled per key.
+  const names = { '#refs': 'engine_refs', '#k': settingsKey };
+  const filled = await updateItem(pipelineKey(pipelineId), versionSk(version), {
+    UpdateExpression: 'SET #refs.#k = if_not_exists(#refs.#k, :ref)',
+    ConditionExpression: 'attribute_exists(pk) AND attribute_exists(#refs)',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: { ':ref': ref },
+  });
+  if (filled) return;
+  await updateItem(pipelineKey(pipelineId), versionSk(version), {
+    UpdateExpression: 'SET #refs = :refs',
+    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#refs)',
+    ExpressionAttributeNames: { '#refs': 'engine_refs' },
+    ExpressionAttributeValues: { ':refs': { [settingsKey]: ref } },
+  });
+}
+
+export function requireRunnable(pipeline: PipelineItem, version: VersionItem): void {
+  if (version.valid) return;
+  const first = version.problems
+    .slice(0, 3)
+    .map((p) => (p.nodeId ? `node ${p.nodeId} ${p.field}: ${p.message}` : `${p.field}: ${p.message}`))
+    .join('; ');
+  throw new BadStateError(
+    `Pipeline ${pipeline.id} version ${version.version} is a draft with ${version.problems.length} problem(s) and cannot run: ${first}. POST /api/v1/pipelines/${pipeline.id}/verify lists them all.`,
+  );
+}
+
+/** Deletes a pipeline with its versions. Runs must be finished (or `force` stops them first). */
+export async function deletePipeline(
+  id: string,
+  force: boolean,
+  removeRuns: (pipelineId: string, force: boolean) => Promise<void>,
+  removeDeployment: (pipelineId: string) => Promise<void>,
+): Promise<void> {
+  await requirePipeline(id);
+  await removeRuns(id, force);
+  await removeDeployment(id);
+  const versions = await queryAll<Item & { sk: string }>({ partition: pipelineKey(id), sortPrefix: 'VER#' });
+  for (const v of versions) await deleteItem(pipelineKey(id), v.sk);
+  await deleteItem(pipelineKey(id));
+}
+
+export function parseVersionParam(raw: string | undefined, field: string): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[1-9][0-9]{0,8}$/.test(raw)) throw ValidationError.field(field, 'must be a positive integer');
+  return Number(raw);
+}

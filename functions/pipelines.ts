@@ -1,0 +1,146 @@
+/** Pipelines area: pipelines and their versions, batches (runs) and traces. */
+import { z } from 'zod';
+import { engine } from '#core/engine/engine';
+import { areaHandler, operation, reply } from '#core/http';
+import {
+  createPipeline,
+  createPipelineSchema,
+  deletePipeline,
+  getPipeline,
+  getVersion,
+  listPipelines,
+  listPipelinesQuerySchema,
+  listVersions,
+  updatePipeline,
+  updatePipelineSchema,
+  verifyPipeline,
+} from '#core/pipelines/pipelines';
+import {
+  batchByRef,
+  batchView,
+  createRun,
+  deleteBatch,
+  listBatches,
+  parseBatchPath,
+  removeRuns,
+  requireBatch,
+  stopBatch,
+} from '#core/pipelines/runs';
+import { listTraces } from '#core/pipelines/traces';
+import { forceQuerySchema, listQuerySchema } from '#core/schemas';
+
+const pipelineParams = z.object({ pipeline_id: z.string().max(64) });
+const batchParams = z.object({ pipeline_id: z.string().max(64), batch_id: z.string().max(64) });
+const versionNumber = z.coerce.number().int().min(1).max(999_999_999);
+
+const runBody = z.object({
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  pipeline_version: versionNumber.optional(),
+});
+
+export const handler = areaHandler('pipelines', {
+  createPipeline: operation({
+    body: createPipelineSchema,
+    run: async ({ body, principal }) => reply(201, await createPipeline(body, principal)),
+  }),
+  listPipelines: operation({
+    query: listPipelinesQuerySchema,
+    run: ({ query }) => listPipelines(query.collection_id, query.limit, query.token),
+  }),
+  getPipeline: operation({
+    params: pipelineParams,
+    run: ({ params }) => getPipeline(params.pipeline_id),
+  }),
+  updatePipeline: operation({
+    params: pipelineParams,
+    body: updatePipelineSchema,
+    run: ({ params, body, principal }) => updatePipeline(params.pipeline_id, body, principal),
+  }),
+  deletePipeline: operation({
+    params: pipelineParams,
+    query: forceQuerySchema,
+    async run({ params, query }) {
+      await deletePipeline(params.pipeline_id, query.force, removeRuns, async (id) =>
+        (await engine()).remove(id),
+      );
+      return { message: 'Pipeline deleted successfully' };
+    },
+  }),
+  listPipelineVersions: operation({
+    params: pipelineParams,
+    run: ({ params }) => listVersions(params.pipeline_id),
+  }),
+  getPipelineVersion: operation({
+    params: pipelineParams.extend({ version: versionNumber }),
+    run: ({ params }) => getVersion(params.pipeline_id, params.version),
+  }),
+  verifyPipeline: operation({
+    params: pipelineParams,
+    query: z.object({ version: versionNumber.optional() }),
+    run: ({ params, query }) => verifyPipeline(params.pipeline_id, query.version),
+  }),
+  runPipeline: operation({
+    params: pipelineParams,
+    body: runBody,
+    async run({ params, body, principal }) {
+      const { batch, started } = await createRun(params.pipeline_id, {
+        principal,
+        ...(body.pipeline_version ? { version: body.pipeline_version } : {}),
+        ...(body.parameters ? { parameters: body.parameters } : {}),
+      });
+      // The status the run was given: a quick run may have finished before this answer.
+      return {
+        batch_id: batch.id,
+        status: started ? 'running' : batch.status,
+        started_at: batch.started_at ?? batch.created_at,
+      };
+    },
+  }),
+  createBatch: operation({
+    params: pipelineParams,
+    query: z.object({ pipeline_version: versionNumber.optional() }),
+    async run({ params, query, principal }) {
+      const { batch } = await createRun(params.pipeline_id, {
+        principal,
+        ...(query.pipeline_version ? { version: query.pipeline_version } : {}),
+      });
+      return { item: batch.id };
+    },
+  }),
+  getBatchByRef: operation({
+    params: z.object({ batch_ref: z.string().max(64) }),
+    run: async ({ params }) => batchView(await batchByRef(params.batch_ref)),
+  }),
+  getBatch: operation({
+    params: batchParams,
+    run: async ({ params }) => batchView(await requireBatch(params.batch_id, params.pipeline_id)),
+  }),
+  batchesProxy: operation({
+    params: z.object({ proxy: z.string().max(200) }),
+    query: listQuerySchema,
+    async run({ params, query }) {
+      const form = parseBatchPath(params.proxy);
+      if (form.kind === 'list') return listBatches(form.pipelineId, query.limit, query.token);
+      if (form.kind === 'one') return batchView(await requireBatch(form.batchId, form.pipelineId));
+      return batchView(await batchByRef(form.ref));
+    },
+  }),
+  stopBatch: operation({
+    params: batchParams,
+    async run({ params }) {
+      await stopBatch(params.pipeline_id, params.batch_id);
+      return { message: 'Batch stopped successfully' };
+    },
+  }),
+  deleteBatch: operation({
+    params: batchParams,
+    async run({ params }) {
+      await deleteBatch(params.pipeline_id, params.batch_id);
+      return { message: 'Batch deleted successfully' };
+    },
+  }),
+  listTraces: operation({
+    query: z.object({ pipeline_id: z.string().max(64).optional(), batch_id: z.string().max(64).optional() }),
+    run: ({ query }) => listTraces(query.pipeline_id, query.batch_id),
+  }),
+});

@@ -1,0 +1,22 @@
+/**
+ * The step worker Lambda: Step Functions invokes it once per Task of a compiled pipeline
+ * (plan, run, seal or fail for one node of one batch). It carries DuckDB; the logic lives
+ * in core/engine/worker.ts, which the local engine calls directly.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import { duckdb } from '#core/duckdb';
+import { runStep } from '#core/engine/worker';
+import { logger, publishMetrics, tracer } from '#core/observability';
+import type { WorkerEvent } from '#core/pipelines/model';
+
+// Start DuckDB in the init phase rather than inside the first step.
+duckdb().catch((error: unknown) =>
+  logger.warn('DuckDB did not start at init; retrying on first use', { error: error as Error }),
+);
+
+export const handler = middy((event: WorkerEvent) => runStep(event))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(publishMetrics());
