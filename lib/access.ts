@@ -1,25 +1,52 @@
 /**
  * What each function may touch, in one place so it can be read (and reviewed) at a glance:
  * the environment it receives and the permissions it is granted. The grants themselves are
- * made by the constructs that own the resources (Storage, Secrets), at the narrowest scope.
+ * made by the constructs that own the resources (Storage, Secrets, Engine), at the narrowest scope.
  */
 import type { Area } from '#core/routes';
+import type { Engine, EngineSetting } from './engine.ts';
 import type { SluiceFunction } from './function.ts';
 import type { Secrets } from './secrets.ts';
 import type { Storage } from './storage.ts';
 
-/** Every area Lambda, plus the authorizer and the S3-event side of ingest. */
-export type FunctionRole = Area | 'authorizer' | 'ingestEvents';
+/**
+ * Every area Lambda, plus the authorizer, the S3-event side of ingest, and the engine's step
+ * worker and finalizer.
+ */
+export type FunctionRole = Area | 'authorizer' | 'ingestEvents' | 'stepWorker' | 'finalizer';
 
 export interface AccessResources {
   readonly storage: Storage;
   readonly secrets: Secrets;
+  /** The pipeline engine; absent while the engine itself is being built. */
+  readonly engine?: Engine;
 }
 
 type Profile = (fn: SluiceFunction, resources: AccessResources) => void;
 
 function useStorage(fn: SluiceFunction, storage: Storage): void {
   for (const [name, value] of Object.entries(storage.environment)) fn.addEnvironment(name, value);
+}
+
+/** What `stepFunctionsConfig` (functions/core/config.ts) reads. */
+const STEP_FUNCTIONS_SETTINGS = [
+  'SLUICE_STATE_MACHINE_PREFIX',
+  'SLUICE_STATE_MACHINE_ARN_BASE',
+  'SLUICE_STATES_ROLE_ARN',
+  'SLUICE_STATES_LOG_GROUP_ARN',
+] as const satisfies readonly EngineSetting[];
+
+function requireEngine(resources: AccessResources, role: FunctionRole): Engine {
+  if (!resources.engine) throw new Error(`The ${role} function needs the engine: build Engine first`);
+  return resources.engine;
+}
+
+/** The engine's settings by name (SLUICE_BUCKETS is absent when no external bucket is configured). */
+function useEngine(fn: SluiceFunction, engine: Engine, names: readonly EngineSetting[]): void {
+  for (const name of names) {
+    const value = engine.environment[name];
+    if (value !== undefined) fn.addEnvironment(name, value);
+  }
 }
 
 /** Ingest reads uploads, writes dataset versions, then deletes the upload. */
@@ -74,6 +101,40 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
   },
   ingest,
   ingestEvents: ingest,
+  pipelines(fn, resources) {
+    const { storage } = resources;
+    const engine = requireEngine(resources, 'pipelines');
+    useStorage(fn, storage);
+    useEngine(fn, engine, ['SLUICE_BUCKETS', 'SLUICE_STEP_WORKER_ARN', ...STEP_FUNCTIONS_SETTINGS]);
+    storage.grantTable(fn, 'readWrite');
+    // Deleting a batch removes its run data.
+    storage.grantList(fn, ['runs']);
+    storage.grantObjects(fn, 'runs', ['s3:DeleteObject']);
+    // Deploys pipeline versions as state machines, starts and stops batches.
+    engine.grantManagePipelines(fn);
+  },
+  /** Runs one node: reads inputs, writes outputs under runs/, datasets and external buckets. */
+  stepWorker(fn, resources) {
+    const { storage } = resources;
+    const engine = requireEngine(resources, 'stepWorker');
+    useStorage(fn, storage);
+    useEngine(fn, engine, ['SLUICE_BUCKETS']);
+    fn.addEnvironment('SLUICE_TMP_DIR', '/tmp');
+    storage.grantTable(fn, 'readWrite');
+    storage.grantObjects(fn, 'datasets', ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
+    storage.grantObjects(fn, 'runs', ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
+    storage.grantList(fn, ['datasets', 'runs']);
+    engine.grantExternalBuckets(fn);
+  },
+  /** Records a batch's terminal state; may start, stop and describe pipeline executions. */
+  finalizer(fn, resources) {
+    const { storage } = resources;
+    const engine = requireEngine(resources, 'finalizer');
+    useStorage(fn, storage);
+    useEngine(fn, engine, STEP_FUNCTIONS_SETTINGS);
+    storage.grantTable(fn, 'readWrite');
+    engine.grantRunPipelines(fn);
+  },
   fallback() {
     // Answers 404/405 from the route table alone: no stores, no secrets.
   },

@@ -51,6 +51,12 @@ export const AREA_SETTINGS: Readonly<Record<Area, AreaSettings>> = {
     timeout: Duration.seconds(29),
     nativeDuckDb: true,
   },
+  // Compiles pipelines to ASL and calls Step Functions; no DuckDB (the step worker runs nodes).
+  pipelines: {
+    description: 'Pipelines, batches and traces',
+    memorySize: 1024,
+    timeout: Duration.seconds(29),
+  },
   fallback: {
     description: 'Unmatched requests: 404/405 problem+json',
     memorySize: 128,
@@ -199,7 +205,10 @@ function pascal(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
-/** `GET /api/v1/collections/{collection_id}` becomes `Route-GET-api-v1-collections-collection_id`. */
+/**
+ * `GET /api/v1/collections/{collection_id}` becomes `Route-GET-api-v1-collections-collection_id`,
+ * and a greedy `GET /api/v1/batches/{proxy+}` becomes `Route-GET-api-v1-batches-proxy`.
+ */
 function routeConstructId(route: RouteDef): string {
   const path = route.path
     .replace(/[{}]/g, '')

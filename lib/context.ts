@@ -5,6 +5,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { bucketNameProblem } from './engine.ts';
 import type { SluiceStackProps } from './sluice-stack.ts';
 
 export const CONTEXT_KEYS = {
@@ -15,6 +16,10 @@ export const CONTEXT_KEYS = {
   adminUsername: 'sluice:adminUsername',
   ingestMemorySize: 'sluice:ingestMemorySize',
   ingestEphemeralStorageMiB: 'sluice:ingestEphemeralStorageMiB',
+  /** S3 buckets outside the stack that pipelines may read and write: an array, or comma-separated. */
+  buckets: 'sluice:buckets',
+  stepWorkerMemorySize: 'sluice:stepWorkerMemorySize',
+  stepWorkerEphemeralStorageMiB: 'sluice:stepWorkerEphemeralStorageMiB',
 } as const;
 
 export interface SluiceSettings {
@@ -48,6 +53,8 @@ export function readSettings(node: Node): SluiceSettings {
     throw new Error(`Context ${CONTEXT_KEYS.adminUsername} must be 3-64 letters, digits or . _ @ -`);
   }
 
+  const externalBuckets = bucketList(node.tryGetContext(CONTEXT_KEYS.buckets));
+
   const entries: Partial<Record<keyof SluiceStackProps, unknown>> = {
     throttlingRateLimit: int(CONTEXT_KEYS.throttlingRateLimit, 1, 10_000),
     throttlingBurstLimit: int(CONTEXT_KEYS.throttlingBurstLimit, 1, 5_000),
@@ -55,9 +62,36 @@ export function readSettings(node: Node): SluiceSettings {
     adminUsername,
     ingestMemorySize: int(CONTEXT_KEYS.ingestMemorySize, 128, 10_240),
     ingestEphemeralStorageMiB: int(CONTEXT_KEYS.ingestEphemeralStorageMiB, 512, 10_240),
+    externalBuckets: externalBuckets.length > 0 ? externalBuckets : undefined,
+    stepWorkerMemorySize: int(CONTEXT_KEYS.stepWorkerMemorySize, 128, 10_240),
+    stepWorkerEphemeralStorageMiB: int(CONTEXT_KEYS.stepWorkerEphemeralStorageMiB, 512, 10_240),
   };
   const props = Object.fromEntries(
     Object.entries(entries).filter(([, value]) => value !== undefined),
   ) as SluiceStackProps;
   return { stackName: text(CONTEXT_KEYS.stackName) ?? 'Sluice', props };
+}
+
+/**
+ * `sluice:buckets` as a list: a JSON array (cdk.json) or a comma-separated string (the command
+ * line); blanks and repeats dropped, each name checked against the S3 bucket naming rules.
+ */
+function bucketList(value: unknown): string[] {
+  const key = CONTEXT_KEYS.buckets;
+  if (value === undefined || value === null) return [];
+  let items: unknown[];
+  if (Array.isArray(value)) items = value;
+  else if (typeof value === 'string') items = value.split(',');
+  else throw new Error(`Context ${key} must be a list of bucket names or a comma-separated string`);
+  const names = items.map((item) => {
+    if (typeof item !== 'string')
+      throw new Error(`Context ${key} must hold bucket names, got ${JSON.stringify(item)}`);
+    return item.trim();
+  });
+  const buckets = [...new Set(names.filter((name) => name !== ''))];
+  for (const bucket of buckets) {
+    const problem = bucketNameProblem(bucket);
+    if (problem) throw new Error(`Context ${key}: bucket name "${bucket}" ${problem}`);
+  }
+  return buckets;
 }

@@ -1,12 +1,13 @@
 /**
- * The Sluice stack: stores, secrets, the HTTP API and upload ingest, composed from one
- * construct per concern. Props carry the few knobs an operator turns; `bin/sluice.ts` reads
+ * The Sluice stack: stores, secrets, the pipeline engine, the HTTP API and upload ingest,
+ * composed from one construct per concern. Props carry the few knobs an operator turns; `bin/sluice.ts` reads
  * them from context.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { SluiceApi } from './api.ts';
+import { Engine } from './engine.ts';
 import { UploadIngest } from './ingest.ts';
 import { Secrets } from './secrets.ts';
 import { Storage } from './storage.ts';
@@ -24,6 +25,12 @@ export interface SluiceStackProps extends StackProps {
   readonly ingestMemorySize?: number;
   /** /tmp size of the S3-event ingest function in MiB. @default 4096 */
   readonly ingestEphemeralStorageMiB?: number;
+  /** S3 buckets outside the stack that pipelines may read and write. @default none */
+  readonly externalBuckets?: readonly string[];
+  /** Memory of the pipeline step worker in MB. @default 3008 */
+  readonly stepWorkerMemorySize?: number;
+  /** /tmp size of the pipeline step worker in MiB. @default 4096 */
+  readonly stepWorkerEphemeralStorageMiB?: number;
 }
 
 export const STACK_DEFAULTS = {
@@ -36,12 +43,13 @@ export const STACK_DEFAULTS = {
 export class SluiceStack extends Stack {
   public readonly storage: Storage;
   public readonly secrets: Secrets;
+  public readonly engine: Engine;
   public readonly api: SluiceApi;
   public readonly ingest: UploadIngest;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, {
-      description: 'Sluice: serverless data hub (HTTP API, DynamoDB, S3)',
+      description: 'Sluice: serverless data hub (HTTP API, DynamoDB, S3, Step Functions)',
       ...props,
     });
     const logRetention = props.logRetention ?? STACK_DEFAULTS.logRetention;
@@ -50,7 +58,19 @@ export class SluiceStack extends Stack {
     this.secrets = new Secrets(this, 'Secrets', {
       adminUsername: props.adminUsername ?? STACK_DEFAULTS.adminUsername,
     });
-    const resources = { storage: this.storage, secrets: this.secrets };
+    // Before the API: the pipelines area is granted on the engine's resources.
+    this.engine = new Engine(this, 'Engine', {
+      resources: { storage: this.storage, secrets: this.secrets },
+      logRetention,
+      ...(props.externalBuckets !== undefined ? { externalBuckets: props.externalBuckets } : {}),
+      ...(props.stepWorkerMemorySize !== undefined
+        ? { stepWorkerMemorySize: props.stepWorkerMemorySize }
+        : {}),
+      ...(props.stepWorkerEphemeralStorageMiB !== undefined
+        ? { stepWorkerEphemeralStorageMiB: props.stepWorkerEphemeralStorageMiB }
+        : {}),
+    });
+    const resources = { storage: this.storage, secrets: this.secrets, engine: this.engine };
 
     this.api = new SluiceApi(this, 'Api', {
       resources,
@@ -72,8 +92,12 @@ export class SluiceStack extends Stack {
       value: this.api.url,
     });
     new CfnOutput(this, 'DataBucketName', {
-      description: 'Bucket holding datasets (datasets/) and uploads (uploads/)',
+      description: 'Bucket holding datasets (datasets/), uploads (uploads/) and pipeline run data (runs/)',
       value: this.storage.dataBucket.bucketName,
+    });
+    new CfnOutput(this, 'StateMachinePrefix', {
+      description: 'Pipeline state machines are named this prefix plus the pipeline id',
+      value: this.engine.stateMachinePrefix,
     });
     new CfnOutput(this, 'AdminSecretName', {
       description:

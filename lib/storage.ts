@@ -25,8 +25,16 @@ export const DATA_PREFIXES = {
   datasets: 'datasets/',
   /** Raw files waiting for ingest (presigned PUTs land here); expire after 7 days. */
   uploads: 'uploads/',
+  /**
+   * Intermediate outputs of pipeline runs, `runs/{batch}/{node}/...`; expire after
+   * `RUN_DATA_EXPIRATION_DAYS` (a run's results that matter are written to datasets or targets).
+   */
+  runs: 'runs/',
 } as const;
 export type DataPrefix = keyof typeof DATA_PREFIXES;
+
+/** Days after which a run's intermediate outputs under `runs/` are deleted. */
+export const RUN_DATA_EXPIRATION_DAYS = 30;
 
 export type TableAccess =
   /** GetItem only (authorizer, health). */
@@ -99,6 +107,11 @@ export class Storage extends Construct {
         },
         { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
         { id: 'expire-uploads', prefix: DATA_PREFIXES.uploads, expiration: Duration.days(7) },
+        {
+          id: 'expire-run-data',
+          prefix: DATA_PREFIXES.runs,
+          expiration: Duration.days(RUN_DATA_EXPIRATION_DAYS),
+        },
       ],
     });
     // EventBridge delivery set on the L1 property: `eventBridgeEnabled: true` would add a

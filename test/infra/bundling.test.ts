@@ -21,8 +21,8 @@ function assetDir(functionIdPrefix: string): string {
 }
 
 describe('bundles', () => {
-  it('ship ingest as ESM with DuckDB and its linux-x64 binding beside it', () => {
-    for (const fn of ['ApiIngestFunction', 'UploadIngestFunction']) {
+  it('ship ingest and the step worker as ESM with DuckDB and its linux-x64 binding beside it', () => {
+    for (const fn of ['ApiIngestFunction', 'UploadIngestFunction', 'EngineStepWorker']) {
       const dir = assetDir(fn);
       expect(existsSync(path.join(dir, 'index.mjs')), fn).toBe(true);
       expect(existsSync(path.join(dir, 'index.mjs.map')), fn).toBe(true);
@@ -41,6 +41,8 @@ describe('bundles', () => {
       'ApiTablesFunction',
       'ApiAuthFunction',
       'ApiAuthorizerFunction',
+      'ApiPipelinesFunction',
+      'EngineFinalizer',
     ]) {
       const dir = assetDir(fn);
       expect(readdirSync(dir).sort(), fn).toEqual(['index.mjs', 'index.mjs.map']);

@@ -38,4 +38,47 @@ describe('operator settings from context', () => {
   it('reject a memory size Lambda does not offer, naming the setting', () => {
     expect(() => settings({ 'sluice:ingestMemorySize': '64' })).toThrow(/sluice:ingestMemorySize/);
   });
+
+  it('read the engine settings', () => {
+    expect(
+      settings({
+        'sluice:buckets': 'raw-landing, curated.exports,,raw-landing',
+        'sluice:stepWorkerMemorySize': '10240',
+        'sluice:stepWorkerEphemeralStorageMiB': '8192',
+      }).props,
+    ).toEqual({
+      externalBuckets: ['raw-landing', 'curated.exports'],
+      stepWorkerMemorySize: 10_240,
+      stepWorkerEphemeralStorageMiB: 8192,
+    });
+  });
+
+  it('take external buckets as a list from cdk.json', () => {
+    expect(settings({ 'sluice:buckets': ['one-bucket', 'two-bucket'] }).props.externalBuckets).toEqual([
+      'one-bucket',
+      'two-bucket',
+    ]);
+    expect(settings({ 'sluice:buckets': '' }).props.externalBuckets).toBeUndefined();
+  });
+
+  it.each([
+    ['Upper-Case'],
+    ['under_score'],
+    ['ab'],
+    ['-leading-hyphen'],
+    ['two..dots'],
+    ['192.168.1.1'],
+    ['xn--punycode'],
+    ['access-point-s3alias'],
+  ])('reject the bucket name %s, naming the setting', (bucket) => {
+    const read = () => settings({ 'sluice:buckets': `good-bucket,${bucket}` });
+    expect(read).toThrow('sluice:buckets');
+    expect(read).toThrow(`"${bucket}"`);
+  });
+
+  it('reject a step worker /tmp size Lambda does not offer, naming the setting', () => {
+    expect(() => settings({ 'sluice:stepWorkerEphemeralStorageMiB': '256' })).toThrow(
+      /sluice:stepWorkerEphemeralStorageMiB/,
+    );
+  });
 });

@@ -6,9 +6,10 @@ import { removeAssemblies, type Synthesized, synthesize } from './synth.ts';
 
 let synth: Synthesized;
 
+// Generous: a synth takes about a second, but shares the CPU with the bundling test.
 beforeAll(() => {
   synth = synthesize();
-});
+}, 60_000);
 
 afterAll(removeAssemblies);
 

@@ -15,9 +15,10 @@ import {
 
 let template: Template;
 
+// Generous: a synth takes about a second, but shares the CPU with the bundling test.
 beforeAll(() => {
   template = synthesize().template;
-});
+}, 60_000);
 
 afterAll(removeAssemblies);
 
@@ -197,6 +198,7 @@ describe('buckets', () => {
           Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' }),
           Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' }),
           Match.objectLike({ Prefix: 'uploads/', ExpirationInDays: 7, Status: 'Enabled' }),
+          Match.objectLike({ Prefix: 'runs/', ExpirationInDays: 30, Status: 'Enabled' }),
         ]),
       },
     });
@@ -229,13 +231,27 @@ describe('IAM', () => {
     }
   });
 
-  it('grants "*" resources only for the X-Ray actions that have no resource ARNs', () => {
+  it('grants "*" resources only for the X-Ray and log-delivery actions that have no resource ARNs', () => {
     for (const { policy, statement } of policyStatements(template)) {
       if (!asArray(statement.Resource).includes('*')) continue;
-      expect(asArray(statement.Action).sort(), policy).toEqual([
-        'xray:PutTelemetryRecords',
-        'xray:PutTraceSegments',
-      ]);
+      // The state machines' role also samples traces and sets up vended-log delivery.
+      const expected = policy.startsWith('EngineStatesRole')
+        ? [
+            'logs:CreateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:DescribeLogGroups',
+            'logs:DescribeResourcePolicies',
+            'logs:GetLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:UpdateLogDelivery',
+            'xray:GetSamplingRules',
+            'xray:GetSamplingTargets',
+            'xray:PutTelemetryRecords',
+            'xray:PutTraceSegments',
+          ]
+        : ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+      expect(asArray(statement.Action).sort(), policy).toEqual(expected);
     }
   });
 
@@ -245,13 +261,13 @@ describe('IAM', () => {
     }
   });
 
-  it('scopes object permissions to the datasets/ and uploads/ prefixes', () => {
+  it('scopes object permissions to the datasets/, uploads/ and runs/ prefixes', () => {
     for (const { policy, statement } of policyStatements(template)) {
       const objectActions = asArray(statement.Action).filter((a) => /^s3:.*Object$/.test(a));
       if (objectActions.length === 0) continue;
       for (const resource of asArray(statement.Resource)) {
         const suffix = (resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].at(-1);
-        expect(['/datasets/*', '/uploads/*'], policy).toContain(suffix);
+        expect(['/datasets/*', '/uploads/*', '/runs/*'], policy).toContain(suffix);
       }
     }
   });
@@ -260,7 +276,9 @@ describe('IAM', () => {
 describe('functions', () => {
   const functions = () => Object.entries(resourcesOfType(template, 'AWS::Lambda::Function'));
   const duckDbHandlers = (id: string) =>
-    id.startsWith('ApiIngestFunction') || id.startsWith('UploadIngestFunction');
+    id.startsWith('ApiIngestFunction') ||
+    id.startsWith('UploadIngestFunction') ||
+    id.startsWith('EngineStepWorker');
 
   it('run Node 24 with active tracing, explicit memory and timeout', () => {
     expect(functions().length).toBeGreaterThanOrEqual(9);
@@ -360,10 +378,10 @@ describe('upload ingest events', () => {
 });
 
 describe('outputs', () => {
-  it('publishes the API URL, the data bucket and the admin secret name', () => {
+  it('publishes the API URL, the data bucket, the state machine prefix and the admin secret name', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Description?: string }>;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['ApiUrl', 'DataBucketName', 'AdminSecretName']),
+      expect.arrayContaining(['ApiUrl', 'DataBucketName', 'StateMachinePrefix', 'AdminSecretName']),
     );
     expect(outputs.AdminSecretName?.Description).toContain('aws secretsmanager get-secret-value');
   });

@@ -15,6 +15,8 @@ export interface SynthOptions {
   /** Run esbuild and the command hooks for real. @default false */
   bundle?: boolean;
   props?: SluiceStackProps;
+  /** @default 'SluiceTest' */
+  stackName?: string;
 }
 
 export interface Synthesized {
@@ -24,7 +26,8 @@ export interface Synthesized {
   outdir: string;
 }
 
-const cdkJsonContext = (): Record<string, unknown> =>
+/** The context of cdk.json (feature flags, CLI settings). */
+export const cdkJsonContext = (): Record<string, unknown> =>
   (
     JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
       context?: Record<string, unknown>;
@@ -48,7 +51,7 @@ export function synthesize(options: SynthOptions = {}): Synthesized {
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
     },
   });
-  const stack = new SluiceStack(app, 'SluiceTest', options.props);
+  const stack = new SluiceStack(app, options.stackName ?? 'SluiceTest', options.props);
   const template = Template.fromStack(stack);
   return { app, stack, template, outdir };
 }

@@ -1,0 +1,376 @@
+/**
+ * The pipeline engine on AWS. The pipelines area compiles each pipeline version to ASL and
+ * deploys it as a Standard state machine named `<prefix><pipeline id>`, run by one shared
+ * execution role that may invoke the step worker (one Task per node) and deliver execution
+ * history and traces. When an execution ends, Step Functions announces it on the default
+ * EventBridge bus and a rule hands it to the finalizer, which records the batch's terminal
+ * state. The state machines themselves are created at runtime, so this construct owns the
+ * name prefix and grants every Step Functions permission on that prefix only.
+ */
+import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Match, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import {
+  type IRole,
+  PolicyStatement,
+  PrincipalWithConditions,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { type AccessResources, grantAccess } from './access.ts';
+import { functionEntry, SluiceFunction } from './function.ts';
+import { cfnReferenceText } from './nag.ts';
+
+/** Length of a pipeline id (`pl-` and 22 characters, functions/core/ids.ts). */
+export const PIPELINE_ID_LENGTH = 25;
+/** Step Functions' limit on a state machine name. */
+export const STATE_MACHINE_NAME_MAX_LENGTH = 80;
+
+/** Settings the engine hands to functions (read by functions/core/config.ts). */
+export type EngineSetting =
+  /** External buckets that pipeline nodes may read and write, comma-separated (`pipelinesConfig`). */
+  | 'SLUICE_BUCKETS'
+  /** The step worker's ARN, the resource of every compiled Task (`pipelinesConfig`). */
+  | 'SLUICE_STEP_WORKER_ARN'
+  /** The rest is `stepFunctionsConfig`. */
+  | 'SLUICE_STATE_MACHINE_PREFIX'
+  | 'SLUICE_STATE_MACHINE_ARN_BASE'
+  | 'SLUICE_STATES_ROLE_ARN'
+  | 'SLUICE_STATES_LOG_GROUP_ARN';
+
+export interface EngineProps {
+  /** The stores and secrets (the engine's own functions are granted through lib/access.ts). */
+  readonly resources: AccessResources;
+  /** Retention of the functions' log groups and of the execution history. */
+  readonly logRetention: RetentionDays;
+  /**
+   * Buckets outside the stack that pipeline nodes may read and write (S3 sources and targets).
+   * The step worker gets object and list access on exactly these. @default none
+   */
+  readonly externalBuckets?: readonly string[];
+  /** Memory of the step worker in MB (also its CPU share). @default 3008 */
+  readonly stepWorkerMemorySize?: number;
+  /** Size of the step worker's /tmp in MiB, where inputs and outputs are staged. @default 4096 */
+  readonly stepWorkerEphemeralStorageMiB?: number;
+}
+
+export class Engine extends Construct {
+  /** Runs one node of a pipeline run with DuckDB (invoked by the state machines' Tasks). */
+  public readonly stepWorker: SluiceFunction;
+  /** Records a batch's terminal state when its execution ends. */
+  public readonly finalizer: SluiceFunction;
+  /** Dead letters of the finalizer: undeliverable events and failed invocations. */
+  public readonly finalizerDeadLetterQueue: Queue;
+  /** Fires on terminal status changes of this stack's state machines' executions. */
+  public readonly executionStatusRule: Rule;
+  /** The role every pipeline state machine runs as. */
+  public readonly statesRole: Role;
+  /** Execution history of every pipeline state machine. */
+  public readonly executionLogGroup: LogGroup;
+  /** Every state machine the engine creates is named this prefix plus a pipeline id. */
+  public readonly stateMachinePrefix: string;
+  /** `arn:<partition>:states:<region>:<account>:stateMachine:` (a state machine ARN minus its name). */
+  public readonly stateMachineArnBase: string;
+  public readonly externalBuckets: readonly string[];
+  /** Settings for functions; pick what each needs in lib/access.ts. */
+  public readonly environment: Readonly<Partial<Record<EngineSetting, string>>>;
+
+  constructor(scope: Construct, id: string, props: EngineProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    this.externalBuckets = [...new Set(props.externalBuckets ?? [])];
+    for (const bucket of this.externalBuckets) {
+      const problem = bucketNameProblem(bucket);
+      if (problem) throw new Error(`${id}: external bucket "${bucket}" ${problem}`);
+    }
+
+    this.stateMachinePrefix = stateMachinePrefix(stack.stackName);
+    this.stateMachineArnBase = this.stateMachineArn('');
+
+    this.executionLogGroup = new LogGroup(this, 'ExecutionLogs', {
+      // Under /aws/vendedlogs/ Step Functions' log delivery needs no per-group resource policy
+      // (CloudWatch Logs caps resource policies at 5,120 characters per account and region).
+      // The stack id's unique part keeps the name free when a deleted stack is deployed again:
+      // the group is retained.
+      logGroupName: `/aws/vendedlogs/states/${stack.stackName}-pipelines-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.stepWorker = new SluiceFunction(this, 'StepWorker', {
+      entry: functionEntry('step-worker'),
+      description: 'Sluice step worker: runs one pipeline node with DuckDB',
+      memorySize: props.stepWorkerMemorySize ?? 3008,
+      timeout: Duration.minutes(15),
+      ephemeralStorageSize: Size.mebibytes(props.stepWorkerEphemeralStorageMiB ?? 4096),
+      nativeDuckDb: true,
+      logRetention: props.logRetention,
+    });
+    Validations.of(this.stepWorker).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Invoked synchronously by the state machines (lambda:invoke Task): a failure goes back to the ' +
+        "execution, where the Task's Retry and Catch handle it; Lambda dead-letter queues only apply to " +
+        'asynchronous invocations.',
+    });
+
+    this.statesRole = new Role(this, 'StatesRole', {
+      assumedBy: new PrincipalWithConditions(new ServicePrincipal('states.amazonaws.com'), {
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      }),
+      description: 'Execution role of the Sluice pipeline state machines',
+    });
+    const workerArn = this.stepWorker.functionArn;
+    this.statesRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        // The function and its versions or aliases, should a Task name one.
+        resources: [workerArn, `${workerArn}:*`],
+      }),
+    );
+    acknowledgeWildcard(
+      this.statesRole,
+      `${workerArn}:*`,
+      'lambda:InvokeFunction on the step worker only: the ":*" suffix covers its published versions ' +
+        'and aliases, which a compiled Task may name; no other function matches.',
+    );
+    this.statesRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [
+          'logs:CreateLogDelivery',
+          'logs:GetLogDelivery',
+          'logs:UpdateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+          'logs:DescribeLogGroups',
+        ],
+        resources: ['*'],
+      }),
+    );
+    this.statesRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [
+          'xray:PutTraceSegments',
+          'xray:PutTelemetryRecords',
+          'xray:GetSamplingRules',
+          'xray:GetSamplingTargets',
+        ],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(this.statesRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only two statements use "*", because their actions support no resource-level permissions: the ' +
+        'CloudWatch Logs vended-log delivery actions that Step Functions needs to write execution history ' +
+        '(logs:*LogDelivery*, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups), and the ' +
+        'X-Ray actions for execution tracing (checked by test/infra).',
+    });
+
+    this.finalizerDeadLetterQueue = new Queue(this, 'FinalizerDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.finalizerDeadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This queue is the end of the line: it is the dead-letter queue of the execution status rule ' +
+        'target and of the finalizer; its messages are inspected and replayed by an operator, never ' +
+        'consumed automatically.',
+    });
+
+    this.finalizer = new SluiceFunction(this, 'Finalizer', {
+      entry: functionEntry('finalizer'),
+      description: 'Sluice finalizer: records the terminal state of a batch when its execution ends',
+      memorySize: 512,
+      timeout: Duration.minutes(1),
+      deadLetterQueue: this.finalizerDeadLetterQueue,
+      logRetention: props.logRetention,
+    });
+
+    this.executionStatusRule = new Rule(this, 'ExecutionStatusRule', {
+      description: "Sluice: a pipeline execution ended; the finalizer records its batch's state",
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: Match.prefix(this.stateMachineArnBase + this.stateMachinePrefix),
+        },
+      },
+    });
+    this.executionStatusRule.addTarget(
+      new LambdaFunction(this.finalizer, {
+        deadLetterQueue: this.finalizerDeadLetterQueue,
+        retryAttempts: 4,
+        maxEventAge: Duration.hours(2),
+      }),
+    );
+
+    this.environment = {
+      ...(this.externalBuckets.length > 0 ? { SLUICE_BUCKETS: this.externalBuckets.join(',') } : {}),
+      SLUICE_STEP_WORKER_ARN: workerArn,
+      SLUICE_STATE_MACHINE_PREFIX: this.stateMachinePrefix,
+      SLUICE_STATE_MACHINE_ARN_BASE: this.stateMachineArnBase,
+      SLUICE_STATES_ROLE_ARN: this.statesRole.roleArn,
+      SLUICE_STATES_LOG_GROUP_ARN: this.executionLogGroup.logGroupArn,
+    };
+
+    const resources: AccessResources = { ...props.resources, engine: this };
+    grantAccess('stepWorker', this.stepWorker, resources);
+    grantAccess('finalizer', this.finalizer, resources);
+  }
+
+  /**
+   * Manage the pipeline state machines: create, update, publish versions, tag, describe and
+   * delete them, start and stop their executions, and pass the states role to them. Every
+   * action only on names with the engine's prefix.
+   */
+  grantManagePipelines(fn: SluiceFunction): void {
+    this.grantStateMachineActions(fn, [
+      'states:CreateStateMachine',
+      'states:UpdateStateMachine',
+      'states:DeleteStateMachine',
+      'states:DescribeStateMachine',
+      'states:PublishStateMachineVersion',
+      'states:TagResource',
+      'states:StartExecution',
+    ]);
+    this.grantExecutionActions(fn);
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.statesRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'states.amazonaws.com' } },
+      }),
+    );
+  }
+
+  /** Start executions of the pipeline state machines (or their versions), stop and describe them. */
+  grantRunPipelines(fn: SluiceFunction): void {
+    this.grantStateMachineActions(fn, ['states:StartExecution']);
+    this.grantExecutionActions(fn);
+  }
+
+  /**
+   * Object reads, writes and deletes, and listings, on exactly the external buckets (none when
+   * none are configured).
+   */
+  grantExternalBuckets(fn: SluiceFunction): void {
+    if (this.externalBuckets.length === 0) return;
+    const stack = Stack.of(this);
+    const bucketArn = (bucket: string) =>
+      stack.formatArn({ service: 's3', region: '', account: '', resource: bucket });
+    const objectsArn = (bucket: string) => `${bucketArn(bucket)}/*`;
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: this.externalBuckets.map(objectsArn),
+      }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:ListBucket'], resources: this.externalBuckets.map(bucketArn) }),
+    );
+    for (const bucket of this.externalBuckets) {
+      acknowledgeWildcard(
+        fn.executionRole,
+        objectsArn(bucket),
+        `Object actions on the external bucket "${bucket}", which the operator listed in sluice:buckets ` +
+          'for pipeline sources and targets; the keys are chosen by the pipelines at runtime.',
+      );
+    }
+  }
+
+  private stateMachineArn(name: string): string {
+    return Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: name,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  private grantStateMachineActions(fn: SluiceFunction, actions: string[]): void {
+    const machines = this.stateMachineArn(`${this.stateMachinePrefix}*`);
+    const versions = `${machines}:*`;
+    fn.addToRolePolicy(new PolicyStatement({ actions, resources: [machines, versions] }));
+    acknowledgeWildcard(
+      fn.executionRole,
+      machines,
+      `${actions.join(', ')} only on state machines named "${this.stateMachinePrefix}<pipeline id>": ` +
+        'they are created at runtime, one per pipeline, so their names end in a wildcard.',
+    );
+    acknowledgeWildcard(
+      fn.executionRole,
+      versions,
+      `${actions.join(', ')} on the published versions (":<n>") of the state machines named ` +
+        `"${this.stateMachinePrefix}<pipeline id>"; a batch runs one version.`,
+    );
+  }
+
+  private grantExecutionActions(fn: SluiceFunction): void {
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachinePrefix}*:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['states:StopExecution', 'states:DescribeExecution'],
+        resources: [executions],
+      }),
+    );
+    acknowledgeWildcard(
+      fn.executionRole,
+      executions,
+      'StopExecution and DescribeExecution only on executions of the state machines named ' +
+        `"${this.stateMachinePrefix}<pipeline id>"; executions are named after batches at runtime.`,
+    );
+  }
+}
+
+/**
+ * `<stack name>_`, cut so that the prefix and a pipeline id fit in a state machine name.
+ * Stack names are letters, digits and hyphens and never contain `_`, so the prefix of stack
+ * `Sluice` cannot match the state machines of a sibling stack such as `Sluice-Dev`.
+ */
+export function stateMachinePrefix(stackName: string): string {
+  if (Token.isUnresolved(stackName)) throw new Error('The engine needs a stack name known at synth time');
+  const room = STATE_MACHINE_NAME_MAX_LENGTH - PIPELINE_ID_LENGTH - 1;
+  return `${stackName.slice(0, room)}_`;
+}
+
+/**
+ * Why a name is not a valid general purpose S3 bucket name, or undefined when it is
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+ */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return 'must be 3 to 63 characters long';
+  if (!/^[a-z0-9.-]+$/.test(name)) return 'may contain only lower-case letters, digits, dots and hyphens';
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must begin and end with a letter or digit';
+  if (name.includes('..')) return 'must not contain two adjacent dots';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'must not be formatted as an IP address';
+  for (const prefix of ['xn--', 'sthree-', 'amzn-s3-demo-']) {
+    if (name.startsWith(prefix)) return `must not begin with "${prefix}"`;
+  }
+  for (const suffix of ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3']) {
+    if (name.endsWith(suffix)) return `must not end with "${suffix}"`;
+  }
+  return undefined;
+}
+
+/** Acknowledges AwsSolutions-IAM5 for exactly one wildcard resource of a role. */
+function acknowledgeWildcard(role: IRole, resource: string, reason: string): void {
+  Validations.of(role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${cfnReferenceText(Stack.of(role).resolve(resource))}]`,
+    reason,
+  });
+}

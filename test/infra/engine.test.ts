@@ -1,0 +1,448 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine, PIPELINE_ID_LENGTH, STATE_MACHINE_NAME_MAX_LENGTH, stateMachinePrefix } from '#lib/engine';
+import { nagPacks } from '#lib/nag';
+import { Secrets } from '#lib/secrets';
+import { Storage } from '#lib/storage';
+import {
+  asArray,
+  cdkJsonContext,
+  environmentOf,
+  policyDocument,
+  policyStatements,
+  removeAssemblies,
+  resourcesOfType,
+  type Statement,
+  type Synthesized,
+  synthesize,
+} from './synth.ts';
+
+const EXTERNAL_BUCKETS = ['raw-landing-zone', 'curated.exports'];
+
+let template: Template;
+/** The same stack with external buckets configured. */
+let withBuckets: Synthesized;
+
+beforeAll(() => {
+  template = synthesize().template;
+  withBuckets = synthesize({ props: { externalBuckets: EXTERNAL_BUCKETS } });
+}, 60_000);
+
+afterAll(removeAssemblies);
+
+type Resource = ReturnType<typeof resourcesOfType>[string];
+
+/** The one resource of a type whose logical id starts with `prefix`. */
+function resource(t: Template, type: string, prefix: string): [string, Resource] {
+  const found = Object.entries(resourcesOfType(t, type)).filter(([id]) => id.startsWith(prefix));
+  if (found.length !== 1) throw new Error(`expected one ${type} ${prefix}*, found ${found.length}`);
+  return found[0] as [string, Resource];
+}
+
+/** Statements of the policies attached to the role whose logical id starts with `rolePrefix`. */
+function statementsOfRole(t: Template, rolePrefix: string): Statement[] {
+  const [roleId] = resource(t, 'AWS::IAM::Role', rolePrefix);
+  return Object.values(resourcesOfType(t, 'AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((policy) => policyDocument(policy).Statement);
+}
+
+function statementsWith(statements: Statement[], action: string): Statement[] {
+  return statements.filter((s) => asArray(s.Action).includes(action));
+}
+
+/** `arn:${Partition}:states:${Region}:${AccountId}:<rest>` as the template renders it. */
+const statesArn = (rest: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':states:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      rest,
+    ],
+  ],
+});
+const s3Arn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${rest}`]] });
+
+const MANAGE_ACTIONS = [
+  'states:CreateStateMachine',
+  'states:DeleteStateMachine',
+  'states:DescribeStateMachine',
+  'states:PublishStateMachineVersion',
+  'states:StartExecution',
+  'states:TagResource',
+  'states:UpdateStateMachine',
+];
+
+describe('step worker', () => {
+  it('runs Node 24 on x86_64 with DuckDB-sized memory, 15 minutes and a 4 GiB /tmp', () => {
+    const [, fn] = resource(template, 'AWS::Lambda::Function', 'EngineStepWorker');
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['x86_64'],
+      MemorySize: 3008,
+      Timeout: 900,
+      EphemeralStorage: { Size: 4096 },
+      Handler: 'index.handler',
+    });
+  });
+
+  it('takes memory and /tmp size from the stack props', () => {
+    const custom = synthesize({
+      props: { stepWorkerMemorySize: 10_240, stepWorkerEphemeralStorageMiB: 10_240 },
+    }).template;
+    const [, fn] = resource(custom, 'AWS::Lambda::Function', 'EngineStepWorker');
+    expect(fn.Properties).toMatchObject({ MemorySize: 10_240, EphemeralStorage: { Size: 10_240 } });
+  });
+
+  it('gets the stores, a temp directory, and no bucket list when none is configured', () => {
+    const [, fn] = resource(template, 'AWS::Lambda::Function', 'EngineStepWorker');
+    const env = environmentOf(fn);
+    expect(env).toMatchObject({
+      SLUICE_TABLE: { Ref: expect.stringMatching(/^StorageTable/) },
+      SLUICE_DATA_BUCKET: { Ref: expect.stringMatching(/^StorageDataBucket/) },
+      SLUICE_TMP_DIR: '/tmp',
+    });
+    expect(env.SLUICE_BUCKETS).toBeUndefined();
+    // Its own ARN would be a circular reference, and it never starts a state machine.
+    expect(env.SLUICE_STEP_WORKER_ARN).toBeUndefined();
+  });
+
+  it('reads, writes and deletes objects under datasets/ and runs/ only, and lists only those prefixes', () => {
+    const statements = statementsOfRole(template, 'EngineStepWorkerRole');
+    const objects = statements.filter((s) => asArray(s.Action).some((a) => /^s3:.*Object$/.test(a)));
+    expect(objects).toHaveLength(1);
+    expect(asArray(objects[0]?.Action).sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+    const suffixes = asArray(objects[0]?.Resource).map((r) =>
+      (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].at(-1),
+    );
+    expect(suffixes.sort()).toEqual(['/datasets/*', '/runs/*']);
+    expect(statementsWith(statements, 's3:ListBucket')).toEqual([
+      expect.objectContaining({
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^StorageDataBucket/), 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['datasets/', 'datasets/*', 'runs/', 'runs/*'] } },
+      }),
+    ]);
+  });
+});
+
+describe('state machines role', () => {
+  it('is assumed by Step Functions from this account only', () => {
+    const [, role] = resource(template, 'AWS::IAM::Role', 'EngineStatesRole');
+    expect(role.Properties?.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'states.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ],
+    });
+  });
+
+  it('may invoke the step worker and its versions, and no other function', () => {
+    const [workerId] = resource(template, 'AWS::Lambda::Function', 'EngineStepWorker');
+    const worker = { 'Fn::GetAtt': [workerId, 'Arn'] };
+    const invokes = statementsWith(statementsOfRole(template, 'EngineStatesRole'), 'lambda:InvokeFunction');
+    expect(invokes).toHaveLength(1);
+    expect(asArray(invokes[0]?.Action)).toEqual(['lambda:InvokeFunction']);
+    expect(invokes[0]?.Resource).toEqual([worker, { 'Fn::Join': ['', [worker, ':*']] }]);
+  });
+
+  it('delivers execution history and traces, the only statement on "*"', () => {
+    const wildcard = statementsOfRole(template, 'EngineStatesRole').filter((s) =>
+      asArray(s.Resource).includes('*'),
+    );
+    expect(wildcard).toHaveLength(1);
+    expect(asArray(wildcard[0]?.Action)).toEqual(
+      expect.arrayContaining([
+        'logs:CreateLogDelivery',
+        'logs:PutResourcePolicy',
+        'logs:DescribeLogGroups',
+        'xray:PutTraceSegments',
+        'xray:GetSamplingRules',
+      ]),
+    );
+  });
+});
+
+describe('execution history', () => {
+  it('goes to a retained vended-logs group with the stack retention', () => {
+    template.hasResource('AWS::Logs::LogGroup', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        LogGroupName: {
+          'Fn::Join': [
+            '',
+            [Match.stringLikeRegexp('^/aws/vendedlogs/states/SluiceTest-pipelines-'), Match.anyValue()],
+          ],
+        },
+        RetentionInDays: 30,
+      },
+    });
+  });
+});
+
+describe('state machine names', () => {
+  it('start with the stack name and an underscore, which no sibling stack name contains', () => {
+    expect(stateMachinePrefix('Sluice')).toBe('Sluice_');
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.StateMachinePrefix?.Value).toBe('SluiceTest_');
+  });
+
+  it('leave room for a pipeline id within the 80-character limit', () => {
+    const prefix = stateMachinePrefix('S'.repeat(128));
+    expect(prefix.length + PIPELINE_ID_LENGTH).toBe(STATE_MACHINE_NAME_MAX_LENGTH);
+    expect(prefix.endsWith('_')).toBe(true);
+    const long = synthesize({ stackName: `Sluice${'x'.repeat(100)}` }).template;
+    const value = (long.toJSON().Outputs as Record<string, { Value: string }>).StateMachinePrefix?.Value;
+    expect(`${value}pl-0123456789abcdefghjkmn`.length).toBeLessThanOrEqual(STATE_MACHINE_NAME_MAX_LENGTH);
+  });
+});
+
+describe('finalizer', () => {
+  it('receives terminal status changes of this stack’s state machines only', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [{ prefix: statesArn(':stateMachine:SluiceTest_') }],
+        },
+      },
+    });
+  });
+
+  it('is the rule target, with retries and a dead-letter queue', () => {
+    const [finalizerId] = resource(template, 'AWS::Lambda::Function', 'EngineFinalizer');
+    const [queueId] = resource(template, 'AWS::SQS::Queue', 'EngineFinalizerDeadLetterQueue');
+    const [, rule] = resource(template, 'AWS::Events::Rule', 'EngineExecutionStatusRule');
+    expect(rule.Properties?.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': [finalizerId, 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+        RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 },
+      }),
+    ]);
+  });
+
+  it('has its own dead-letter queue for failed invocations, 512 MB and one minute', () => {
+    const [queueId] = resource(template, 'AWS::SQS::Queue', 'EngineFinalizerDeadLetterQueue');
+    const [, fn] = resource(template, 'AWS::Lambda::Function', 'EngineFinalizer');
+    expect(fn.Properties).toMatchObject({
+      MemorySize: 512,
+      Timeout: 60,
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  it('gets the Step Functions settings', () => {
+    const [, fn] = resource(template, 'AWS::Lambda::Function', 'EngineFinalizer');
+    const [roleId] = resource(template, 'AWS::IAM::Role', 'EngineStatesRole');
+    const [logsId] = resource(template, 'AWS::Logs::LogGroup', 'EngineExecutionLogs');
+    expect(environmentOf(fn)).toMatchObject({
+      SLUICE_STATE_MACHINE_PREFIX: 'SluiceTest_',
+      SLUICE_STATE_MACHINE_ARN_BASE: statesArn(':stateMachine:'),
+      SLUICE_STATES_ROLE_ARN: { 'Fn::GetAtt': [roleId, 'Arn'] },
+      SLUICE_STATES_LOG_GROUP_ARN: { 'Fn::GetAtt': [logsId, 'Arn'] },
+    });
+  });
+
+  it('may start, stop and describe executions of the prefixed state machines, nothing more', () => {
+    const states = statementsOfRole(template, 'EngineFinalizerRole').filter((s) =>
+      asArray(s.Action).some((a) => a.startsWith('states:')),
+    );
+    expect(states).toEqual([
+      expect.objectContaining({
+        Action: 'states:StartExecution',
+        Resource: [statesArn(':stateMachine:SluiceTest_*'), statesArn(':stateMachine:SluiceTest_*:*')],
+      }),
+      expect.objectContaining({
+        Action: ['states:DescribeExecution', 'states:StopExecution'],
+        Resource: statesArn(':execution:SluiceTest_*:*'),
+      }),
+    ]);
+  });
+});
+
+describe('pipelines area', () => {
+  it('gets the engine settings', () => {
+    const [workerId] = resource(template, 'AWS::Lambda::Function', 'EngineStepWorker');
+    const [, fn] = resource(template, 'AWS::Lambda::Function', 'ApiPipelinesFunction');
+    expect(fn.Properties).toMatchObject({ MemorySize: 1024, Timeout: 29, Architectures: ['arm64'] });
+    expect(environmentOf(fn)).toMatchObject({
+      SLUICE_STEP_WORKER_ARN: { 'Fn::GetAtt': [workerId, 'Arn'] },
+      SLUICE_STATE_MACHINE_PREFIX: 'SluiceTest_',
+      SLUICE_STATE_MACHINE_ARN_BASE: statesArn(':stateMachine:'),
+      SLUICE_STATES_ROLE_ARN: { 'Fn::GetAtt': [expect.stringMatching(/^EngineStatesRole/), 'Arn'] },
+      SLUICE_STATES_LOG_GROUP_ARN: { 'Fn::GetAtt': [expect.stringMatching(/^EngineExecutionLogs/), 'Arn'] },
+    });
+  });
+
+  it('manages state machines and executions under the prefix only', () => {
+    const states = statementsOfRole(template, 'ApiPipelinesFunctionRole').filter((s) =>
+      asArray(s.Action).some((a) => a.startsWith('states:')),
+    );
+    expect(states).toEqual([
+      expect.objectContaining({
+        Action: MANAGE_ACTIONS,
+        Resource: [statesArn(':stateMachine:SluiceTest_*'), statesArn(':stateMachine:SluiceTest_*:*')],
+      }),
+      expect.objectContaining({
+        Action: ['states:DescribeExecution', 'states:StopExecution'],
+        Resource: statesArn(':execution:SluiceTest_*:*'),
+      }),
+    ]);
+  });
+
+  it('passes only the state machines role, and only to Step Functions', () => {
+    const [roleId] = resource(template, 'AWS::IAM::Role', 'EngineStatesRole');
+    const passRoles = policyStatements(template).filter(({ statement }) =>
+      asArray(statement.Action).some((a) => a.startsWith('iam:')),
+    );
+    expect(passRoles).toEqual([
+      {
+        policy: expect.stringMatching(/^ApiPipelinesFunctionRole/),
+        statement: {
+          Action: 'iam:PassRole',
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [roleId, 'Arn'] },
+          Condition: { StringEquals: { 'iam:PassedToService': 'states.amazonaws.com' } },
+        },
+      },
+    ]);
+  });
+
+  it('deletes and lists run data under runs/ only', () => {
+    const statements = statementsOfRole(template, 'ApiPipelinesFunctionRole');
+    const s3 = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('s3:')));
+    expect(s3).toEqual([
+      expect.objectContaining({
+        Action: 's3:ListBucket',
+        Condition: { StringLike: { 's3:prefix': ['runs/', 'runs/*'] } },
+      }),
+      expect.objectContaining({
+        Action: 's3:DeleteObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.any(String), 'Arn'] }, '/runs/*']] },
+      }),
+    ]);
+  });
+
+  it('serves the greedy batches route through the authorizer', () => {
+    const [integrationId] = Object.entries(resourcesOfType(template, 'AWS::ApiGatewayV2::Integration')).find(
+      ([, integration]) =>
+        JSON.stringify(integration.Properties?.IntegrationUri).includes('ApiPipelinesFunction'),
+    ) ?? [''];
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /api/v1/batches/{proxy+}',
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: { Ref: Object.keys(resourcesOfType(template, 'AWS::ApiGatewayV2::Authorizer'))[0] },
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
+    });
+  });
+});
+
+describe('Step Functions permissions', () => {
+  it('are never "states:*" and never on "*"', () => {
+    for (const { policy, statement } of policyStatements(template)) {
+      const actions = asArray(statement.Action).filter((a) => a.startsWith('states:'));
+      if (actions.length === 0) continue;
+      expect(actions, policy).not.toContain('states:*');
+      expect(asArray(statement.Resource), policy).not.toContain('*');
+    }
+  });
+});
+
+describe('external buckets', () => {
+  const workerStatements = () => statementsOfRole(withBuckets.template, 'EngineStepWorkerRole');
+
+  it('are granted to the step worker, objects and listing, for exactly the configured buckets', () => {
+    const statements = workerStatements();
+    const external = statements.filter((s) => JSON.stringify(s.Resource).includes(':s3:::'));
+    expect(external).toEqual([
+      expect.objectContaining({
+        Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        Resource: expect.arrayContaining(EXTERNAL_BUCKETS.map((b) => s3Arn(`${b}/*`))),
+      }),
+      expect.objectContaining({ Action: 's3:ListBucket' }),
+    ]);
+    expect(asArray(external[1]?.Resource)).toHaveLength(EXTERNAL_BUCKETS.length);
+    expect(asArray(external[1]?.Resource)).toEqual(expect.arrayContaining(EXTERNAL_BUCKETS.map(s3Arn)));
+    expect(external[1]?.Condition).toBeUndefined();
+    // Object statements hold the external buckets plus the data bucket's prefixes, nothing else.
+    const objectResources = asArray(external[0]?.Resource).filter((r) =>
+      JSON.stringify(r).includes(':s3:::'),
+    );
+    expect(objectResources).toHaveLength(EXTERNAL_BUCKETS.length);
+    expect(objectResources).toEqual(expect.arrayContaining(EXTERNAL_BUCKETS.map((b) => s3Arn(`${b}/*`))));
+  });
+
+  it('are granted to no other function', () => {
+    for (const { policy, statement } of policyStatements(withBuckets.template)) {
+      if (policy.startsWith('EngineStepWorkerRole')) continue;
+      expect(JSON.stringify(statement.Resource), policy).not.toContain(':s3:::');
+    }
+  });
+
+  it('are listed for the step worker and the pipelines area', () => {
+    for (const prefix of ['EngineStepWorker', 'ApiPipelinesFunction']) {
+      const [, fn] = resource(withBuckets.template, 'AWS::Lambda::Function', prefix);
+      expect(environmentOf(fn).SLUICE_BUCKETS, prefix).toBe(EXTERNAL_BUCKETS.join(','));
+    }
+  });
+
+  it('leave no S3 action on "*"', () => {
+    for (const t of [template, withBuckets.template]) {
+      for (const { policy, statement } of policyStatements(t)) {
+        if (!asArray(statement.Action).some((a) => a.startsWith('s3:'))) continue;
+        expect(asArray(statement.Resource), policy).not.toContain('*');
+        for (const r of asArray(statement.Resource)) {
+          if (typeof r === 'string') expect(r, policy).not.toMatch(/^arn:[^:]+:s3:::\*/);
+        }
+      }
+    }
+  });
+
+  it('pass cdk-nag with an acknowledgement per bucket', () => {
+    const violations = nagPacks().flatMap((pack) => pack.validateScope(withBuckets.app).violations);
+    expect(
+      violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`),
+    ).toEqual([]);
+  });
+
+  it('must be valid S3 bucket names', () => {
+    const stack = new Stack(new App({ context: cdkJsonContext() }), 'Invalid');
+    const storage = new Storage(stack, 'Storage');
+    const secrets = new Secrets(stack, 'Secrets', { adminUsername: 'admin' });
+    expect(
+      () =>
+        new Engine(stack, 'Engine', {
+          resources: { storage, secrets },
+          logRetention: RetentionDays.ONE_MONTH,
+          externalBuckets: ['Not_A_Bucket'],
+        }),
+    ).toThrow(/Not_A_Bucket/);
+  });
+});
+
+describe('IAM', () => {
+  it('grants no "*" action anywhere', () => {
+    for (const t of [template, withBuckets.template]) {
+      for (const { policy, statement } of policyStatements(t)) {
+        if (statement.Effect !== 'Allow') continue;
+        for (const action of asArray(statement.Action))
+          expect(action, policy).not.toMatch(/^(\*|[\w-]+:\*)$/);
+      }
+    }
+  });
+});
