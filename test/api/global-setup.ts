@@ -5,7 +5,8 @@ import { type RunningHost, startHost } from './harness.ts';
 let host: RunningHost | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  host = await startHost();
+  // `aitems` is the bucket of the Data Flow examples (seed 004); the other is for pipeline tests.
+  host = await startHost({ env: { SLUICE_BUCKETS: 'aitems,sluice-test-external' } });
   project.provide('hostUrl', host.url);
   project.provide('s3Url', host.s3Url);
   project.provide('dataDir', host.dataDir);

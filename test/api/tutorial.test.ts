@@ -1,5 +1,5 @@
 /**
- * Steps 1–4 of the D.Hub API tutorial (seed 000), run with cURL exactly as the tutorial
+ * Steps 1–6 of the D.Hub API tutorial (seed 000), run with cURL exactly as the tutorial
  * writes them, only `https://{host}` replaced by the local host's URL.
  */
 import { execFile } from 'node:child_process';
@@ -20,7 +20,7 @@ async function curl(script: string): Promise<any> {
   return JSON.parse(stdout);
 }
 
-describe('the D.Hub tutorial, steps 1 to 4, with cURL', () => {
+describe('the D.Hub tutorial, steps 1 to 6, with cURL', () => {
   beforeAll(() => {
     expect(host).toMatch(/^http:\/\/localhost:\d+$/);
   });
@@ -84,5 +84,50 @@ describe('the D.Hub tutorial, steps 1 to 4, with cURL', () => {
     expect(body.data).toHaveLength(10);
     expect(body.data[0]).toEqual(['2026-03-01', '강남대로', 'northbound', 12500, 35.2]);
     expect(body.data[1]).toEqual(['2026-03-01', '테헤란로', 'eastbound', 9800, 28.7]);
+  });
+
+  it('step 5-1: creates the pipeline', async () => {
+    const body = await curl(`curl -s -X POST ${host}/api/v1/pipelines \\
+-H "Authorization: Bearer \${TOKEN}" \\
+-H "Content-Type: application/json" \\
+-d '{
+"name": "교통량 일별 집계",
+"description": "도로별 일일 교통량을 집계하는 파이프라인",
+"collection_id": "'\${COLLECTION_ID}'"
+}'`);
+    expect(body).toMatchObject({ name: '교통량 일별 집계', collection_id: env.COLLECTION_ID, version: 1 });
+    expect(body.id).toMatch(/^pl-/);
+    env.PIPELINE_ID = body.id;
+  });
+
+  it('step 5-2: runs the pipeline', async () => {
+    const body = await curl(`curl -s -X POST ${host}/api/v1/pipelines/\${PIPELINE_ID}/run \\
+-H "Authorization: Bearer \${TOKEN}" \\
+-H "Content-Type: application/json" \\
+-d '{}'`);
+    expect(body.batch_id).toMatch(/^batch-/);
+    expect(body.status).toBe('running');
+    expect(body.started_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    env.BATCH_ID = body.batch_id;
+  });
+
+  it('step 6-1: polls the batch until it has completed', async () => {
+    let body: any;
+    for (let i = 0; i < 100; i++) {
+      body = await curl(`curl -s -X GET ${host}/api/v1/batches/\${BATCH_ID} \\
+-H "Authorization: Bearer \${TOKEN}"`);
+      if (body.status === 'completed' || body.status === 'failed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(body).toMatchObject({ id: env.BATCH_ID, pipeline_id: env.PIPELINE_ID, status: 'completed' });
+    expect(Date.parse(body.finished_at)).toBeGreaterThanOrEqual(Date.parse(body.started_at));
+  });
+
+  it('step 6-2: reads the run traces', async () => {
+    const body =
+      await curl(`curl -s -X GET "${host}/api/v1/traces?pipeline_id=\${PIPELINE_ID}&batch_id=\${BATCH_ID}" \\
+-H "Authorization: Bearer \${TOKEN}"`);
+    expect(body).toMatchObject({ pipeline_id: env.PIPELINE_ID, batch_id: env.BATCH_ID, status: 'completed' });
+    expect(body.traces).toEqual([]);
   });
 });
