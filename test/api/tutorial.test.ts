@@ -3,6 +3,7 @@
  * writes them, only `https://{host}` replaced by the local host's URL.
  */
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -129,5 +130,69 @@ describe('the D.Hub tutorial, steps 1 to 6, with cURL', () => {
 -H "Authorization: Bearer \${TOKEN}"`);
     expect(body).toMatchObject({ pipeline_id: env.PIPELINE_ID, batch_id: env.BATCH_ID, status: 'completed' });
     expect(body.traces).toEqual([]);
+  });
+
+  it('README: the pipeline with nodes totals traffic per road into a new dataset', async () => {
+    const put = await curl(`curl -s -X PUT ${host}/api/v1/pipelines/\${PIPELINE_ID} \\
+-H "Authorization: Bearer \${TOKEN}" -H "Content-Type: application/json" -d '{"nodes": [
+  {"id": 1, "name": "교통량", "type": "SOURCE_CATALOG", "parentNodeIds": [],
+   "database": "서울시 교통 분석", "table": "교통량 데이터"},
+  {"id": 2, "name": "빠른 구간", "type": "TRANSFORM_FILTER", "parentNodeIds": [1],
+   "filterType": "AND", "filterConditionList": [{"name": "avg_speed", "operator": "GTE", "value": 30}]},
+  {"id": 3, "name": "도로별", "type": "TRANSFORM_AGGREGATE", "parentNodeIds": [2],
+   "groupByList": ["road_name"],
+   "aggregateFieldList": [{"name": "traffic_count", "ResultName": "total", "function": "SUM"},
+                          {"name": "*", "ResultName": "samples", "function": "COUNT"}]},
+  {"id": 4, "name": "결과", "type": "TARGET_CATALOG", "parentNodeIds": [3],
+   "database": "서울시 교통 분석", "table": "도로별 합계", "updateType": "OVERWRITE"}
+]}'`);
+    expect(put).toMatchObject({ version: 2, status: 'valid', problems: [] });
+    const run = await curl(
+      `curl -s -X POST ${host}/api/v1/batches/\${PIPELINE_ID} -H "Authorization: Bearer \${TOKEN}"`,
+    );
+    expect(run.item).toMatch(/^batch-/);
+    let batch: any;
+    for (let i = 0; i < 300; i++) {
+      batch = await curl(
+        `curl -s ${host}/api/v1/batches/\${PIPELINE_ID} -H "Authorization: Bearer \${TOKEN}"`,
+      );
+      if (batch.id === run.item && ['completed', 'failed'].includes(batch.status)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(batch.status).toBe('completed');
+    expect(Object.values(batch.state.steps).map((s: any) => s.state)).toEqual([
+      'success',
+      'success',
+      'success',
+      'success',
+    ]);
+
+    const csv = (await readFile(join(ROOT, 'test/fixtures/traffic_data.csv'), 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1);
+    const expected = new Map<string, [number, number]>();
+    for (const line of csv) {
+      const [, road, , count, speed] = line.split(',');
+      if (Number(speed) < 30) continue;
+      const [total, n] = expected.get(road as string) ?? [0, 0];
+      expected.set(road as string, [total + Number(count), n + 1]);
+    }
+    const list = await curl(
+      `curl -s "${host}/api/v1/datasets?collection_id=\${COLLECTION_ID}" -H "Authorization: Bearer \${TOKEN}"`,
+    );
+    const totals = Object.values(list.items)
+      .map((v) => JSON.parse(v as string))
+      .find((d) => d.name === '도로별 합계');
+    env.TOTALS_ID = totals.id;
+    const page = await curl(
+      `curl -s "${host}/api/v1/tables/\${TOTALS_ID}?page=1&page_size=100" -H "Authorization: Bearer \${TOKEN}"`,
+    );
+    expect(page.columns).toEqual(['road_name', 'total', 'samples']);
+    expect(page.data).toEqual(
+      [...expected.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([road, [total, n]]) => [road, total, n]),
+    );
   });
 });
