@@ -7,6 +7,7 @@ export {};
 const BENCHES: Record<string, () => Promise<unknown>> = {
   ingest: () => import('./ingest.ts'),
   browse: () => import('./browse.ts'),
+  pipeline: () => import('./pipeline.ts'),
 };
 
 const name = process.argv[2];

@@ -58,7 +58,8 @@ const ACCOUNT = '000000000000';
 
 export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
   const root = join(options.dataDir, 'engine');
-  const definitions = new Map<string, string>();
+  // Building a StateMachine validates the definition (100+ ms): once per definition, not per run.
+  const machines = new Map<string, { machine: StateMachine; tasks: string[] }>();
   const running = new Map<string, Running>();
   let closing = false;
   const stateMachineArn = (pipelineId: string) =>
@@ -68,24 +69,29 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
     return join(root, pipelineId ?? '_', `${name ?? '_'}.json`);
   };
 
-  async function definition(ref: string): Promise<string> {
-    const cached = definitions.get(ref);
-    if (cached) return cached;
-    const text = await readFile(fileOf(ref), 'utf8');
-    definitions.set(ref, text);
-    return text;
+  function load(ref: string, text: string) {
+    const parsed = JSON.parse(text);
+    const loaded = {
+      machine: new StateMachine(parsed, { validationOptions: { checkArn: false, checkPaths: false } }),
+      tasks: taskStateNames(parsed),
+    };
+    machines.set(ref, loaded);
+    return loaded;
+  }
+
+  async function machineOf(ref: string) {
+    return machines.get(ref) ?? load(ref, await readFile(fileOf(ref), 'utf8'));
   }
 
   async function execute(
     executionArn: string,
-    text: string,
+    ref: string,
     input: ExecutionInput,
     controller: AbortController,
   ) {
-    const parsed = JSON.parse(text);
-    const machine = new StateMachine(parsed, { validationOptions: { checkArn: false, checkPaths: false } });
+    const { machine, tasks } = await machineOf(ref);
     const handlers = Object.fromEntries(
-      taskStateNames(parsed).map((name) => [
+      tasks.map((name) => [
         name,
         (taskInput: unknown) => options.worker(taskInput as WorkerEvent, controller.signal) as never,
       ]),
@@ -127,19 +133,18 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       const ref = `local:${pipelineId}:v${version}-${digest}`;
       await mkdir(join(root, pipelineId), { recursive: true });
       await writeFile(fileOf(ref), text);
-      definitions.set(ref, text);
+      load(ref, text);
       return ref;
     },
 
     async start({ ref, input }) {
       const executionArn = `arn:aws:states:${options.region}:${ACCOUNT}:execution:sluice-local-${input.pipeline_id}:${input.batch_id}`;
       if (running.has(executionArn)) return executionArn;
-      const text = await definition(ref);
       const controller = new AbortController();
       const done = (async () => {
         // StartExecution answers before anything runs; so does this.
         await new Promise((r) => setImmediate(r));
-        const detail = await execute(executionArn, text, input, controller).catch(
+        const detail = await execute(executionArn, ref, input, controller).catch(
           (error: unknown): ExecutionStatusDetail => {
             options.log(`execution ${input.batch_id} could not run: ${(error as Error).message}`);
             return { executionArn, name: input.batch_id, status: 'FAILED', error: 'Sluice.EngineError' };
@@ -164,9 +169,8 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
     },
 
     async remove(pipelineId) {
-      definitions.forEach((_, ref) => {
-        if (ref.startsWith(`local:${pipelineId}:`)) definitions.delete(ref);
-      });
+      for (const ref of [...machines.keys()])
+        if (ref.startsWith(`local:${pipelineId}:`)) machines.delete(ref);
       await rm(join(root, pipelineId), { recursive: true, force: true });
     },
 

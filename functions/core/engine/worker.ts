@@ -367,12 +367,17 @@ async function runPartition(ctx: StepContext, partition: number, signal?: AbortS
     const out = join(dir, 'out.parquet');
     const node = ctx.node.node;
     const select = ctx.node.type === 'SOURCE_OBS' ? sourceObsSql(node, files) : sourceCatalogSql(node, files);
-    const rows = await withWatchedConnection(ctx.batch.id, signal, (c) => copyTo(c, select, out));
+    const { rows, sample } = await withWatchedConnection(ctx.batch.id, signal, async (c) => ({
+      rows: await copyTo(c, select, out),
+      // The first partition's first rows are the step's sample (the seal does not re-read data).
+      sample: partition === 0 ? await sampleOf(c, parquetList([out])) : undefined,
+    }));
     const bytesOut = await putFile(
       partKey(ctx.batch.id, ctx.node.key, partition),
       out,
       'application/vnd.apache.parquet',
     );
+    if (sample) await setSample(ctx, sample);
     await setOffset(ctx, partition, rows);
     await addToTrace(ctx, { rows_in: rows, rows_out: rows, bytes_in: bytesIn, bytes_out: bytesOut });
     return { rows, bytes: bytesOut };
@@ -384,24 +389,33 @@ function extensionOf(key: string): string {
   return m ? m[0].toLowerCase() : '';
 }
 
+async function setSample(ctx: StepContext, sample: NonNullable<TraceItem['sample']>): Promise<void> {
+  await updateItem(batchKey(ctx.batch.id), traceSk(ctx.position), {
+    UpdateExpression: 'SET #sample = :sample',
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeNames: { '#sample': 'sample' },
+    ExpressionAttributeValues: { ':sample': sample },
+  });
+}
+
 async function sealSource(ctx: StepContext) {
   const prefix = runPrefix(ctx.batch.id, ctx.node.key);
   const parts = (await listObjects(prefix)).filter((o) => o.key.endsWith('.parquet'));
-  const sample = await withWorkDir(async (dir) => {
-    const file = join(dir, 'part.parquet');
-    return withConnection(async (connection) => {
-      if (parts[0]) {
-        await downloadToFile(parts[0].key, file);
-      } else {
-        // No input objects: an empty part with the declared columns keeps downstream nodes typed.
+  if (parts.length === 0) {
+    // No input objects: an empty part with the declared columns keeps downstream nodes typed.
+    const sample = await withWorkDir((dir) =>
+      withConnection(async (connection) => {
+        const file = join(dir, 'part.parquet');
         await copyTo(connection, emptySelect(ctx.node.fields ?? []), file);
         await putFile(partKey(ctx.batch.id, ctx.node.key, 0), file, 'application/vnd.apache.parquet');
         await setOffset(ctx, 0, 0);
-      }
-      return sampleOf(connection, parquetList([file]));
-    });
-  });
-  await endTrace(ctx, 'success', { sample });
+        return sampleOf(connection, parquetList([file]));
+      }),
+    );
+    await endTrace(ctx, 'success', { sample });
+  } else {
+    await endTrace(ctx, 'success');
+  }
   await setStep(ctx, 'success');
   return { partitions: Math.max(parts.length, 1) };
 }

@@ -1,0 +1,423 @@
+/**
+ * Pipeline: a batch run of SOURCE_CATALOG → TRANSFORM_FILTER → TRANSFORM_SQL (key) →
+ * TRANSFORM_AGGREGATE (1,000 groups) → TARGET_CATALOG over the 1,000,000-row dataset on the
+ * local host, against the same SQL run by DuckDB in this process over the same Parquet.
+ *
+ * The pipeline time is what a client sees: POST /pipelines/{id}/run → GET /batches/{id}
+ * (polled every 50 ms) answers `completed`. The baseline times only DuckDB's query + Parquet
+ * write over a local copy of the dataset's parts. Runs alternate; medians are reported, with
+ * the per-node durations from the traces and the Step Functions state transitions a batch
+ * costs on AWS.
+ *
+ * The filter is `traffic_count > 1000`, not one on avg_speed: in the generated data avg_speed
+ * is a function of `id % 1000`, so filtering on it would drop whole groups (899 instead of
+ * 1,000 would remain).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { compilePipeline } from '../statemachines/compile.ts';
+import { bigCsv, median, ROWS, report, type Session, session, table, uploadViaUrl } from './common.ts';
+
+const RUNS = 3;
+const TARGET = 2;
+const POLL_MS = 50;
+const GROUPS = 1000;
+const BUCKET = 'sluice-data';
+
+const FILTER = { column: 'traffic_count', operator: 'GT', value: 1000, sql: '>' } as const;
+const KEY_SQL = `SELECT *, id % ${GROUPS} AS k FROM src`;
+
+/** The nodes of the pipeline; `label` names each in the tables and in `node_ms`. */
+function pipelineNodes(collectionId: string, datasetId: string, target: string) {
+  return [
+    {
+      id: 1,
+      label: 'source',
+      name: 'source traffic',
+      type: 'SOURCE_CATALOG',
+      parentNodeIds: [],
+      database: collectionId,
+      table: datasetId,
+    },
+    {
+      id: 2,
+      label: 'filter',
+      name: `filter ${FILTER.column} ${FILTER.operator} ${FILTER.value}`,
+      type: 'TRANSFORM_FILTER',
+      parentNodeIds: [1],
+      filterType: 'AND',
+      filterConditionList: [{ name: FILTER.column, operator: FILTER.operator, value: FILTER.value }],
+    },
+    {
+      id: 3,
+      label: 'key',
+      name: `key id mod ${GROUPS}`,
+      type: 'TRANSFORM_SQL',
+      parentNodeIds: [2],
+      sourceNameList: [{ parentId: 2, newName: 'src' }],
+      sql: KEY_SQL,
+    },
+    {
+      id: 4,
+      label: 'aggregate',
+      name: 'aggregate by k',
+      type: 'TRANSFORM_AGGREGATE',
+      parentNodeIds: [3],
+      groupByList: ['k'],
+      aggregateFieldList: [
+        { name: 'traffic_count', function: 'SUM', ResultName: 'sum_traffic_count' },
+        { name: 'avg_speed', function: 'AVG', ResultName: 'avg_avg_speed' },
+        { name: '*', function: 'COUNT', ResultName: 'count' },
+      ],
+    },
+    {
+      id: 5,
+      label: 'target',
+      name: 'target summary',
+      type: 'TARGET_CATALOG',
+      parentNodeIds: [4],
+      database: collectionId,
+      table: target,
+      updateType: 'OVERWRITE',
+    },
+  ];
+}
+
+/**
+ * What the pipeline computes, as one query: the filter, the key and the aggregate as the nodes
+ * generate them (a TRANSFORM_SQL input has no known columns, so SUM is not cast; AVG is).
+ */
+function baselineSql(files: string[]): string {
+  const parts = files.map((f) => `'${f}'`).join(', ');
+  return [
+    `WITH src AS (SELECT * FROM read_parquet([${parts}]) WHERE ${FILTER.column} ${FILTER.sql} ${FILTER.value})`,
+    'SELECT "k", sum("traffic_count") AS "sum_traffic_count", CAST(avg("avg_speed") AS DOUBLE) AS "avg_avg_speed",',
+    '  count(*) AS "count"',
+    `FROM (${KEY_SQL})`,
+    'GROUP BY "k" ORDER BY "k"',
+  ].join('\n');
+}
+
+/** Copies the dataset's current Parquet parts out of the local S3, once. */
+async function downloadParts(s: Session, datasetId: string, dir: string): Promise<string[]> {
+  const s3 = new S3Client({
+    endpoint: s.host.s3Url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  try {
+    const get = async (key: string) => {
+      const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      if (!res.Body) throw new Error(`s3://${BUCKET}/${key} has no body`);
+      return res.Body.transformToByteArray();
+    };
+    const manifest = JSON.parse(
+      new TextDecoder().decode(await get(`datasets/${datasetId}/v1/manifest.json`)),
+    ) as { rows: number; parts: Array<{ key: string }> };
+    if (manifest.rows !== ROWS) throw new Error(`manifest has ${manifest.rows} rows, expected ${ROWS}`);
+    const files: string[] = [];
+    for (const [i, part] of manifest.parts.entries()) {
+      const file = join(dir, `part-${i}.parquet`);
+      await writeFile(file, await get(part.key));
+      files.push(file);
+    }
+    return files;
+  } finally {
+    s3.destroy();
+  }
+}
+
+async function duckdbDirect(files: string[], dir: string): Promise<number> {
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  try {
+    const out = join(dir, 'out.parquet');
+    const started = performance.now();
+    await connection.run(`COPY (${baselineSql(files)}) TO '${out}' (FORMAT parquet)`);
+    const ms = performance.now() - started;
+    const check = await connection.runAndReadAll(`SELECT count(*) FROM read_parquet('${out}')`);
+    const groups = Number(check.getRows()[0]?.[0]);
+    if (groups !== GROUPS) throw new Error(`DuckDB produced ${groups} groups, expected ${GROUPS}`);
+    return ms;
+  } finally {
+    connection.closeSync();
+    db.closeSync();
+  }
+}
+
+interface Trace {
+  node_id: string;
+  node_name: string;
+  state: string;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  rows_in: number;
+  rows_out: number;
+  bytes_in: number;
+  bytes_out: number;
+  partitions?: number;
+  logs: string[];
+}
+
+interface RunResult {
+  /** POST /run → GET /batches answered `completed`, client side. */
+  wallMs: number;
+  /** POST /run → its answer. */
+  postMs: number;
+  /** Client epoch ms of the POST, to place the server's timestamps. */
+  postAt: number;
+  batch: { started_at: string; finished_at: string };
+  traces: Trace[];
+}
+
+async function runBatch(s: Session, pipelineId: string): Promise<RunResult> {
+  const postAt = Date.now();
+  const started = performance.now();
+  const run = await s.api.post(`/api/v1/pipelines/${pipelineId}/run`, {}, { token: s.token });
+  const postMs = performance.now() - started;
+  if (run.status !== 200 && run.status !== 201 && run.status !== 202)
+    throw new Error(`run failed: ${run.status} ${run.text}`);
+  const batchId = run.body.batch_id as string;
+  for (;;) {
+    const res = await s.api.get(`/api/v1/batches/${batchId}`, { token: s.token });
+    if (res.body?.status === 'completed') {
+      const wallMs = performance.now() - started;
+      const traces = await s.api.get(`/api/v1/traces?batch_id=${batchId}`, { token: s.token });
+      if (traces.status !== 200) throw new Error(`traces failed: ${traces.status} ${traces.text}`);
+      return { wallMs, postMs, postAt, batch: res.body, traces: traces.body.traces };
+    }
+    if (res.status !== 200 || ['failed', 'stop'].includes(res.body?.status)) {
+      const traces = await s.api.get(`/api/v1/traces?batch_id=${batchId}`, { token: s.token });
+      throw new Error(`batch ${batchId} ended ${res.body?.status}: ${res.text}\n${traces.text}`);
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+interface AslState {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Parameters?: Record<string, unknown>;
+  Branches?: AslMachine[];
+  ItemProcessor?: AslMachine;
+  Iterator?: AslMachine;
+}
+interface AslMachine {
+  StartAt: string;
+  States: Record<string, AslState>;
+}
+
+/**
+ * State transitions of one successful execution, as Step Functions bills them (one per state
+ * entered): walk the success path from StartAt along Next (Catch/Retry never fire). A Map
+ * counts itself plus, per item, the states of its processor; the items are the source's
+ * partitions, taken from its trace (`partitions`), matched by the processor Task's node_id.
+ * A Parallel counts itself plus each branch. Succeed/Fail end the walk (counted; the compiled
+ * success path ends on `End: true` Tasks instead). For this pipeline that is
+ * Plan + Map + P × Partition + Seal + 4 × Run = 7 + P.
+ */
+function stateTransitions(machine: AslMachine, partitionsOf: (nodeId: string) => number): number {
+  let count = 0;
+  let name: string | undefined = machine.StartAt;
+  while (name !== undefined) {
+    const state: AslState | undefined = machine.States[name];
+    if (!state) throw new Error(`state "${name}" is not in the definition`);
+    count += 1;
+    if (state.Type === 'Map') {
+      const processor = state.ItemProcessor ?? state.Iterator;
+      if (!processor) throw new Error(`Map "${name}" has no processor`);
+      const task = Object.values(processor.States).find((st) => st.Type === 'Task');
+      const nodeId = String(task?.Parameters?.node_id);
+      count += partitionsOf(nodeId) * stateTransitions(processor, partitionsOf);
+    }
+    if (state.Type === 'Parallel') {
+      for (const branch of state.Branches ?? []) count += stateTransitions(branch, partitionsOf);
+    }
+    if (state.Type === 'Succeed' || state.Type === 'Fail' || state.End) break;
+    name = state.Next;
+  }
+  return count;
+}
+
+const at = (iso: string) => Date.parse(iso);
+const fmt = (ms: number) => ms.toFixed(0);
+
+/**
+ * Where the time of one run went, in order (client POST = 0; the server's timestamps are on
+ * the same clock). Gaps between nodes are the engine's: the Task's return, the next state, the
+ * worker's context lookup before the node's trace starts.
+ */
+function phases(run: RunResult, labels: Map<string, string>): Array<[string, number]> {
+  const rel = (iso: string) => at(iso) - run.postAt;
+  const out: Array<[string, number]> = [
+    ['POST /run answered', run.postMs],
+    ['POST -> batch started_at (record promoted)', rel(run.batch.started_at)],
+  ];
+  let previous = rel(run.batch.started_at);
+  for (const t of run.traces) {
+    const start = rel(t.started_at);
+    const end = t.finished_at ? rel(t.finished_at) : start;
+    const label = labels.get(t.node_id) ?? t.node_name;
+    // A source's trace starts once its plan is written, so the first gap includes the plan.
+    const what = t === run.traces[0] ? 'execution start + plan' : 'engine';
+    out.push([`  gap before ${label} (${what})`, start - previous]);
+    out.push([`  node ${label} (trace)`, end - start]);
+    previous = end;
+  }
+  const finished = rel(run.batch.finished_at);
+  out.push(['last node -> batch finished_at (finalizer)', finished - previous]);
+  out.push(['finished_at -> client sees completed (poll)', run.wallMs - finished]);
+  return out;
+}
+
+export async function main(): Promise<void> {
+  const csv = await bigCsv();
+  const s = await session();
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-pipeline-'));
+  try {
+    const { datasetId } = await uploadViaUrl(s, csv, `bench-pipeline-${Date.now()}`);
+    const dataset = await s.api.get(`/api/v1/datasets/${datasetId}`, { token: s.token });
+    const collectionId = dataset.body.collection_id as string;
+    const files = await downloadParts(s, datasetId, dir);
+
+    const targetName = `bench-pipeline-out-${Date.now()}`;
+    const nodes = pipelineNodes(collectionId, datasetId, targetName);
+    const labels = new Map(nodes.map((n) => [String(n.id), n.label]));
+    const created = await s.api.post(
+      '/api/v1/pipelines',
+      {
+        name: `bench-pipeline-${Date.now()}`,
+        collection_id: collectionId,
+        nodes: nodes.map(({ label: _label, ...node }) => node),
+      },
+      { token: s.token },
+    );
+    if (created.status !== 201) throw new Error(`pipeline create failed: ${created.status} ${created.text}`);
+    const pipelineId = created.body.id as string;
+    if (created.body.status !== 'valid') {
+      const version = await s.api.get(`/api/v1/pipelines/${pipelineId}/versions/1`, { token: s.token });
+      throw new Error(`pipeline is not valid: ${JSON.stringify(version.body.problems)}`);
+    }
+
+    const baseline: number[] = [];
+    const runs: RunResult[] = [];
+    let targetId: string | undefined;
+    for (let i = 0; i < RUNS; i++) {
+      baseline.push(await duckdbDirect(files, dir));
+      const run = await runBatch(s, pipelineId);
+      runs.push(run);
+      // The target dataset is created by the first run; every run overwrites it.
+      const list = await s.api.get(`/api/v1/datasets?collection_id=${collectionId}&limit=100`, {
+        token: s.token,
+      });
+      // dhub list form: `items` maps each id to the item as JSON text.
+      const items = Object.values((list.body.items ?? {}) as Record<string, string>).map(
+        (text) => JSON.parse(text) as { id: string; name: string },
+      );
+      targetId ??= items.find((d) => d.name === targetName)?.id;
+      if (!targetId) throw new Error(`target dataset "${targetName}" not found: ${list.text.slice(0, 500)}`);
+      const target = await s.api.get(`/api/v1/datasets/${targetId}`, { token: s.token });
+      if (target.body.total_rows !== GROUPS)
+        throw new Error(`target has ${target.body.total_rows} rows, expected ${GROUPS}`);
+      console.log(
+        `  run ${i + 1}: DuckDB ${fmt(baseline[i] as number)} ms, pipeline ${fmt(run.wallMs)} ms, target v${target.body.current_version} ${target.body.total_rows} rows`,
+      );
+    }
+
+    const base = median(baseline);
+    const wall = median(runs.map((r) => r.wallMs));
+    const ratio = wall / base;
+    const nodeMs: Record<string, number> = {};
+    for (const node of nodes) {
+      const durations = runs.map(
+        (r) => r.traces.find((t) => t.node_id === String(node.id))?.duration_ms ?? Number.NaN,
+      );
+      nodeMs[node.label] = Math.round(median(durations));
+    }
+
+    const last = runs.at(-1) as RunResult;
+    const partitions = (nodeId: string) => last.traces.find((t) => t.node_id === nodeId)?.partitions ?? 1;
+    // The definition the batch ran, compiled as runs.ts deploys it (timeout, fan-out and the
+    // worker ARN do not change the states entered).
+    const definition = compilePipeline({
+      pipelineId,
+      version: 1,
+      nodes: nodes.map((n) => ({
+        key: String(n.id),
+        stepName: n.name,
+        parents: n.parentNodeIds.map(String),
+        partitioned: n.type.startsWith('SOURCE_'),
+      })),
+      timeoutSeconds: 3600,
+      maxConcurrency: 2,
+      workerArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench',
+    });
+    const transitions = stateTransitions(JSON.parse(definition) as AslMachine, partitions);
+
+    console.log('');
+    table([
+      [`measure (median of ${RUNS})`, 'ms', 'rows/s', 'ratio to DuckDB'],
+      ['DuckDB filter+key+aggregate -> Parquet (baseline)', fmt(base), fmt(ROWS / (base / 1000)), '1.00'],
+      ['pipeline batch (POST /run -> completed)', fmt(wall), fmt(ROWS / (wall / 1000)), ratio.toFixed(2)],
+    ]);
+    console.log('');
+    table([
+      [
+        'node (trace)',
+        'median ms',
+        ...runs.map((_, i) => `run ${i + 1} ms`),
+        'rows in',
+        'rows out',
+        'MB out',
+      ],
+      ...nodes.map((node) => {
+        const t = last.traces.find((x) => x.node_id === String(node.id));
+        return [
+          `${node.label} (${node.type}${t?.partitions !== undefined ? `, ${t.partitions} partition(s)` : ''})`,
+          nodeMs[node.label] ?? '-',
+          ...runs.map((r) => r.traces.find((x) => x.node_id === String(node.id))?.duration_ms ?? '-'),
+          t?.rows_in ?? '-',
+          t?.rows_out ?? '-',
+          t ? (t.bytes_out / 1024 / 1024).toFixed(1) : '-',
+        ];
+      }),
+    ]);
+    const timelines = runs.map((r) => phases(r, labels));
+    console.log('\nwhere the time went (ms; the first run also deploys the definition):');
+    table([
+      ['phase', 'median', ...runs.map((_, i) => `run ${i + 1}`)],
+      ...(timelines[0] ?? []).map(([phase], row) => {
+        const values = timelines.map((t) => t[row]?.[1] ?? Number.NaN);
+        return [phase, fmt(median(values)), ...values.map(fmt)];
+      }),
+      ['total (POST -> completed)', fmt(wall), ...runs.map((r) => fmt(r.wallMs))],
+    ]);
+    console.log(`\nstate transitions per batch (Step Functions cost on AWS): ${transitions}`);
+    for (const t of last.traces) {
+      for (const line of t.logs) console.log(`  log ${labels.get(t.node_id) ?? t.node_id}: ${line}`);
+    }
+
+    report({
+      bench: 'pipeline',
+      ratio: Number(ratio.toFixed(3)),
+      target: TARGET,
+      rows: ROWS,
+      duckdb_ms: Math.round(base),
+      pipeline_ms: Math.round(wall),
+      rows_per_s: Math.round(ROWS / (wall / 1000)),
+      state_transitions: transitions,
+      node_ms: nodeMs,
+    });
+  } finally {
+    await s.host.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
