@@ -11,6 +11,7 @@ import {
   type PutCommandInput,
   QueryCommand,
   type QueryCommandInput,
+  type QueryCommandOutput,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -165,10 +166,42 @@ export async function queryPage<T extends Item>(spec: QuerySpec, page: PageReque
     }
     start = out.LastEvaluatedKey;
   } while (start && items.length < page.limit);
+  // A full page may end exactly at the end of the list: look one item ahead so that the last
+  // page carries no token (clients stop on a null token, not on an empty page).
+  if (start && !(await hasMore(spec, condition, names, values, start))) start = undefined;
   if (!start) return { items };
   const position: Record<string, string> = {};
   for (const [key, value] of Object.entries(start)) if (key !== pk) position[key] = String(value);
   return { items, next: position };
+}
+
+async function hasMore(
+  spec: QuerySpec,
+  condition: string,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+  start: Record<string, unknown>,
+): Promise<boolean> {
+  let from: Record<string, unknown> | undefined = start;
+  // With a filter (or expired items) a page of one can come back empty while more follow.
+  while (from) {
+    const out: QueryCommandOutput = await ddb.send(
+      new QueryCommand({
+        TableName: TABLE,
+        ...(spec.index ? { IndexName: spec.index } : { ConsistentRead: true }),
+        KeyConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ...(spec.filter?.FilterExpression ? { FilterExpression: spec.filter.FilterExpression } : {}),
+        ScanIndexForward: !spec.newestFirst,
+        Limit: 25,
+        ExclusiveStartKey: from,
+      }),
+    );
+    if ((out.Items ?? []).some((raw) => alive(raw as Item))) return true;
+    from = out.LastEvaluatedKey;
+  }
+  return false;
 }
 
 /** Every item of a partition (for small, bounded partitions such as a dataset's versions). */

@@ -253,7 +253,14 @@ async function copyTo(connection: DuckDBConnection, select: string, path: string
 
 async function sampleOf(connection: DuckDBConnection, relation: string): Promise<TraceItem['sample']> {
   const reader = await connection.runAndReadAll(`SELECT * FROM ${relation} LIMIT ${SAMPLE_ROWS}`);
-  return { columns: reader.columnNames(), rows: reader.getRowsJson() as unknown[][] };
+  // DuckDB's JSON form writes 64-bit integers as text; show them as numbers like table pages do.
+  const integer = reader.columnTypes().map((t) => columnTypeOf(t.toString()) === 'integer');
+  const rows = (reader.getRowsJson() as unknown[][]).map((row) =>
+    row.map((value, i) =>
+      integer[i] && typeof value === 'string' && Number.isSafeInteger(Number(value)) ? Number(value) : value,
+    ),
+  );
+  return { columns: reader.columnNames(), rows };
 }
 
 const parquetList = (files: string[]) => `read_parquet([${files.map(sqlString).join(', ')}])`;
@@ -676,7 +683,12 @@ export async function runStep(event: WorkerEvent, signal?: AbortSignal): Promise
     return out;
   } catch (error) {
     const failure = classify(error);
-    if (failure instanceof StepFailedError && ctx) {
+    if (failure instanceof BatchStoppedError && ctx) {
+      // The batch ended while this step ran: close its trace rather than leave it running.
+      await endTrace(ctx, 'failed', { error: 'Stopped: the batch ended while this step ran.' }).catch(
+        () => undefined,
+      );
+    } else if (failure instanceof StepFailedError && ctx) {
       // Recorded here so the trace has the message even if the Catch path never runs.
       await endTrace(ctx, 'failed', { error: failure.message }).catch(() => undefined);
       await setStep(ctx, 'failed').catch(() => undefined);
