@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { ADMIN, client, unique } from './harness.ts';
+import { ADMIN, client, unique, until } from './harness.ts';
 
 const exec = promisify(execFile);
 const host = inject('hostUrl');
@@ -30,18 +30,6 @@ async function curl(script: string, vars: Record<string, string>): Promise<any> 
 
 const TERMINAL = ['completed', 'failed', 'stop'];
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
-async function until<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!done(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await read();
-  }
-  return last;
-}
 
 async function getBatch(pipelineId: string, batchId: string) {
   const res = await api.get(`/api/v1/batches/${pipelineId}/${batchId}`, { token });

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { ADMIN, client, tempDir, unique } from './harness.ts';
+import { ADMIN, client, tempDir, unique, until } from './harness.ts';
 
 const api = client(inject('hostUrl'));
 const s3 = new S3Client({
@@ -36,23 +36,6 @@ beforeAll(async () => {
 // Helpers
 
 const TERMINAL = ['completed', 'failed', 'stop'];
-
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!done(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await read();
-  }
-  return last;
-}
 
 async function getBatch(pipelineId: string, batchId: string) {
   const res = await api.get(`/api/v1/batches/${pipelineId}/${batchId}`, { token });
