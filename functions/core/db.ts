@@ -124,7 +124,12 @@ function keyNames(index?: IndexName): { pk: string; sk: string } {
  * One page of a Query. The paging position is stored without the partition value, which is
  * put back from the spec, so a token only ever moves within the list it came from.
  */
-export async function queryPage<T extends Item>(spec: QuerySpec, page: PageRequest): Promise<QueryPage<T>> {
+export async function queryPage<T extends Item>(
+  spec: QuerySpec,
+  page: PageRequest,
+  /** false when the caller reads on anyway (queryAll): a token may then lead to an empty page. */
+  lookAhead = true,
+): Promise<QueryPage<T>> {
   const { pk, sk } = keyNames(spec.index);
   const names: Record<string, string> = { '#pk': pk, ...(spec.filter?.ExpressionAttributeNames ?? {}) };
   const values: Record<string, unknown> = {
@@ -141,67 +146,48 @@ export async function queryPage<T extends Item>(spec: QuerySpec, page: PageReque
   if (page.after && !Object.keys(page.after).every((key) => allowed.has(key))) {
     throw ValidationError.field('query.token', 'is not a valid paging token');
   }
+  const read = (limit: number, from: Record<string, unknown> | undefined): Promise<QueryCommandOutput> =>
+    ddb.send(
+      new QueryCommand({
+        TableName: TABLE,
+        ...(spec.index ? { IndexName: spec.index } : { ConsistentRead: true }),
+        KeyConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ...(spec.filter?.FilterExpression ? { FilterExpression: spec.filter.FilterExpression } : {}),
+        ScanIndexForward: !spec.newestFirst,
+        Limit: limit,
+        ExclusiveStartKey: from,
+      }),
+    );
   const items: T[] = [];
   let start: Record<string, unknown> | undefined = page.after
     ? { ...page.after, [pk]: spec.partition }
     : undefined;
   // A filter can leave a DynamoDB page short: keep reading until the page is full or the list ends.
   do {
-    const out = await ddb.send(
-      new QueryCommand({
-        TableName: TABLE,
-        ...(spec.index ? { IndexName: spec.index } : { ConsistentRead: true }),
-        KeyConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ...(spec.filter?.FilterExpression ? { FilterExpression: spec.filter.FilterExpression } : {}),
-        ScanIndexForward: !spec.newestFirst,
-        Limit: page.limit - items.length,
-        ExclusiveStartKey: start,
-      }),
-    );
+    const out = await read(page.limit - items.length, start);
     for (const raw of out.Items ?? []) {
       const item = alive(raw as T);
       if (item) items.push(item);
     }
     start = out.LastEvaluatedKey;
   } while (start && items.length < page.limit);
-  // A full page may end exactly at the end of the list: look one item ahead so that the last
-  // page carries no token (clients stop on a null token, not on an empty page).
-  if (start && !(await hasMore(spec, condition, names, values, start))) start = undefined;
+  // A full page may end exactly at the end of the list: look ahead so that the last page
+  // carries no token (clients stop on a null token, not on an empty page). A filter or
+  // expired items can make a look-ahead read come back empty while more follow.
+  let ahead = lookAhead ? start : undefined;
+  let more = !lookAhead;
+  while (ahead && !more) {
+    const out = await read(25, ahead);
+    more = (out.Items ?? []).some((raw) => alive(raw as Item));
+    ahead = out.LastEvaluatedKey;
+  }
+  if (!more) start = undefined;
   if (!start) return { items };
   const position: Record<string, string> = {};
   for (const [key, value] of Object.entries(start)) if (key !== pk) position[key] = String(value);
   return { items, next: position };
-}
-
-async function hasMore(
-  spec: QuerySpec,
-  condition: string,
-  names: Record<string, string>,
-  values: Record<string, unknown>,
-  start: Record<string, unknown>,
-): Promise<boolean> {
-  let from: Record<string, unknown> | undefined = start;
-  // With a filter (or expired items) a page of one can come back empty while more follow.
-  while (from) {
-    const out: QueryCommandOutput = await ddb.send(
-      new QueryCommand({
-        TableName: TABLE,
-        ...(spec.index ? { IndexName: spec.index } : { ConsistentRead: true }),
-        KeyConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ...(spec.filter?.FilterExpression ? { FilterExpression: spec.filter.FilterExpression } : {}),
-        ScanIndexForward: !spec.newestFirst,
-        Limit: 25,
-        ExclusiveStartKey: from,
-      }),
-    );
-    if ((out.Items ?? []).some((raw) => alive(raw as Item))) return true;
-    from = out.LastEvaluatedKey;
-  }
-  return false;
 }
 
 /** Every item of a partition (for small, bounded partitions such as a dataset's versions). */
@@ -209,7 +195,7 @@ export async function queryAll<T extends Item>(spec: QuerySpec): Promise<T[]> {
   const all: T[] = [];
   let after: Record<string, string> | undefined;
   do {
-    const page = await queryPage<T>(spec, { limit: 500, ...(after ? { after } : {}) });
+    const page = await queryPage<T>(spec, { limit: 500, ...(after ? { after } : {}) }, false);
     all.push(...page.items);
     after = page.next;
   } while (after);

@@ -34,7 +34,7 @@ import { type BatchItem, batchKey, findBatch } from '../pipelines/runs.ts';
 import { type TraceItem, traceSk } from '../pipelines/traces.ts';
 import { deleteObject, downloadToFile, getJson, listObjects, putFile, putJson } from '../storage.ts';
 import { ROW_GROUP_SIZE } from '../tables/convert.ts';
-import type { Column, ColumnType } from '../tables/csv.ts';
+import { type Column, type ColumnType, duckdbType as columnDuckdbType } from '../tables/csv.ts';
 import { withWorkDir } from '../tables/ingest.ts';
 import { abandonVersion, getManifest, publishVersion, versionPrefix } from '../tables/versions.ts';
 
@@ -529,15 +529,6 @@ async function writeObjectTarget(
   return { rows, bytes, sample, logs };
 }
 
-const CANONICAL: Record<ColumnType, string> = {
-  integer: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-  timestamp: 'TIMESTAMP',
-  string: 'VARCHAR',
-};
-
 /** The dataset column type a DuckDB result type is stored as. */
 export function columnTypeOf(duckType: string): ColumnType {
   const t = duckType.toUpperCase();
@@ -588,7 +579,7 @@ async function writeDatasetTarget(
       `APPEND needs the columns of dataset "${dataset.name}" (${dataset.columns.map((c) => `${c.name} ${c.type}`).join(', ')}); this node produces ${columns.map((c) => `${c.name} ${c.type}`).join(', ')}.`,
     );
   }
-  const cast = `SELECT ${columns.map((c) => `CAST(${sqlIdent(c.name)} AS ${CANONICAL[c.type]}) AS ${sqlIdent(c.name)}`).join(', ')} FROM (${select})`;
+  const cast = `SELECT ${columns.map((c) => `CAST(${sqlIdent(c.name)} AS ${columnDuckdbType(c.type)}) AS ${sqlIdent(c.name)}`).join(', ')} FROM (${select})`;
   const { lock, dataset: locked } = await acquireDatasetLock(dataset.id, 'upload', 900);
   try {
     const out = join(dir, 'dataset.parquet');

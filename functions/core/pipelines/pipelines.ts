@@ -25,7 +25,7 @@ import {
   queryPage,
   updateItem,
 } from '../db.ts';
-import { BadStateError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { BadStateError, ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { dhubList } from '../paging.ts';
 import { alwaysCheck } from '../schemas.ts';
@@ -436,10 +436,4 @@ export async function deletePipeline(
   const versions = await queryAll<Item & { sk: string }>({ partition: pipelineKey(id), sortPrefix: 'VER#' });
   for (const v of versions) await deleteItem(pipelineKey(id), v.sk);
   await deleteItem(pipelineKey(id));
-}
-
-export function parseVersionParam(raw: string | undefined, field: string): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^[1-9][0-9]{0,8}$/.test(raw)) throw ValidationError.field(field, 'must be a positive integer');
-  return Number(raw);
 }
