@@ -101,6 +101,8 @@ export const pipelinesConfig = once(() => ({
   defaultTimeoutMinutes: envInt('SLUICE_RUN_TIMEOUT_MINUTES', 360, 1, 1440),
   /** Most partitions a source fans out to. */
   maxPartitions: envInt('SLUICE_MAX_PARTITIONS', 256, 1, 10_000),
+  /** Local disk a step worker may keep run parts on for the next step (MiB; 0 turns it off). */
+  partCacheBytes: envInt('SLUICE_PART_CACHE_MB', 512, 0, 8192) * 1024 * 1024,
 }));
 
 /** Step Functions settings of the AWS deployment (not used by the local host). */

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -18,8 +19,18 @@ export async function putFile(
   contentType: string,
   bucket = DATA_BUCKET,
 ): Promise<number> {
+  return (await uploadFile(key, path, contentType, bucket)).size;
+}
+
+/** Uploads a file; answers its size and the ETag S3 gave the object. */
+export async function uploadFile(
+  key: string,
+  path: string,
+  contentType: string,
+  bucket = DATA_BUCKET,
+): Promise<{ size: number; etag: string | undefined }> {
   const { size } = await stat(path);
-  await s3.send(
+  const out = await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
@@ -28,7 +39,18 @@ export async function putFile(
       ContentType: contentType,
     }),
   );
-  return size;
+  return { size, etag: out.ETag };
+}
+
+/** Copies an object inside the data bucket, server side (no bytes pass through this process). */
+export async function copyObject(fromKey: string, toKey: string): Promise<void> {
+  await s3.send(
+    new CopyObjectCommand({
+      Bucket: DATA_BUCKET,
+      Key: toKey,
+      CopySource: `${DATA_BUCKET}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
+    }),
+  );
 }
 
 export async function putJson(key: string, value: unknown, bucket = DATA_BUCKET): Promise<void> {
@@ -92,6 +114,7 @@ export async function deletePrefix(prefix: string, bucket = DATA_BUCKET): Promis
 export interface StoredObject {
   key: string;
   size: number;
+  etag?: string;
 }
 
 /** Every object under a prefix, in key order. */
@@ -102,7 +125,9 @@ export async function listObjects(prefix: string, bucket = DATA_BUCKET): Promise
     const page = await s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
     );
-    for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0 });
+    for (const o of page.Contents ?? []) {
+      if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}) });
+    }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

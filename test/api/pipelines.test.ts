@@ -504,6 +504,55 @@ describe('running pipelines over datasets', () => {
     );
   });
 
+  it('reads every part of an appended dataset as stored, with offsets and a typed sample', async () => {
+    // Arrange: three uploads (one overwrite, two appends) make a version of three parts.
+    const col = await newCollection();
+    const src = await newDataset(col, 'parts', 'id,city,at\n1,서울,2024-01-01\n2,부산,2024-01-02\n');
+    for (const csv of ['id,city,at\n3,대구,2024-01-03\n', 'id,city,at\n4,서울,2024-01-04\n']) {
+      const up = await api.upload(src, csv, token, '?mode=append');
+      expect(up.status, up.text).toBe(200);
+    }
+    const pipeline = await newPipeline(col, [
+      catalogSource(1, 'extract', col, src),
+      {
+        id: 2,
+        name: 'only seoul',
+        type: 'TRANSFORM_FILTER',
+        parentNodeIds: [1],
+        filterType: 'AND',
+        filterConditionList: [{ name: 'city', operator: 'EQ', value: '서울' }],
+      },
+      catalogTarget(3, 'load', 2, col, 'seoul'),
+    ]);
+
+    // Act
+    const batch = await runToEnd(pipeline.id);
+
+    // Assert
+    expect(batch.status).toBe('completed');
+    // One partition per part, each copied as stored.
+    expect(batch.state.steps.extract).toEqual({
+      state: 'success',
+      offsets: { partition_0: 2, partition_1: 1, partition_2: 1 },
+    });
+    const source = (await traces(pipeline.id, batch.id)).traces.find(
+      (t: { node_id: string }) => t.node_id === '1',
+    );
+    expect(source).toMatchObject({ state: 'success', rows_in: 4, rows_out: 4 });
+    expect(source.sample).toEqual({
+      columns: ['id', 'city', 'at'],
+      rows: [
+        [1, '서울', '2024-01-01'],
+        [2, '부산', '2024-01-02'],
+      ],
+    });
+    const out = await table(await datasetNamed(col, 'seoul'));
+    expect(sortRows(out.data)).toEqual([
+      [1, '서울', '2024-01-01'],
+      [4, '서울', '2024-01-04'],
+    ]);
+  });
+
   it('runs a pipeline with no nodes to completion with an empty steps map', async () => {
     const col = await newCollection();
     const pipeline = await newPipeline(col, []);

@@ -32,11 +32,28 @@ import {
 import { type PlanNode, pipelineKey, type VersionItem } from '../pipelines/pipelines.ts';
 import { type BatchItem, batchKey, findBatch } from '../pipelines/runs.ts';
 import { type TraceItem, traceSk } from '../pipelines/traces.ts';
-import { deleteObject, downloadToFile, getJson, listObjects, putFile, putJson } from '../storage.ts';
+import {
+  copyObject,
+  deleteObject,
+  downloadToFile,
+  getJson,
+  listObjects,
+  putFile,
+  putJson,
+  uploadFile,
+} from '../storage.ts';
 import { ROW_GROUP_SIZE } from '../tables/convert.ts';
 import { type Column, type ColumnType, duckdbType as columnDuckdbType } from '../tables/csv.ts';
 import { withWorkDir } from '../tables/ingest.ts';
-import { abandonVersion, getManifest, publishVersion, versionPrefix } from '../tables/versions.ts';
+import { readPartRows } from '../tables/reader.ts';
+import {
+  abandonVersion,
+  getManifest,
+  type ManifestPart,
+  publishVersion,
+  versionPrefix,
+} from '../tables/versions.ts';
+import { recallPart, rememberPart } from './part-cache.ts';
 
 /** A step failure the state machine must not retry; the message is shown to the user. */
 export class StepFailedError extends Error {
@@ -59,8 +76,10 @@ const PARQUET = `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP
 
 const runPrefix = (batchId: string, nodeKey: string) => `runs/${batchId}/${nodeKey}/`;
 const planKey = (batchId: string, nodeKey: string) => `runs/${batchId}/_plans/${nodeKey}.json`;
-const partKey = (batchId: string, nodeKey: string, partition: number) =>
-  `${runPrefix(batchId, nodeKey)}part-${String(partition).padStart(5, '0')}.parquet`;
+const partKey = (batchId: string, nodeKey: string, partition: number, piece?: number) =>
+  `${runPrefix(batchId, nodeKey)}part-${String(partition).padStart(5, '0')}${
+    piece === undefined ? '' : `-${String(piece).padStart(5, '0')}`
+  }.parquet`;
 
 // ---------------------------------------------------------------------------------------------
 // Context: the batch, the version's plan and the node
@@ -263,9 +282,18 @@ async function sampleOf(connection: DuckDBConnection, relation: string): Promise
   return { columns: reader.columnNames(), rows };
 }
 
-const parquetList = (files: string[]) => `read_parquet([${files.map(sqlString).join(', ')}])`;
+// Parts of one output share a schema, except pieces copied from an appended dataset version.
+const parquetList = (files: string[]) =>
+  `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`;
 
-/** Downloads the Parquet parts a parent produced; answers the local files. */
+/** Uploads one part of a node's output and keeps the file for the next step. */
+async function uploadPart(key: string, file: string): Promise<number> {
+  const { size, etag } = await uploadFile(key, file, 'application/vnd.apache.parquet');
+  await rememberPart(key, etag, file, size);
+  return size;
+}
+
+/** The Parquet parts a parent produced, as local files (cached or downloaded). */
 async function fetchParentParts(
   batchId: string,
   parent: string,
@@ -279,7 +307,7 @@ async function fetchParentParts(
   let bytes = 0;
   for (const [i, o] of objects.entries()) {
     const file = join(dir, `part-${i}.parquet`);
-    bytes += await downloadToFile(o.key, file);
+    bytes += (await recallPart(o.key, o.etag, file)) ? o.size : await downloadToFile(o.key, file);
     files.push(file);
   }
   return { files, bytes };
@@ -292,6 +320,13 @@ interface SourcePlan {
   /** S3 bucket the keys are in (the data bucket for dataset sources). */
   bucket?: string;
   groups: string[][];
+  /**
+   * A dataset source that reads every column as stored: the parts of each group, with their
+   * row counts, and the version's columns. Such a partition copies the parts server side
+   * instead of rewriting them.
+   */
+  parts?: ManifestPart[][];
+  columns?: Column[];
 }
 
 function groupKeys(keys: string[], max: number): string[][] {
@@ -336,12 +371,18 @@ async function planSource(ctx: StepContext): Promise<{ partitions: Array<{ parti
       throw new StepFailedError(`Dataset "${String(node.table)}" has no data yet; upload a table first.`);
     }
     const manifest = await getManifest(dataset.manifest_key);
-    plan = {
-      groups: groupKeys(
-        manifest.parts.map((p) => p.key),
-        max,
-      ),
-    };
+    const groups = groupKeys(
+      manifest.parts.map((p) => p.key),
+      max,
+    );
+    const byKey = new Map(manifest.parts.map((p) => [p.key, p]));
+    plan = node.fieldList
+      ? { groups }
+      : {
+          groups,
+          parts: groups.map((keys) => keys.map((k) => byKey.get(k) as ManifestPart)),
+          columns: manifest.columns,
+        };
     logs.push(
       `dataset ${dataset.id} version ${manifest.version}: ${manifest.rows} row(s) in ${plan.groups.length} partition(s)`,
     );
@@ -363,6 +404,8 @@ async function runPartition(ctx: StepContext, partition: number, signal?: AbortS
   const plan = await getJson<SourcePlan>(planKey(ctx.batch.id, ctx.node.key));
   const keys = plan.groups[partition];
   if (!keys) throw new StepFailedError(`Partition ${partition} is not in the plan of node ${ctx.node.key}.`);
+  const parts = plan.parts?.[partition];
+  if (parts && plan.columns) return copyPartition(ctx, partition, parts, plan.columns);
   return withWorkDir(async (dir) => {
     const files: string[] = [];
     let bytesIn = 0;
@@ -379,16 +422,33 @@ async function runPartition(ctx: StepContext, partition: number, signal?: AbortS
       // The first partition's first rows are the step's sample (the seal does not re-read data).
       sample: partition === 0 ? await sampleOf(c, parquetList([out])) : undefined,
     }));
-    const bytesOut = await putFile(
-      partKey(ctx.batch.id, ctx.node.key, partition),
-      out,
-      'application/vnd.apache.parquet',
-    );
+    const bytesOut = await uploadPart(partKey(ctx.batch.id, ctx.node.key, partition), out);
     if (sample) await setSample(ctx, sample);
     await setOffset(ctx, partition, rows);
     await addToTrace(ctx, { rows_in: rows, rows_out: rows, bytes_in: bytesIn, bytes_out: bytesOut });
     return { rows, bytes: bytesOut };
   });
+}
+
+/**
+ * A partition of a dataset read as stored: its parts are already Parquet with the version's
+ * columns, so they are copied inside the bucket (no download, no rewrite) and the row counts
+ * come from the manifest. The first partition samples its first part's first rows.
+ */
+async function copyPartition(ctx: StepContext, partition: number, parts: ManifestPart[], columns: Column[]) {
+  await Promise.all(
+    parts.map((part, piece) => copyObject(part.key, partKey(ctx.batch.id, ctx.node.key, partition, piece))),
+  );
+  const rows = parts.reduce((sum, p) => sum + p.rows, 0);
+  const bytes = parts.reduce((sum, p) => sum + p.bytes, 0);
+  const first = parts[0];
+  if (partition === 0 && first) {
+    const sampled = await readPartRows(first, 0, Math.min(SAMPLE_ROWS, first.rows), columns);
+    await setSample(ctx, { columns: columns.map((c) => c.name), rows: sampled });
+  }
+  await setOffset(ctx, partition, rows);
+  await addToTrace(ctx, { rows_in: rows, rows_out: rows, bytes_in: bytes, bytes_out: bytes });
+  return { rows, bytes };
 }
 
 function extensionOf(key: string): string {
@@ -414,7 +474,7 @@ async function sealSource(ctx: StepContext) {
       withConnection(async (connection) => {
         const file = join(dir, 'part.parquet');
         await copyTo(connection, emptySelect(ctx.node.fields ?? []), file);
-        await putFile(partKey(ctx.batch.id, ctx.node.key, 0), file, 'application/vnd.apache.parquet');
+        await uploadPart(partKey(ctx.batch.id, ctx.node.key, 0), file);
         await setOffset(ctx, 0, 0);
         return sampleOf(connection, parquetList([file]));
       }),
@@ -462,11 +522,7 @@ async function runNode(ctx: StepContext, signal?: AbortSignal) {
       else {
         const out = join(dir, 'out.parquet');
         const rows = await copyTo(connection, select, out);
-        const bytes = await putFile(
-          partKey(ctx.batch.id, ctx.node.key, 0),
-          out,
-          'application/vnd.apache.parquet',
-        );
+        const bytes = await uploadPart(partKey(ctx.batch.id, ctx.node.key, 0), out);
         result = { rows, bytes, sample: await sampleOf(connection, parquetList([out])), logs: [] };
       }
       await setOffset(ctx, 0, result.rows);

@@ -81,7 +81,8 @@ export function toJsonValue(value: unknown, type: ColumnType): unknown {
   }
 }
 
-async function readPart(
+/** Rows [start, end) of one part, as JSON-ready values. */
+export async function readPartRows(
   part: ManifestPart,
   start: number,
   end: number,
@@ -122,7 +123,7 @@ export async function readTablePage(
     const partEnd = partStart + part.rows;
     if (partEnd > offset && partStart < end) {
       reads.push(
-        readPart(
+        readPartRows(
           part,
           Math.max(offset - partStart, 0),
           Math.min(end - partStart, part.rows),
