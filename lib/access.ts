@@ -1,25 +1,29 @@
 /**
  * What each function may touch, in one place so it can be read (and reviewed) at a glance:
  * the environment it receives and the permissions it is granted. The grants themselves are
- * made by the constructs that own the resources (Storage, Secrets, Engine), at the narrowest scope.
+ * made by the constructs that own the resources (Storage, Secrets, Engine, QueryService), at the
+ * narrowest scope.
  */
 import type { Area } from '#core/routes';
 import type { Engine, EngineSetting } from './engine.ts';
 import type { SluiceFunction } from './function.ts';
+import type { QueryService, QuerySetting } from './query.ts';
 import type { Secrets } from './secrets.ts';
 import type { Storage } from './storage.ts';
 
 /**
- * Every area Lambda, plus the authorizer, the S3-event side of ingest, and the engine's step
- * worker and finalizer.
+ * Every area Lambda, plus the authorizer, the S3-event side of ingest, the engine's step
+ * worker and finalizer, and Data Query's query-events handler.
  */
-export type FunctionRole = Area | 'authorizer' | 'ingestEvents' | 'stepWorker' | 'finalizer';
+export type FunctionRole = Area | 'authorizer' | 'ingestEvents' | 'stepWorker' | 'finalizer' | 'queryEvents';
 
 export interface AccessResources {
   readonly storage: Storage;
   readonly secrets: Secrets;
   /** The pipeline engine; absent while the engine itself is being built. */
   readonly engine?: Engine;
+  /** Data Query (Athena, Glue, results); built before the engine, whose step worker registers versions. */
+  readonly query?: QueryService;
 }
 
 type Profile = (fn: SluiceFunction, resources: AccessResources) => void;
@@ -49,8 +53,31 @@ function useEngine(fn: SluiceFunction, engine: Engine, names: readonly EngineSet
   }
 }
 
+function requireQuery(resources: AccessResources, role: FunctionRole): QueryService {
+  if (!resources.query) throw new Error(`The ${role} function needs Data Query: build QueryService first`);
+  return resources.query;
+}
+
+/** Data Query's settings by name (SLUICE_BUCKETS is absent when no external bucket is configured). */
+function useQuery(fn: SluiceFunction, query: QueryService, names: readonly QuerySetting[]): void {
+  for (const name of names) {
+    const value = query.environment[name];
+    if (value !== undefined) fn.addEnvironment(name, value);
+  }
+}
+
+/**
+ * Publishing a dataset version also points its Glue table at the version (the symlink manifest
+ * is written under `datasets/`, which publishers may already write).
+ */
+function registerVersions(fn: SluiceFunction, query: QueryService): void {
+  useQuery(fn, query, ['SLUICE_GLUE_DATABASE_PREFIX']);
+  query.grantWriteCatalog(fn);
+}
+
 /** Ingest reads uploads, writes dataset versions, then deletes the upload. */
-const ingest: Profile = (fn, { storage }) => {
+const ingest: Profile = (fn, resources) => {
+  const { storage } = resources;
   useStorage(fn, storage);
   fn.addEnvironment('SLUICE_TMP_DIR', '/tmp');
   storage.grantTable(fn, 'readWrite');
@@ -58,6 +85,7 @@ const ingest: Profile = (fn, { storage }) => {
   storage.grantObjects(fn, 'datasets', ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
   // Unconditioned so that a HeadObject on a missing key answers 404, not 403.
   storage.grantList(fn);
+  registerVersions(fn, requireQuery(resources, 'ingest'));
 };
 
 export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
@@ -85,12 +113,16 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     useStorage(fn, storage);
     storage.grantTable(fn, 'readWrite');
   },
-  catalog(fn, { storage }) {
+  catalog(fn, resources) {
+    const { storage } = resources;
+    const query = requireQuery(resources, 'catalog');
     useStorage(fn, storage);
+    useQuery(fn, query, ['SLUICE_GLUE_DATABASE_PREFIX']);
     storage.grantTable(fn, 'readWrite');
-    // Deleting a dataset removes its versions' objects.
+    // Deleting a dataset removes its versions' objects, and its Glue table (a collection, its database).
     storage.grantList(fn, ['datasets']);
     storage.grantObjects(fn, 'datasets', ['s3:DeleteObject']);
+    query.grantDeleteCatalog(fn);
   },
   tables(fn, { storage }) {
     useStorage(fn, storage);
@@ -125,6 +157,8 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     storage.grantObjects(fn, 'runs', ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
     storage.grantList(fn, ['datasets', 'runs']);
     engine.grantExternalBuckets(fn);
+    // TARGET_CATALOG nodes publish dataset versions.
+    registerVersions(fn, requireQuery(resources, 'stepWorker'));
   },
   /** Records a batch's terminal state; may start, stop and describe pipeline executions. */
   finalizer(fn, resources) {
@@ -134,6 +168,49 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     useEngine(fn, engine, STEP_FUNCTIONS_SETTINGS);
     storage.grantTable(fn, 'readWrite');
     engine.grantRunPipelines(fn);
+  },
+  /**
+   * Data Query: submits queries to Athena (which reads the datasets and stages results with this
+   * role's credentials), serves result pages, answers catalog statements (SHOW, CREATE/DROP
+   * SCHEMA, DROP TABLE) and registers MySQL data sources.
+   */
+  query(fn, resources) {
+    const { storage } = resources;
+    const query = requireQuery(resources, 'query');
+    useStorage(fn, storage);
+    useQuery(fn, query, [
+      'SLUICE_RESULTS_BUCKET',
+      'SLUICE_ATHENA_WORKGROUP',
+      'SLUICE_GLUE_DATABASE_PREFIX',
+      'SLUICE_DATA_SOURCE_SECRET_PREFIX',
+      'SLUICE_BUCKETS',
+    ]);
+    storage.grantTable(fn, 'readWrite');
+    // Manifests for name resolution, Parquet parts and symlink manifests for Athena; DROP TABLE
+    // and DROP SCHEMA ... CASCADE delete datasets with their objects.
+    storage.grantObjects(fn, 'datasets', ['s3:GetObject', 's3:DeleteObject']);
+    storage.grantList(fn, ['datasets']);
+    storage.grantBucketLocation(fn);
+    // A table that lags behind its dataset is registered again before a query reads it.
+    storage.grantSymlinkManifests(fn);
+    storage.grantObjects(fn, 'queries', ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
+    query.grantRunQueries(fn);
+    query.grantResultObjects(fn);
+    query.grantReadCatalog(fn);
+    query.grantWriteCatalog(fn);
+    query.grantDeleteCatalog(fn);
+    query.grantCreateDataSourceSecrets(fn);
+  },
+  /** Records the outcome of an Athena execution: copies its result to the caller's folder, writes the preview. */
+  queryEvents(fn, resources) {
+    const { storage } = resources;
+    const query = requireQuery(resources, 'queryEvents');
+    useStorage(fn, storage);
+    useQuery(fn, query, ['SLUICE_ATHENA_WORKGROUP', 'SLUICE_GLUE_DATABASE_PREFIX']);
+    storage.grantTable(fn, 'readWrite');
+    storage.grantObjects(fn, 'queries', ['s3:PutObject', 's3:DeleteObject']);
+    query.grantFollowQueries(fn);
+    query.grantResultObjects(fn);
   },
   fallback() {
     // Answers 404/405 from the route table alone: no stores, no secrets.

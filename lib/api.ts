@@ -57,6 +57,12 @@ export const AREA_SETTINGS: Readonly<Record<Area, AreaSettings>> = {
     memorySize: 1024,
     timeout: Duration.seconds(29),
   },
+  // Queries run on Athena; the function submits them and serves results (no DuckDB).
+  query: {
+    description: 'Data Query: SQL over datasets, results, history, data sources',
+    memorySize: 1024,
+    timeout: Duration.seconds(29),
+  },
   fallback: {
     description: 'Unmatched requests: 404/405 problem+json',
     memorySize: 128,

@@ -6,6 +6,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { bucketNameProblem } from './engine.ts';
+import { MIN_BYTES_SCANNED_LIMIT } from './query.ts';
 import type { SluiceStackProps } from './sluice-stack.ts';
 
 export const CONTEXT_KEYS = {
@@ -20,6 +21,8 @@ export const CONTEXT_KEYS = {
   buckets: 'sluice:buckets',
   stepWorkerMemorySize: 'sluice:stepWorkerMemorySize',
   stepWorkerEphemeralStorageMiB: 'sluice:stepWorkerEphemeralStorageMiB',
+  /** Most bytes one Data Query query may scan (Athena's per-query cutoff), in bytes. */
+  queryBytesScannedLimit: 'sluice:queryBytesScannedLimit',
 } as const;
 
 export interface SluiceSettings {
@@ -65,6 +68,11 @@ export function readSettings(node: Node): SluiceSettings {
     externalBuckets: externalBuckets.length > 0 ? externalBuckets : undefined,
     stepWorkerMemorySize: int(CONTEXT_KEYS.stepWorkerMemorySize, 128, 10_240),
     stepWorkerEphemeralStorageMiB: int(CONTEXT_KEYS.stepWorkerEphemeralStorageMiB, 512, 10_240),
+    queryBytesScannedLimit: int(
+      CONTEXT_KEYS.queryBytesScannedLimit,
+      MIN_BYTES_SCANNED_LIMIT,
+      Number.MAX_SAFE_INTEGER,
+    ),
   };
   const props = Object.fromEntries(
     Object.entries(entries).filter(([, value]) => value !== undefined),

@@ -10,19 +10,13 @@
 import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Match, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import {
-  type IRole,
-  PolicyStatement,
-  PrincipalWithConditions,
-  Role,
-  ServicePrincipal,
-} from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, PrincipalWithConditions, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type AccessResources, grantAccess } from './access.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
-import { cfnReferenceText } from './nag.ts';
+import { acknowledgeWildcard } from './nag.ts';
 
 /** Length of a pipeline id (`pl-` and 22 characters, functions/core/ids.ts). */
 export const PIPELINE_ID_LENGTH = 25;
@@ -365,12 +359,4 @@ export function bucketNameProblem(name: string): string | undefined {
     if (name.endsWith(suffix)) return `must not end with "${suffix}"`;
   }
   return undefined;
-}
-
-/** Acknowledges AwsSolutions-IAM5 for exactly one wildcard resource of a role. */
-function acknowledgeWildcard(role: IRole, resource: string, reason: string): void {
-  Validations.of(role).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::${cfnReferenceText(Stack.of(role).resolve(resource))}]`,
-    reason,
-  });
 }

@@ -3,7 +3,8 @@
  * a finding that is not acknowledged fails `cdk synth`. Findings are acknowledged on the
  * narrowest construct with `Validations.of(construct).acknowledge({ id, reason })`.
  */
-import { type App, Validations } from 'aws-cdk-lib';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 
 /** The rule packs Sluice is held to. */
@@ -38,4 +39,12 @@ export function cfnReferenceText(value: unknown): string {
     if (node.Ref !== undefined) return `<${cfnReferenceText(node.Ref)}>`;
   }
   return JSON.stringify(value);
+}
+
+/** Acknowledges AwsSolutions-IAM5 for exactly one wildcard resource of a role. */
+export function acknowledgeWildcard(role: IRole, resource: string, reason: string): void {
+  Validations.of(role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${cfnReferenceText(Stack.of(role).resolve(resource))}]`,
+    reason,
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * The Sluice stack: stores, secrets, the pipeline engine, the HTTP API and upload ingest,
+ * The Sluice stack: stores, secrets, Data Query, the pipeline engine, the HTTP API and upload ingest,
  * composed from one construct per concern. Props carry the few knobs an operator turns; `bin/sluice.ts` reads
  * them from context.
  */
@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { SluiceApi } from './api.ts';
 import { Engine } from './engine.ts';
 import { UploadIngest } from './ingest.ts';
+import { QueryService } from './query.ts';
 import { Secrets } from './secrets.ts';
 import { Storage } from './storage.ts';
 
@@ -31,6 +32,8 @@ export interface SluiceStackProps extends StackProps {
   readonly stepWorkerMemorySize?: number;
   /** /tmp size of the pipeline step worker in MiB. @default 4096 */
   readonly stepWorkerEphemeralStorageMiB?: number;
+  /** Most bytes one Data Query query may scan before Athena cancels it. @default 100 GiB */
+  readonly queryBytesScannedLimit?: number;
 }
 
 export const STACK_DEFAULTS = {
@@ -43,13 +46,14 @@ export const STACK_DEFAULTS = {
 export class SluiceStack extends Stack {
   public readonly storage: Storage;
   public readonly secrets: Secrets;
+  public readonly query: QueryService;
   public readonly engine: Engine;
   public readonly api: SluiceApi;
   public readonly ingest: UploadIngest;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, {
-      description: 'Sluice: serverless data hub (HTTP API, DynamoDB, S3, Step Functions)',
+      description: 'Sluice: serverless data hub (HTTP API, DynamoDB, S3, Step Functions, Athena)',
       ...props,
     });
     const logRetention = props.logRetention ?? STACK_DEFAULTS.logRetention;
@@ -58,9 +62,19 @@ export class SluiceStack extends Stack {
     this.secrets = new Secrets(this, 'Secrets', {
       adminUsername: props.adminUsername ?? STACK_DEFAULTS.adminUsername,
     });
+    // Before the engine and the API: functions that publish dataset versions register them in
+    // its Glue catalog, and the query area runs on its workgroup.
+    this.query = new QueryService(this, 'Query', {
+      resources: { storage: this.storage, secrets: this.secrets },
+      logRetention,
+      ...(props.externalBuckets !== undefined ? { externalBuckets: props.externalBuckets } : {}),
+      ...(props.queryBytesScannedLimit !== undefined
+        ? { bytesScannedCutoffPerQuery: props.queryBytesScannedLimit }
+        : {}),
+    });
     // Before the API: the pipelines area is granted on the engine's resources.
     this.engine = new Engine(this, 'Engine', {
-      resources: { storage: this.storage, secrets: this.secrets },
+      resources: { storage: this.storage, secrets: this.secrets, query: this.query },
       logRetention,
       ...(props.externalBuckets !== undefined ? { externalBuckets: props.externalBuckets } : {}),
       ...(props.stepWorkerMemorySize !== undefined
@@ -70,7 +84,12 @@ export class SluiceStack extends Stack {
         ? { stepWorkerEphemeralStorageMiB: props.stepWorkerEphemeralStorageMiB }
         : {}),
     });
-    const resources = { storage: this.storage, secrets: this.secrets, engine: this.engine };
+    const resources = {
+      storage: this.storage,
+      secrets: this.secrets,
+      query: this.query,
+      engine: this.engine,
+    };
 
     this.api = new SluiceApi(this, 'Api', {
       resources,
@@ -92,8 +111,17 @@ export class SluiceStack extends Stack {
       value: this.api.url,
     });
     new CfnOutput(this, 'DataBucketName', {
-      description: 'Bucket holding datasets (datasets/), uploads (uploads/) and pipeline run data (runs/)',
+      description:
+        'Bucket holding datasets (datasets/), uploads (uploads/), pipeline run data (runs/) and query result pages (queries/)',
       value: this.storage.dataBucket.bucketName,
+    });
+    new CfnOutput(this, 'ResultsBucketName', {
+      description: 'Bucket for Data Query results (bucketName of POST /v1/data-query/query)',
+      value: this.query.resultsBucket.bucketName,
+    });
+    new CfnOutput(this, 'QueryWorkGroup', {
+      description: 'Athena workgroup every Data Query query runs in',
+      value: this.query.workGroupName,
     });
     new CfnOutput(this, 'StateMachinePrefix', {
       description: 'Pipeline state machines are named this prefix plus the pipeline id',

@@ -4,7 +4,7 @@
  * Secure defaults live here, and so do the grants: each one gives a function exactly the
  * actions it names, on the narrowest resource (object actions only under one prefix).
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
@@ -17,7 +17,7 @@ import {
 import { Construct } from 'constructs';
 import { TABLE_KEYS } from '#core/table-schema';
 import type { SluiceFunction } from './function.ts';
-import { cfnReferenceText } from './nag.ts';
+import { acknowledgeWildcard } from './nag.ts';
 
 /** Key prefixes of the data bucket that functions are granted on. */
 export const DATA_PREFIXES = {
@@ -30,6 +30,8 @@ export const DATA_PREFIXES = {
    * `RUN_DATA_EXPIRATION_DAYS` (a run's results that matter are written to datasets or targets).
    */
   runs: 'runs/',
+  /** Data Query's result pages: `queries/{query id}/preview.json` (the first 1,000 rows). */
+  queries: 'queries/',
 } as const;
 export type DataPrefix = keyof typeof DATA_PREFIXES;
 
@@ -153,12 +155,38 @@ export class Storage extends Construct {
   grantObjects(fn: SluiceFunction, prefix: DataPrefix, actions: readonly ObjectAction[]): void {
     const objects = this.dataBucket.arnForObjects(`${DATA_PREFIXES[prefix]}*`);
     fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [objects] }));
-    Validations.of(fn.executionRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${cfnReferenceText(Stack.of(this).resolve(objects))}]`,
-      reason:
-        `Object actions (${actions.join(', ')}) are limited to keys under "${DATA_PREFIXES[prefix]}"; ` +
+    acknowledgeWildcard(
+      fn.executionRole,
+      objects,
+      `Object actions (${actions.join(', ')}) are limited to keys under "${DATA_PREFIXES[prefix]}"; ` +
         'the keys below it are generated at runtime (ids, versions, parts), so the ARN ends in a wildcard.',
-    });
+    );
+  }
+
+  /**
+   * Grants s3:PutObject on the symlink manifests that register dataset versions in the Glue
+   * catalog (`datasets/{id}/v{n}/_symlink/manifest`, see functions/core/query/glue.ts), for a
+   * function that has no write access to `datasets/` otherwise.
+   */
+  grantSymlinkManifests(fn: SluiceFunction): void {
+    const objects = this.dataBucket.arnForObjects(`${DATA_PREFIXES.datasets}*/_symlink/*`);
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [objects] }));
+    acknowledgeWildcard(
+      fn.executionRole,
+      objects,
+      'PutObject only on the symlink manifests of dataset versions ("datasets/<id>/v<n>/_symlink/..."); ' +
+        'dataset ids and versions are generated at runtime, so the ARN holds wildcards.',
+    );
+  }
+
+  /**
+   * Grants s3:GetBucketLocation on the data bucket: Athena asks where the bucket of a table
+   * lives, with the credentials of the function that runs the query.
+   */
+  grantBucketLocation(fn: SluiceFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [this.dataBucket.bucketArn] }),
+    );
   }
 
   /**
@@ -185,7 +213,7 @@ export class Storage extends Construct {
 }
 
 /** What every Sluice bucket gets: private, TLS only, ACLs off, kept when the stack goes. */
-function hardenedBucketDefaults() {
+export function hardenedBucketDefaults() {
   return {
     blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
     enforceSSL: true,

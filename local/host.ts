@@ -27,6 +27,8 @@ import {
 
 export const LOCAL_TABLE = 'sluice';
 export const LOCAL_DATA_BUCKET = 'sluice-data';
+/** Where Data Query writes results unless a query names one of SLUICE_BUCKETS. */
+export const LOCAL_RESULTS_BUCKET = 'sluice-results';
 
 export interface HostOptions {
   dataDir: string;
@@ -46,6 +48,8 @@ export interface Host {
   url: string;
   /** External buckets (SLUICE_BUCKETS) that pipeline nodes may read and write. */
   buckets: string[];
+  /** The bucket Data Query results go to by default. */
+  resultsBucket: string;
   s3Url: string;
   dynamodbUrl: string;
   dataDir: string;
@@ -62,7 +66,11 @@ function externalBuckets(): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const name of names) {
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name === LOCAL_DATA_BUCKET) {
+    if (
+      !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) ||
+      name === LOCAL_DATA_BUCKET ||
+      name === LOCAL_RESULTS_BUCKET
+    ) {
       throw new Error(`SLUICE_BUCKETS: "${name}" is not a usable S3 bucket name.`);
     }
   }
@@ -92,10 +100,10 @@ async function claimDataDir(dataDir: string): Promise<string> {
   return lockFile;
 }
 
-/** The JWT signing key of this data directory, created on first start (owner-only file). */
-async function signingSecret(dataDir: string): Promise<string> {
+/** A secret key of this data directory (`jwt`, `data-sources`), created on first start (owner-only file). */
+async function signingSecret(dataDir: string, name = 'jwt'): Promise<string> {
   const dir = join(dataDir, 'secrets');
-  const file = join(dir, 'jwt.key');
+  const file = join(dir, `${name}.key`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (!existsSync(file)) {
     await writeFile(file, randomBytes(48).toString('base64url'), { mode: 0o600 });
@@ -109,6 +117,7 @@ function configureEnvironment(
   dynamo: RunningStore,
   s3: RunningStore,
   jwtSecret: string,
+  dataSourceKey: string,
 ) {
   Object.assign(process.env, {
     AWS_REGION: LOCAL_REGION,
@@ -120,6 +129,8 @@ function configureEnvironment(
     SLUICE_S3_ENDPOINT: s3.url,
     SLUICE_S3_PUBLIC_ENDPOINT: s3.url.replace('127.0.0.1', 'localhost'),
     SLUICE_JWT_SECRET: jwtSecret,
+    SLUICE_LOCAL_SECRET_KEY: dataSourceKey,
+    SLUICE_RESULTS_BUCKET: LOCAL_RESULTS_BUCKET,
     SLUICE_TMP_DIR: join(options.dataDir, 'tmp'),
     POWERTOOLS_SERVICE_NAME: 'sluice',
     POWERTOOLS_DEV: 'true',
@@ -171,22 +182,44 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const s3 = await startS3(dataDir, options.s3Port, options.bindAddress);
   await ensureTable(dynamo.url, LOCAL_TABLE);
   await ensureBucket(s3.url, LOCAL_DATA_BUCKET);
+  await ensureBucket(s3.url, LOCAL_RESULTS_BUCKET);
   const buckets = externalBuckets();
   for (const bucket of buckets) await ensureBucket(s3.url, bucket);
-  configureEnvironment({ ...options, dataDir }, dynamo, s3, await signingSecret(dataDir));
+  configureEnvironment(
+    { ...options, dataDir },
+    dynamo,
+    s3,
+    await signingSecret(dataDir),
+    await signingSecret(dataDir, 'data-sources'),
+  );
 
-  const [handlers, authorizer, ingest, bootstrap, uploads, engineModule, worker, finalizer, runs] =
-    await Promise.all([
-      loadHandlers(),
-      import('#functions/authorizer'),
-      import('#functions/ingest'),
-      import('#core/auth/bootstrap'),
-      import('#core/tables/uploads'),
-      import('#core/engine/engine'),
-      import('#core/engine/worker'),
-      import('#core/engine/finalize'),
-      import('#core/pipelines/runs'),
-    ]);
+  const [
+    handlers,
+    authorizer,
+    ingest,
+    bootstrap,
+    uploads,
+    engineModule,
+    worker,
+    finalizer,
+    runs,
+    queryEngineModule,
+    duckdbQueries,
+    queries,
+  ] = await Promise.all([
+    loadHandlers(),
+    import('#functions/authorizer'),
+    import('#functions/ingest'),
+    import('#core/auth/bootstrap'),
+    import('#core/tables/uploads'),
+    import('#core/engine/engine'),
+    import('#core/engine/worker'),
+    import('#core/engine/finalize'),
+    import('#core/pipelines/runs'),
+    import('#core/query/engine'),
+    import('#core/query/duckdb-engine'),
+    import('#core/query/queries'),
+  ]);
   const tasks = background();
   // The run engine: compiled pipelines on aws-local-stepfunctions, tasks on the in-process worker.
   const engine = createLocalEngine({
@@ -198,6 +231,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
     log: options.log,
   });
   engineModule.useEngine(engine);
+  // Data Query: DuckDB in this process, one sandboxed instance per query.
+  const queryEngine = duckdbQueries.createDuckDbQueryEngine({ track: (work) => tasks.track(work) });
+  queryEngineModule.useQueryEngine(queryEngine);
 
   const admin = await bootstrap.ensureBootstrapAdmin(options.adminUsername, options.adminPassword);
   const interrupted = await uploads.failInterruptedUploads();
@@ -205,6 +241,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const interruptedRuns = await runs.failInterruptedBatches();
   if (interruptedRuns > 0)
     options.log(`Marked ${interruptedRuns} batch(es) interrupted by the last stop as failed.`);
+  const interruptedQueries = await queries.failInterruptedQueries();
+  if (interruptedQueries > 0)
+    options.log(`Marked ${interruptedQueries} query(ies) interrupted by the last stop as failed.`);
 
   // s3rver's object-created notifications stand in for the EventBridge rule on `uploads/`.
   s3.onObjectCreated((bucket, key, size) => {
@@ -250,6 +289,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         setTimeout(() => server.closeAllConnections(), 15_000).unref();
       });
       await engine.stopAll();
+      await queryEngine.stopAll();
       await tasks.drain(30_000);
       await s3.close();
       await dynamo.close();
@@ -261,6 +301,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
   return {
     url: serverUrl(server),
     buckets,
+    resultsBucket: LOCAL_RESULTS_BUCKET,
     s3Url: s3.url.replace('127.0.0.1', 'localhost'),
     dynamodbUrl: dynamo.url,
     dataDir,

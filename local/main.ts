@@ -58,6 +58,7 @@ function banner(running: Host): void {
   console.log(
     `  Buckets:       ${running.buckets.length > 0 ? running.buckets.join(', ') : 'none (set SLUICE_BUCKETS for pipeline sources and targets)'}`,
   );
+  console.log(`  Query results: ${running.resultsBucket} (and the buckets above)`);
   if (running.admin.generatedPassword) {
     console.log(`  Admin user:    ${running.admin.username}`);
     console.log(

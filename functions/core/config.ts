@@ -105,6 +105,41 @@ export const pipelinesConfig = once(() => ({
   partCacheBytes: envInt('SLUICE_PART_CACHE_MB', 512, 0, 8192) * 1024 * 1024,
 }));
 
+/** Data Query settings. */
+export const queryConfig = once(() => ({
+  /** Name of the built-in DATA_CATALOG data source (database = collection, table = dataset). */
+  catalogName: envString('SLUICE_QUERY_CATALOG_NAME', 'sluice'),
+  /** The deployment's own bucket for query results; external ones come from SLUICE_BUCKETS. */
+  resultsBucket: envString('SLUICE_RESULTS_BUCKET'),
+  /** Longest a query may run before it is aborted, minutes. */
+  timeoutMinutes: envInt('SLUICE_QUERY_TIMEOUT_MINUTES', 30, 1, 24 * 60),
+}));
+
+/** What SLUICE_GLUE_DATABASE_PREFIX may be (lib/query.ts derives it from the stack name). */
+export const GLUE_PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+
+/**
+ * Athena and the Glue Data Catalog (AWS deployment only; the local host sets none of these).
+ * Every value is optional here because the functions that register dataset versions in Glue
+ * do not run queries: the Athena engine checks what it needs when it is created.
+ */
+export const athenaConfig = once(() => {
+  const prefix = envOptional('SLUICE_GLUE_DATABASE_PREFIX');
+  if (prefix !== undefined && !GLUE_PREFIX_PATTERN.test(prefix)) {
+    throw new ConfigError(
+      `Setting SLUICE_GLUE_DATABASE_PREFIX must be 1-64 lower-case letters, digits or _ (starting with a letter), got "${prefix}"`,
+    );
+  }
+  return {
+    /** Workgroup every query runs in (its settings enforce result encryption and a scan limit). */
+    workgroup: envOptional('SLUICE_ATHENA_WORKGROUP'),
+    /** Glue databases are `<prefix>_<collection id>`; unset means no Glue registration (local host). */
+    glueDatabasePrefix: prefix,
+    /** Athena data source connector for registered MySQL sources (federated queries). */
+    mysqlConnectorArn: envOptional('SLUICE_MYSQL_CONNECTOR_ARN'),
+  };
+});
+
 /** Step Functions settings of the AWS deployment (not used by the local host). */
 export const stepFunctionsConfig = once(() => ({
   /** State machine names are this prefix plus the pipeline id. */

@@ -19,6 +19,7 @@ export const AREAS = [
   'tables',
   'ingest',
   'pipelines',
+  'query',
   'fallback',
 ] as const;
 export type Area = (typeof AREAS)[number];
@@ -38,6 +39,7 @@ export interface RouteDef {
 }
 
 const V1 = '/api/v1';
+const DQ = '/v1/data-query';
 
 export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/health', area: 'health', operation: 'health', access: 'public' },
@@ -283,6 +285,40 @@ export const ROUTES: readonly RouteDef[] = [
     access: 'editor',
   },
   { method: 'GET', path: `${V1}/traces`, area: 'pipelines', operation: 'listTraces', access: 'viewer' },
+
+  // Data Query (Kakao Cloud Data Query compatible)
+  { method: 'POST', path: `${DQ}/query`, area: 'query', operation: 'submitQuery', access: 'viewer' },
+  { method: 'GET', path: `${DQ}/query`, area: 'query', operation: 'listQueries', access: 'viewer' },
+  { method: 'GET', path: `${DQ}/query/{query_id}`, area: 'query', operation: 'getQuery', access: 'viewer' },
+  {
+    method: 'PUT',
+    path: `${DQ}/query/{query_id}/abort`,
+    area: 'query',
+    operation: 'abortQuery',
+    access: 'viewer',
+  },
+  {
+    // The seed's abort example calls the query's own path; it aborts too.
+    method: 'PUT',
+    path: `${DQ}/query/{query_id}`,
+    area: 'query',
+    operation: 'abortQuery',
+    access: 'viewer',
+  },
+  {
+    method: 'GET',
+    path: `${DQ}/data-source`,
+    area: 'query',
+    operation: 'listDataSources',
+    access: 'viewer',
+  },
+  {
+    method: 'POST',
+    path: `${DQ}/data-source`,
+    area: 'query',
+    operation: 'registerDataSource',
+    access: 'editor',
+  },
 ];
 
 /** Routes that answer without credentials. Everything else goes through the authorizer. */

@@ -5,8 +5,15 @@ import { type RunningHost, startHost } from './harness.ts';
 let host: RunningHost | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  // `aitems` is the bucket of the Data Flow examples (seed 004); the other is for pipeline tests.
-  host = await startHost({ env: { SLUICE_BUCKETS: 'aitems,sluice-test-external' } });
+  // `aitems` is the bucket of the Data Flow examples (seed 004), `test-bucket` and the data
+  // source `test_datasource` those of the Data Query examples (seed 003); the other bucket is
+  // for pipeline tests.
+  host = await startHost({
+    env: {
+      SLUICE_BUCKETS: 'aitems,sluice-test-external,test-bucket',
+      SLUICE_QUERY_CATALOG_NAME: 'test_datasource',
+    },
+  });
   project.provide('hostUrl', host.url);
   project.provide('s3Url', host.s3Url);
   project.provide('dataDir', host.dataDir);

@@ -195,4 +195,41 @@ describe('the D.Hub tutorial, steps 1 to 6, with cURL', () => {
         .map(([road, [total, n]]) => [road, total, n]),
     );
   });
+
+  it('README: a query totals traffic per road, and its result file is in the results bucket', async () => {
+    const submitted = await curl(`curl -s -X POST ${host}/v1/data-query/query \\
+-H "Authorization: Bearer \${TOKEN}" -H "Content-Type: application/json" \\
+-H "X-Database: 서울시 교통 분석" \\
+-d '{"query": "select road_name, sum(traffic_count) as total from \\"교통량 데이터\\" group by road_name order by total desc",
+     "bucketName": "sluice-results", "path": "data_query/result"}'`);
+    expect(submitted).toMatchObject({
+      state: 'QUEUED',
+      storageUrl: expect.stringMatching(/^data_query\/result\/\d{4}\/\d\d\/\d\d$/),
+    });
+    env.QUERY_ID = submitted.queryId;
+    let body: any;
+    for (let i = 0; i < 300; i++) {
+      body = await curl(
+        `curl -s "${host}/v1/data-query/query/\${QUERY_ID}?page=0" -H "Authorization: Bearer \${TOKEN}"`,
+      );
+      if (['FINISHED', 'FAILED', 'ABORTED'].includes(body.queryInfo.state)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(body.queryInfo).toMatchObject({ state: 'FINISHED', storeType: 'BASIC', isStored: true });
+
+    const totals = new Map<string, number>();
+    const csv = (await readFile(join(ROOT, 'test/fixtures/traffic_data.csv'), 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1);
+    for (const line of csv) {
+      const [, road, , count] = line.split(',');
+      totals.set(road as string, (totals.get(road as string) ?? 0) + Number(count));
+    }
+    const expected = [...totals.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([road, total]) => [road, String(total)]);
+    expect(body.columnData.map((c: any) => c.name)).toEqual(['road_name', 'total']);
+    expect(body.queryData).toEqual(expected);
+  });
 });

@@ -42,7 +42,9 @@ describe('bundles', () => {
       'ApiAuthFunction',
       'ApiAuthorizerFunction',
       'ApiPipelinesFunction',
+      'ApiQueryFunction',
       'EngineFinalizer',
+      'QueryQueryEvents',
     ]) {
       const dir = assetDir(fn);
       expect(readdirSync(dir).sort(), fn).toEqual(['index.mjs', 'index.mjs.map']);

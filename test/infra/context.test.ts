@@ -76,6 +76,15 @@ describe('operator settings from context', () => {
     expect(read).toThrow(`"${bucket}"`);
   });
 
+  it("read the Data Query scan limit in bytes, refusing one below Athena's 10 MB minimum", () => {
+    expect(settings({ 'sluice:queryBytesScannedLimit': '10737418240' }).props).toEqual({
+      queryBytesScannedLimit: 10_737_418_240,
+    });
+    expect(() => settings({ 'sluice:queryBytesScannedLimit': '1000' })).toThrow(
+      /sluice:queryBytesScannedLimit/,
+    );
+  });
+
   it('reject a step worker /tmp size Lambda does not offer, naming the setting', () => {
     expect(() => settings({ 'sluice:stepWorkerEphemeralStorageMiB': '256' })).toThrow(
       /sluice:stepWorkerEphemeralStorageMiB/,

@@ -387,9 +387,10 @@ describe('external buckets', () => {
     expect(objectResources).toEqual(expect.arrayContaining(EXTERNAL_BUCKETS.map((b) => s3Arn(`${b}/*`))));
   });
 
-  it('are granted to no other function', () => {
+  it('are granted to no other function than the step worker and the query functions (results)', () => {
+    const allowed = ['EngineStepWorkerRole', 'ApiQueryFunctionRole', 'QueryQueryEventsRole'];
     for (const { policy, statement } of policyStatements(withBuckets.template)) {
-      if (policy.startsWith('EngineStepWorkerRole')) continue;
+      if (allowed.some((prefix) => policy.startsWith(prefix))) continue;
       expect(JSON.stringify(statement.Resource), policy).not.toContain(':s3:::');
     }
   });

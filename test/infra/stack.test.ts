@@ -147,7 +147,8 @@ describe('buckets', () => {
   const buckets = () => Object.entries(resourcesOfType(template, 'AWS::S3::Bucket'));
 
   it('block public access, encrypt at rest and are retained', () => {
-    expect(buckets()).toHaveLength(2);
+    // Access logs, data, query results.
+    expect(buckets()).toHaveLength(3);
     for (const [id, bucket] of buckets()) {
       expect(bucket, id).toMatchObject({
         DeletionPolicy: 'Retain',
@@ -261,13 +262,30 @@ describe('IAM', () => {
     }
   });
 
-  it('scopes object permissions to the datasets/, uploads/ and runs/ prefixes', () => {
+  it('scopes data bucket object permissions to its prefixes, and results objects to the query functions', () => {
+    const queryRoles = ['ApiQueryFunctionRole', 'QueryQueryEventsRole'];
     for (const { policy, statement } of policyStatements(template)) {
       const objectActions = asArray(statement.Action).filter((a) => /^s3:.*Object$/.test(a));
       if (objectActions.length === 0) continue;
       for (const resource of asArray(statement.Resource)) {
-        const suffix = (resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].at(-1);
-        expect(['/datasets/*', '/uploads/*', '/runs/*'], policy).toContain(suffix);
+        const [base, suffix] = (resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1] as [
+          { 'Fn::GetAtt': [string, string] },
+          string,
+        ];
+        const bucket = base['Fn::GetAtt'][0];
+        if (bucket.startsWith('StorageDataBucket')) {
+          expect(
+            ['/datasets/*', '/uploads/*', '/runs/*', '/queries/*', '/datasets/*/_symlink/*'],
+            policy,
+          ).toContain(suffix);
+        } else {
+          expect(bucket, policy).toMatch(/^QueryResultsBucket/);
+          expect(
+            queryRoles.some((role) => policy.startsWith(role)),
+            policy,
+          ).toBe(true);
+          expect(['/*', '/athena-staging/*'], policy).toContain(suffix);
+        }
       }
     }
   });

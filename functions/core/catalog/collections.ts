@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { claimName, nameOwner, normalizeName, releaseName, updateNamed } from '../names.ts';
 import { dhubList } from '../paging.ts';
+import { onCollectionDeleted } from '../query/glue.ts';
 import { alwaysCheck } from '../schemas.ts';
 
 export const nameSchema = z
@@ -173,5 +174,7 @@ export async function deleteCollection(
     for (const datasetId of await datasetIdsOf(id)) await deleteDataset(datasetId);
   }
   await deleteItem(collectionKey(id));
+  // Its Glue database goes too (AWS only; a Glue failure is logged).
+  await onCollectionDeleted(current);
   await releaseName(SCOPE, current.name, id);
 }

@@ -10,6 +10,7 @@ import { type DatasetItem, type DatasetLock, datasetKey, releaseDatasetLock } fr
 import { type Item, putItem, queryAll, updateItem } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { logger } from '../observability.ts';
+import { onVersionPublished } from '../query/glue.ts';
 import { deletePrefix, getJson, putJson } from '../storage.ts';
 import type { Column } from './csv.ts';
 import { datasetPrefix } from './data.ts';
@@ -145,6 +146,8 @@ export async function publishVersion(
     throw new ConflictError('The dataset changed while the upload was processed; upload again.');
   }
   manifestCache.set(manifestKey, manifest);
+  // Athena's view of the dataset (AWS only); a Glue failure is logged, the version stands.
+  await onVersionPublished(dataset, manifest);
   return manifest;
 }
 

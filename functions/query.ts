@@ -1,0 +1,61 @@
+/** Data Query area: asynchronous SQL over datasets, result pages, history, abort, data sources. */
+import { z } from 'zod';
+import { areaHandler, operation } from '#core/http';
+import { listDataSources, registerDataSource, registerDataSourceSchema } from '#core/query/data-sources';
+import {
+  abortQuery,
+  getQuery,
+  getQuerySchema,
+  listQueries,
+  listQueriesSchema,
+  submitQuery,
+  submitQuerySchema,
+} from '#core/query/queries';
+
+const queryParams = z.object({ query_id: z.string().max(64) });
+
+/**
+ * A header value as text. HTTP carries header bytes and servers hand them over as Latin-1, so
+ * `X-Database: 서울시 교통 분석` sent as UTF-8 (as curl does) arrives as mojibake: decode it back.
+ */
+export function headerText(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (![...value].some((c) => c.charCodeAt(0) > 0x7f) || [...value].some((c) => c.charCodeAt(0) > 0xff)) {
+    return value;
+  }
+  const decoded = Buffer.from(value, 'latin1').toString('utf8');
+  return decoded.includes('\uFFFD') ? value : decoded;
+}
+
+export const handler = areaHandler('query', {
+  submitQuery: operation({
+    body: submitQuerySchema,
+    run: ({ body, principal, header }) =>
+      submitQuery(
+        body,
+        { source: headerText(header('x-data-source')), database: headerText(header('x-database')) },
+        principal,
+      ),
+  }),
+  getQuery: operation({
+    params: queryParams,
+    query: getQuerySchema,
+    run: ({ params, query, principal }) => getQuery(params.query_id, query.page, principal),
+  }),
+  listQueries: operation({
+    query: listQueriesSchema,
+    run: ({ query, principal }) => listQueries(query, principal),
+  }),
+  abortQuery: operation({
+    params: queryParams,
+    async run({ params, principal }) {
+      await abortQuery(params.query_id, principal);
+      return { queryId: params.query_id, state: 'ABORTED' };
+    },
+  }),
+  listDataSources: operation({ run: () => listDataSources() }),
+  registerDataSource: operation({
+    body: registerDataSourceSchema,
+    run: ({ body, principal }) => registerDataSource(body, principal),
+  }),
+});
