@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   ingest: () => import('./ingest.ts'),
   browse: () => import('./browse.ts'),
   pipeline: () => import('./pipeline.ts'),
+  query: () => import('./query.ts'),
 };
 
 const name = process.argv[2];
