@@ -1,11 +1,10 @@
 /** Pipelines area: pipelines and their versions, batches (runs) and traces. */
 import { z } from 'zod';
-import { engine } from '#core/engine/engine';
+import { deleteJob } from '#core/dataflow/jobs';
 import { areaHandler, operation, reply } from '#core/http';
 import {
   createPipeline,
   createPipelineSchema,
-  deletePipeline,
   getPipeline,
   getVersion,
   listPipelines,
@@ -22,7 +21,6 @@ import {
   deleteBatch,
   listBatches,
   parseBatchPath,
-  removeRuns,
   requireBatch,
   stopBatch,
 } from '#core/pipelines/runs';
@@ -60,9 +58,7 @@ export const handler = areaHandler('pipelines', {
     params: pipelineParams,
     query: forceQuerySchema,
     async run({ params, query }) {
-      await deletePipeline(params.pipeline_id, query.force, removeRuns, async (id) =>
-        (await engine()).remove(id),
-      );
+      await deleteJob(params.pipeline_id, query.force, 'PIPELINE');
       return { message: 'Pipeline deleted successfully' };
     },
   }),

@@ -6,16 +6,27 @@
  */
 import type { Area } from '#core/routes';
 import type { Engine, EngineSetting } from './engine.ts';
+import { grantPublishSluiceEvents } from './events.ts';
 import type { SluiceFunction } from './function.ts';
 import type { QueryService, QuerySetting } from './query.ts';
 import type { Secrets } from './secrets.ts';
 import type { Storage } from './storage.ts';
+import type { Triggers } from './triggers.ts';
+import type { WorkflowSetting, Workflows } from './workflows.ts';
 
 /**
  * Every area Lambda, plus the authorizer, the S3-event side of ingest, the engine's step
  * worker and finalizer, and Data Query's query-events handler.
  */
-export type FunctionRole = Area | 'authorizer' | 'ingestEvents' | 'stepWorker' | 'finalizer' | 'queryEvents';
+export type FunctionRole =
+  | Area
+  | 'authorizer'
+  | 'ingestEvents'
+  | 'stepWorker'
+  | 'finalizer'
+  | 'queryEvents'
+  | 'triggerFire'
+  | 'workflowStep';
 
 export interface AccessResources {
   readonly storage: Storage;
@@ -24,6 +35,10 @@ export interface AccessResources {
   readonly engine?: Engine;
   /** Data Query (Athena, Glue, results); built before the engine, whose step worker registers versions. */
   readonly query?: QueryService;
+  /** Trigger schedules and rules; built after the engine (its fire function starts runs), before the API. */
+  readonly triggers?: Triggers;
+  /** Workflow state machines and their step function; built after the engine, before the API. */
+  readonly workflows?: Workflows;
 }
 
 type Profile = (fn: SluiceFunction, resources: AccessResources) => void;
@@ -51,6 +66,20 @@ function useEngine(fn: SluiceFunction, engine: Engine, names: readonly EngineSet
     const value = engine.environment[name];
     if (value !== undefined) fn.addEnvironment(name, value);
   }
+}
+
+function requireWorkflows(resources: AccessResources, role: FunctionRole): Workflows {
+  if (!resources.workflows) throw new Error(`The ${role} function needs workflows: build Workflows first`);
+  return resources.workflows;
+}
+
+function useWorkflows(fn: SluiceFunction, workflows: Workflows, names: readonly WorkflowSetting[]): void {
+  for (const name of names) fn.addEnvironment(name, workflows.environment[name]);
+}
+
+function requireTriggers(resources: AccessResources, role: FunctionRole): Triggers {
+  if (!resources.triggers) throw new Error(`The ${role} function needs the triggers: build Triggers first`);
+  return resources.triggers;
 }
 
 function requireQuery(resources: AccessResources, role: FunctionRole): QueryService {
@@ -86,7 +115,30 @@ const ingest: Profile = (fn, resources) => {
   // Unconditioned so that a HeadObject on a missing key answers 404, not 403.
   storage.grantList(fn);
   registerVersions(fn, requireQuery(resources, 'ingest'));
+  // A published version is announced for DATASET_UPDATED triggers.
+  grantPublishSluiceEvents(fn);
 };
+
+/**
+ * Pipelines and their Data Flow views (jobs, workflows, triggers): the table, run data, and
+ * deploying, starting and stopping pipeline state machines.
+ */
+function managePipelines(role: FunctionRole): Profile {
+  return (fn, resources) => {
+    const { storage } = resources;
+    const engine = requireEngine(resources, role);
+    useStorage(fn, storage);
+    useEngine(fn, engine, ['SLUICE_BUCKETS', 'SLUICE_STEP_WORKER_ARN', ...STEP_FUNCTIONS_SETTINGS]);
+    storage.grantTable(fn, 'readWrite');
+    // Deleting a batch removes its run data.
+    storage.grantList(fn, ['runs']);
+    storage.grantObjects(fn, 'runs', ['s3:DeleteObject']);
+    // Deploys pipeline versions as state machines, starts and stops batches.
+    engine.grantManagePipelines(fn);
+    // A batch that ends here (stopped, or failed to start) is announced for RUN_FINISHED triggers.
+    grantPublishSluiceEvents(fn);
+  };
+}
 
 export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
   health(fn, { storage }) {
@@ -133,17 +185,45 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
   },
   ingest,
   ingestEvents: ingest,
-  pipelines(fn, resources) {
+  pipelines: managePipelines('pipelines'),
+  /** Jobs are pipelines seen through the Data Flow API: the same rights. */
+  jobs: managePipelines('jobs'),
+  /**
+   * Workflows: records in the table; deploys workflow state machines (passing the workflow role)
+   * and starts their executions. Job runs are recorded and started by the state machines.
+   */
+  workflows(fn, resources) {
     const { storage } = resources;
-    const engine = requireEngine(resources, 'pipelines');
+    const workflows = requireWorkflows(resources, 'workflows');
     useStorage(fn, storage);
-    useEngine(fn, engine, ['SLUICE_BUCKETS', 'SLUICE_STEP_WORKER_ARN', ...STEP_FUNCTIONS_SETTINGS]);
+    useEngine(fn, requireEngine(resources, 'workflows'), STEP_FUNCTIONS_SETTINGS);
+    useWorkflows(fn, workflows, ['SLUICE_WORKFLOW_STEP_ARN', 'SLUICE_WORKFLOW_ROLE_ARN']);
     storage.grantTable(fn, 'readWrite');
-    // Deleting a batch removes its run data.
-    storage.grantList(fn, ['runs']);
-    storage.grantObjects(fn, 'runs', ['s3:DeleteObject']);
-    // Deploys pipeline versions as state machines, starts and stops batches.
-    engine.grantManagePipelines(fn);
+    workflows.grantManageWorkflows(fn);
+  },
+  /**
+   * A workflow's record and failure Tasks: records job runs as batches and deploys their
+   * versions like the pipelines area (the state machine starts them), ends runs it gave up on.
+   */
+  workflowStep: managePipelines('workflowStep'),
+  /**
+   * Triggers: records in the table, and their schedules and rules. Checks event buckets against
+   * the configured ones; starts no runs (the fire function does).
+   */
+  triggers(fn, resources) {
+    const { storage } = resources;
+    useStorage(fn, storage);
+    useEngine(fn, requireEngine(resources, 'triggers'), ['SLUICE_BUCKETS']);
+    storage.grantTable(fn, 'readWrite');
+    requireTriggers(resources, 'triggers').grantManageTriggers(fn);
+  },
+  /**
+   * A trigger fired: records and starts the run like the pipelines area does, and removes the
+   * schedule of a spent one-time trigger (or of one that no longer exists).
+   */
+  triggerFire(fn, resources) {
+    managePipelines('triggerFire')(fn, resources);
+    requireTriggers(resources, 'triggerFire').grantRemoveTriggers(fn);
   },
   /** Runs one node: reads inputs, writes outputs under runs/, datasets and external buckets. */
   stepWorker(fn, resources) {
@@ -159,6 +239,7 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     engine.grantExternalBuckets(fn);
     // TARGET_CATALOG nodes publish dataset versions.
     registerVersions(fn, requireQuery(resources, 'stepWorker'));
+    grantPublishSluiceEvents(fn);
   },
   /** Records a batch's terminal state; may start, stop and describe pipeline executions. */
   finalizer(fn, resources) {
@@ -168,6 +249,8 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     useEngine(fn, engine, STEP_FUNCTIONS_SETTINGS);
     storage.grantTable(fn, 'readWrite');
     engine.grantRunPipelines(fn);
+    // Announces finished batches for RUN_FINISHED triggers.
+    grantPublishSluiceEvents(fn);
   },
   /**
    * Data Query: submits queries to Athena (which reads the datasets and stages results with this

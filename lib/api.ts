@@ -63,6 +63,22 @@ export const AREA_SETTINGS: Readonly<Record<Area, AreaSettings>> = {
     memorySize: 1024,
     timeout: Duration.seconds(29),
   },
+  // Data Flow views of the pipeline store: same stores and engine rights as `pipelines`.
+  jobs: {
+    description: 'Data Flow jobs, executions and dashboard stats',
+    memorySize: 1024,
+    timeout: Duration.seconds(29),
+  },
+  workflows: {
+    description: 'Data Flow workflows and their executions',
+    memorySize: 1024,
+    timeout: Duration.seconds(29),
+  },
+  triggers: {
+    description: 'Data Flow triggers (schedules and event rules)',
+    memorySize: 512,
+    timeout: Duration.seconds(29),
+  },
   fallback: {
     description: 'Unmatched requests: 404/405 problem+json',
     memorySize: 128,

@@ -1,5 +1,5 @@
 /**
- * The Sluice stack: stores, secrets, Data Query, the pipeline engine, the HTTP API and upload ingest,
+ * The Sluice stack: stores, secrets, Data Query, the pipeline engine, triggers, workflows, the HTTP API and upload ingest,
  * composed from one construct per concern. Props carry the few knobs an operator turns; `bin/sluice.ts` reads
  * them from context.
  */
@@ -12,6 +12,8 @@ import { UploadIngest } from './ingest.ts';
 import { QueryService } from './query.ts';
 import { Secrets } from './secrets.ts';
 import { Storage } from './storage.ts';
+import { Triggers } from './triggers.ts';
+import { Workflows } from './workflows.ts';
 
 export interface SluiceStackProps extends StackProps {
   /** Steady-state requests per second for the API stage. @default 50 */
@@ -48,6 +50,8 @@ export class SluiceStack extends Stack {
   public readonly secrets: Secrets;
   public readonly query: QueryService;
   public readonly engine: Engine;
+  public readonly triggers: Triggers;
+  public readonly workflows: Workflows;
   public readonly api: SluiceApi;
   public readonly ingest: UploadIngest;
 
@@ -84,11 +88,24 @@ export class SluiceStack extends Stack {
         ? { stepWorkerEphemeralStorageMiB: props.stepWorkerEphemeralStorageMiB }
         : {}),
     });
+    // Before the API, after the engine: the fire function starts runs, the triggers area arms
+    // schedules and rules that target it.
+    this.triggers = new Triggers(this, 'Triggers', {
+      resources: { storage: this.storage, secrets: this.secrets, query: this.query, engine: this.engine },
+      logRetention,
+    });
+    // Before the API, after the engine: workflow Tasks start the pipeline state machines.
+    this.workflows = new Workflows(this, 'Workflows', {
+      resources: { storage: this.storage, secrets: this.secrets, query: this.query, engine: this.engine },
+      logRetention,
+    });
     const resources = {
       storage: this.storage,
       secrets: this.secrets,
       query: this.query,
       engine: this.engine,
+      triggers: this.triggers,
+      workflows: this.workflows,
     };
 
     this.api = new SluiceApi(this, 'Api', {
@@ -126,6 +143,14 @@ export class SluiceStack extends Stack {
     new CfnOutput(this, 'StateMachinePrefix', {
       description: 'Pipeline state machines are named this prefix plus the pipeline id',
       value: this.engine.stateMachinePrefix,
+    });
+    new CfnOutput(this, 'TriggerScheduleGroup', {
+      description: 'EventBridge Scheduler group holding one schedule per SCHEDULED trigger',
+      value: this.triggers.scheduleGroupName,
+    });
+    new CfnOutput(this, 'TriggerDeadLetterQueueUrl', {
+      description: 'Trigger firings that failed after their retries (schedules, rules and the fire function)',
+      value: this.triggers.deadLetterQueue.queueUrl,
     });
     new CfnOutput(this, 'AdminSecretName', {
       description:

@@ -206,6 +206,11 @@ export async function startHost(options: HostOptions): Promise<Host> {
     queryEngineModule,
     duckdbQueries,
     queries,
+    events,
+    triggerRuntime,
+    localTriggers,
+    triggers,
+    triggerFiring,
   ] = await Promise.all([
     loadHandlers(),
     import('#functions/authorizer'),
@@ -219,6 +224,11 @@ export async function startHost(options: HostOptions): Promise<Host> {
     import('#core/query/engine'),
     import('#core/query/duckdb-engine'),
     import('#core/query/queries'),
+    import('#core/events'),
+    import('#core/triggers/runtime'),
+    import('#core/triggers/local'),
+    import('#core/triggers/triggers'),
+    import('#core/triggers/fire'),
   ]);
   const tasks = background();
   // The run engine: compiled pipelines on aws-local-stepfunctions, tasks on the in-process worker.
@@ -245,20 +255,26 @@ export async function startHost(options: HostOptions): Promise<Host> {
   if (interruptedQueries > 0)
     options.log(`Marked ${interruptedQueries} query(ies) interrupted by the last stop as failed.`);
 
-  // s3rver's object-created notifications stand in for the EventBridge rule on `uploads/`.
+  // Triggers: croner schedules and an in-process bus (EventBridge pattern semantics) stand in
+  // for EventBridge Scheduler and rules; Sluice's own events go to the bus.
+  const triggerBus = localTriggers.createLocalTriggerRuntime({
+    fire: (triggerId, cause) => triggerFiring.fireTrigger(triggerId, cause),
+    track: (work) => tasks.track(work),
+    log: options.log,
+  });
+  triggerRuntime.useTriggerRuntime(triggerBus);
+  events.useEventSink(async (event) => {
+    triggerBus.publish(localTriggers.sluiceBusEvent(event, LOCAL_REGION));
+  });
+  const armed = await triggers.armAllTriggers();
+  if (armed > 0) options.log(`Armed ${armed} trigger(s).`);
+
+  // s3rver's object-created notifications stand in for S3's EventBridge events: every bucket's
+  // go to the trigger bus, and those under `uploads/` in the data bucket start an ingest.
   s3.onObjectCreated((bucket, key, size) => {
+    const event = localTriggers.objectCreatedEvent(bucket, key, size, LOCAL_REGION);
+    triggerBus.publish(event);
     if (bucket !== LOCAL_DATA_BUCKET || !key.startsWith('uploads/')) return;
-    const event = {
-      version: '0',
-      id: randomBytes(8).toString('hex'),
-      'detail-type': 'Object Created',
-      source: 'aws.s3',
-      account: '000000000000',
-      time: new Date().toISOString(),
-      region: LOCAL_REGION,
-      resources: [`arn:aws:s3:::${bucket}`],
-      detail: { version: '0', bucket: { name: bucket }, object: { key, size } },
-    };
     const context = { awsRequestId: event.id, functionName: 'sluice-local-ingest-events' } as Context;
     tasks.track(
       (ingest.onObjectCreated as unknown as AnyHandler)(event, context).catch((error: unknown) =>
@@ -288,6 +304,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
         // Requests still running after 15 s are cut off so Ctrl-C always finishes.
         setTimeout(() => server.closeAllConnections(), 15_000).unref();
       });
+      // No trigger starts a run once the host is stopping.
+      triggerBus.stopAll();
       await engine.stopAll();
       await queryEngine.stopAll();
       await tasks.drain(30_000);

@@ -301,27 +301,27 @@ function withTransition(state: JsonObject, next: string | undefined): JsonObject
   return next === undefined ? { ...state, End: true } : { ...state, Next: next };
 }
 
-/** Groups nodes by longest path from a root; each level sorted by key. */
-function scheduleLevels(nodes: CompileNode[]): CompileNode[][] {
+/** Groups nodes by longest path from a root; each level sorted by key (the workflow compiler too). */
+export function scheduleLevels<T extends { key: string; parents: string[] }>(nodes: T[]): T[][] {
   const byKey = new Map(nodes.map((node) => [node.key, node]));
   const depth = new Map<string, number>();
   const visiting = new Set<string>();
-  const levelOf = (node: CompileNode): number => {
+  const levelOf = (node: T): number => {
     const known = depth.get(node.key);
     if (known !== undefined) return known;
-    if (visiting.has(node.key)) throw new Error(`compilePipeline: cycle through node ${node.key}`);
+    if (visiting.has(node.key)) throw new Error(`compile: cycle through node ${node.key}`);
     visiting.add(node.key);
     let level = 0;
     for (const parentKey of node.parents) {
       const parent = byKey.get(parentKey);
-      if (!parent) throw new Error(`compilePipeline: node ${node.key} has unknown parent ${parentKey}`);
+      if (!parent) throw new Error(`compile: node ${node.key} has unknown parent ${parentKey}`);
       level = Math.max(level, levelOf(parent) + 1);
     }
     visiting.delete(node.key);
     depth.set(node.key, level);
     return level;
   };
-  const levels: CompileNode[][] = [];
+  const levels: T[][] = [];
   for (const node of nodes) {
     const level = levelOf(node);
     while (levels.length <= level) levels.push([]);
@@ -348,10 +348,10 @@ export function compareKeys(a: string, b: string): number {
  * (or "Record failure") and the key has no spaces, so names of different nodes or roles differ
  * in the prefix, which truncation never touches; only the step name is shortened.
  */
-class StateNames {
+export class StateNames {
   private readonly owners = new Map<string, string>();
 
-  node(node: CompileNode, role: string): string {
+  node(node: Pick<CompileNode, 'key' | 'stepName'>, role: string): string {
     const prefix = `${role} ${cleanKey(node.key)}`;
     const step = cleanText(node.stepName);
     const name = step ? truncate(`${prefix} ${step}`, MAX_STATE_NAME) : truncate(prefix, MAX_STATE_NAME);
@@ -370,7 +370,7 @@ class StateNames {
   private own(name: string, owner: string): string {
     const current = this.owners.get(name);
     if (current !== undefined && current !== owner) {
-      throw new Error(`compilePipeline: two states would be named "${name}"`);
+      throw new Error(`compile: two states would be named "${name}"`);
     }
     this.owners.set(name, owner);
     return name;

@@ -97,6 +97,14 @@ export const pipelinesConfig = once(() => ({
     'SLUICE_STEP_WORKER_ARN',
     'arn:aws:lambda:us-east-1:000000000000:function:sluice-local-step-worker',
   ),
+  /** The step worker for runs with workerType LARGE (defaults to the one above). */
+  largeStepWorkerArn: envString(
+    'SLUICE_LARGE_STEP_WORKER_ARN',
+    envString(
+      'SLUICE_STEP_WORKER_ARN',
+      'arn:aws:lambda:us-east-1:000000000000:function:sluice-local-step-worker',
+    ),
+  ),
   /** Longest a run may take when the pipeline does not say (minutes; Data Flow's default). */
   defaultTimeoutMinutes: envInt('SLUICE_RUN_TIMEOUT_MINUTES', 360, 1, 1440),
   /** Most partitions a source fans out to. */
@@ -150,4 +158,38 @@ export const stepFunctionsConfig = once(() => ({
   roleArn: envString('SLUICE_STATES_ROLE_ARN'),
   /** CloudWatch Logs group for execution history (logging level ALL). */
   logGroupArn: envString('SLUICE_STATES_LOG_GROUP_ARN'),
+}));
+
+/** Workflow settings (lib/workflows.ts sets them on AWS; the local host uses the defaults). */
+export const workflowsConfig = once(() => ({
+  /** The workflow-step Lambda that compiled workflows invoke to record job runs and failures. */
+  stepArn: envString(
+    'SLUICE_WORKFLOW_STEP_ARN',
+    'arn:aws:lambda:us-east-1:000000000000:function:sluice-local-workflow-step',
+  ),
+  /** The role workflow state machines run as; only the functions that deploy workflows get it. */
+  roleArn: envOptional('SLUICE_WORKFLOW_ROLE_ARN'),
+}));
+
+/** Trigger settings read by the triggers API (every host). */
+export const triggersConfig = once(() => ({
+  /**
+   * Accept `rate(n seconds)` schedules. For local hosts and tests only: EventBridge Scheduler
+   * has minute granularity, so the AWS deployment never sets it and the API refuses seconds.
+   */
+  allowSecondSchedules: envOptional('SLUICE_ALLOW_SECOND_SCHEDULES') === 'true',
+}));
+
+/**
+ * Where trigger schedules and rules live on AWS (lib/triggers.ts sets these). The group and rule
+ * prefix are enough to remove a trigger's schedule or rule; arming one also needs the target
+ * settings, which only the triggers area gets (the fire function cannot name its own ARN).
+ */
+export const triggerRulesConfig = once(() => ({
+  scheduleGroup: envString('SLUICE_TRIGGER_SCHEDULE_GROUP'),
+  rulePrefix: envString('SLUICE_TRIGGER_RULE_PREFIX'),
+  eventBus: envString('SLUICE_TRIGGER_EVENT_BUS', 'default'),
+  fireFunctionArn: envOptional('SLUICE_TRIGGER_FIRE_ARN'),
+  schedulerRoleArn: envOptional('SLUICE_TRIGGER_SCHEDULER_ROLE_ARN'),
+  deadLetterQueueArn: envOptional('SLUICE_TRIGGER_DLQ_ARN'),
 }));

@@ -18,6 +18,9 @@ export const ID_PREFIXES = {
   upload: 'upl',
   pipeline: 'pl',
   batch: 'batch',
+  trigger: 'trg',
+  workflow: 'wf',
+  workflowExecution: 'wfx',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -12,6 +12,8 @@ export async function setup(project: TestProject): Promise<void> {
     env: {
       SLUICE_BUCKETS: 'aitems,sluice-test-external,test-bucket',
       SLUICE_QUERY_CATALOG_NAME: 'test_datasource',
+      // Trigger tests fire `rate(n seconds)` schedules (refused unless this is set).
+      SLUICE_ALLOW_SECOND_SCHEDULES: 'true',
     },
   });
   project.provide('hostUrl', host.url);

@@ -235,8 +235,8 @@ describe('IAM', () => {
   it('grants "*" resources only for the X-Ray and log-delivery actions that have no resource ARNs', () => {
     for (const { policy, statement } of policyStatements(template)) {
       if (!asArray(statement.Resource).includes('*')) continue;
-      // The state machines' role also samples traces and sets up vended-log delivery.
-      const expected = policy.startsWith('EngineStatesRole')
+      // The state machines' roles (pipelines, workflows) also sample traces and set up vended-log delivery.
+      const expected = /^(EngineStatesRole|WorkflowsStatesRole)/.test(policy)
         ? [
             'logs:CreateLogDelivery',
             'logs:DeleteLogDelivery',

@@ -205,3 +205,75 @@ describe('the Step Functions engine', () => {
     await expect(engine().remove('pl-1')).resolves.toBeUndefined();
   });
 });
+
+describe('workflows on the Step Functions engine', () => {
+  const WORKFLOW_ROLE = 'arn:aws:iam::123456789012:role/sluice-workflows';
+  const WF_ARN = 'arn:aws:states:ap-northeast-2:123456789012:stateMachine:sluice-dev-wf-1';
+  const workflows = () =>
+    createSfnEngine(new SFNClient({ region: 'ap-northeast-2' }), {
+      ...config,
+      workflowRoleArn: WORKFLOW_ROLE,
+    });
+
+  it('deploys a workflow as a state machine of its own, running as the workflow role', async () => {
+    sfn
+      .on(UpdateStateMachineCommand)
+      .rejects(new StateMachineDoesNotExist({ message: 'State Machine Does Not Exist', ...meta }));
+    sfn.on(CreateStateMachineCommand).resolves({
+      stateMachineArn: WF_ARN,
+      stateMachineVersionArn: `${WF_ARN}:1`,
+      creationDate: new Date(),
+    });
+
+    const ref = await workflows().deployWorkflow({ workflowId: 'wf-1', definition: DEFINITION });
+
+    expect(ref).toBe(`${WF_ARN}:1`);
+    expect(inputOf(CreateStateMachineCommand)).toMatchObject({
+      name: 'sluice-dev-wf-1',
+      roleArn: WORKFLOW_ROLE,
+      type: 'STANDARD',
+      publish: true,
+      tags: [{ key: 'sluice:workflow', value: 'wf-1' }],
+    });
+  });
+
+  it('refuses to deploy a workflow without the workflow role setting', async () => {
+    await expect(engine().deployWorkflow({ workflowId: 'wf-1', definition: DEFINITION })).rejects.toThrow(
+      'SLUICE_WORKFLOW_ROLE_ARN',
+    );
+    expect(sfn.commandCalls(UpdateStateMachineCommand)).toHaveLength(0);
+  });
+
+  it('starts a workflow execution named after the workflow execution', async () => {
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', ...meta }));
+    const started = { workflow_execution_id: 'wfx-1', workflow_id: 'wf-1' };
+
+    expect(await workflows().startWorkflow({ ref: `${WF_ARN}:3`, input: started })).toBe(
+      'arn:aws:states:ap-northeast-2:123456789012:execution:sluice-dev-wf-1:wfx-1',
+    );
+    expect(inputOf(StartExecutionCommand)).toEqual({
+      stateMachineArn: `${WF_ARN}:3`,
+      name: 'wfx-1',
+      input: JSON.stringify(started),
+    });
+  });
+
+  it('tells running, ended and never-started executions apart', async () => {
+    const EXECUTION = engine().executionIdOf(`${ARN}:2`, 'batch-01');
+    expect(EXECUTION).toBe('arn:aws:states:ap-northeast-2:123456789012:execution:sluice-dev-pl-1:batch-01');
+    const described = (status: 'RUNNING' | 'FAILED') => ({
+      executionArn: EXECUTION,
+      stateMachineArn: ARN,
+      status,
+      startDate: new Date(),
+    });
+
+    sfn.on(DescribeExecutionCommand).resolvesOnce(described('RUNNING')).resolvesOnce(described('FAILED'));
+    expect(await engine().executionState(EXECUTION)).toBe('RUNNING');
+    expect(await engine().executionState(EXECUTION)).toBe('ENDED');
+
+    sfn.reset();
+    sfn.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'gone', ...meta }));
+    expect(await engine().executionState(EXECUTION)).toBe('UNKNOWN');
+  });
+});

@@ -1,8 +1,9 @@
 /**
- * The run engine: where compiled pipeline definitions become runnable and executions start
- * and stop. On AWS it is Step Functions (sfn.ts); the local host registers its own engine
+ * The run engine: where compiled pipeline and workflow definitions become runnable and
+ * executions start and stop. On AWS it is Step Functions (sfn.ts); the local host registers its own engine
  * (aws-local-stepfunctions running the same definitions) with `useEngine` before serving.
  */
+import type { WorkflowExecutionInput } from '../../../statemachines/workflow.ts';
 import type { ExecutionInput } from '../pipelines/model.ts';
 
 export interface DeployRequest {
@@ -18,6 +19,20 @@ export interface StartRequest {
   input: ExecutionInput;
 }
 
+export interface DeployWorkflowRequest {
+  workflowId: string;
+  /** The compiled workflow (statemachines/workflow.ts). */
+  definition: string;
+}
+
+export interface StartWorkflowRequest {
+  /** What `deployWorkflow` returned. */
+  ref: string;
+  input: WorkflowExecutionInput;
+}
+
+export type ExecutionState = 'RUNNING' | 'ENDED' | 'UNKNOWN';
+
 export interface Engine {
   /** Makes `definition` runnable as the given pipeline version; returns the reference to start it from. */
   deploy(request: DeployRequest): Promise<string>;
@@ -25,8 +40,25 @@ export interface Engine {
   start(request: StartRequest): Promise<string>;
   /** Stops an execution; a finished or unknown execution is not an error. */
   stop(executionId: string, cause: string): Promise<void>;
-  /** Removes everything deployed for a pipeline (its state machine and versions). */
+  /** Removes everything deployed for a pipeline or a workflow (its state machine and versions). */
   remove(pipelineId: string): Promise<void>;
+  /**
+   * The id the execution named `name` of `ref` has once started (by `start`, or by a
+   * workflow's `startExecution.sync:2` Task), so that it can be stopped.
+   */
+  executionIdOf(ref: string, name: string): string;
+  /**
+   * Whether an execution is still running, has ended (its status change is on its way to the
+   * finalizer, or already there), or is unknown (never started).
+   */
+  executionState(executionId: string): Promise<ExecutionState>;
+  /**
+   * Makes a compiled workflow runnable: on AWS a Standard state machine of its own, running
+   * as the workflow role; locally a definition whose job Tasks start runs in this engine.
+   */
+  deployWorkflow(request: DeployWorkflowRequest): Promise<string>;
+  /** Starts a workflow execution named after its id; returns the execution id. */
+  startWorkflow(request: StartWorkflowRequest): Promise<string>;
 }
 
 let current: Engine | undefined;

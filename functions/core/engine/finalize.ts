@@ -1,11 +1,15 @@
 /**
  * Execution status changes → batch terminal states. On AWS these arrive from EventBridge
  * ("Step Functions Execution Status Change"); the local engine sends the same shape. The
- * execution is named after its batch. Duplicates and late events change nothing: a batch
+ * execution is named after its batch (or, for a workflow's state machine, after its workflow
+ * execution: see workflows/executions.ts). Duplicates and late events change nothing: a batch
  * leaves running/pending once (see runs.ts).
  */
+import { isId } from '../ids.ts';
 import { logger } from '../observability.ts';
 import { finishBatch } from '../pipelines/runs.ts';
+import { settleWorkflowExecution } from '../workflows/executions.ts';
+import { failureReason } from './failure.ts';
 
 export interface ExecutionStatusDetail {
   executionArn: string;
@@ -16,14 +20,9 @@ export interface ExecutionStatusDetail {
   cause?: string | null;
 }
 
-/** The reason a failed execution is shown with, without engine internals. */
-function failureReason(detail: ExecutionStatusDetail): string {
-  if (detail.status === 'TIMED_OUT') return 'The run took longer than its timeout and was stopped.';
-  if (detail.error === 'Sluice.StepFailed' && detail.cause) return detail.cause;
-  return 'A step failed; GET /api/v1/traces shows which one and why.';
-}
-
 export async function onExecutionStatus(detail: ExecutionStatusDetail): Promise<void> {
+  // Workflow state machines share the prefix; their executions are named after workflow executions.
+  if (isId('workflowExecution', detail.name)) return settleWorkflowExecution(detail);
   const batchId = detail.name;
   logger.appendKeys({ batchId });
   switch (detail.status) {

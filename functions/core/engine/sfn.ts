@@ -1,6 +1,8 @@
 /**
  * The run engine on AWS: one Standard state machine per pipeline, one published version per
  * pipeline version, one execution per batch (named after the batch, so starting twice is safe).
+ * A workflow is a Standard state machine of its own (`<prefix><workflow id>`, a version per
+ * change) running as the workflow role; its executions are named after workflow executions.
  */
 import {
   CreateStateMachineCommand,
@@ -13,11 +15,21 @@ import {
   type TracingConfiguration,
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
-import { stepFunctionsConfig, storageConfig } from '../config.ts';
+import { ConfigError, stepFunctionsConfig, storageConfig, workflowsConfig } from '../config.ts';
 import { tracer } from '../observability.ts';
-import type { DeployRequest, Engine, StartRequest } from './engine.ts';
+import type {
+  DeployRequest,
+  DeployWorkflowRequest,
+  Engine,
+  ExecutionState,
+  StartRequest,
+  StartWorkflowRequest,
+} from './engine.ts';
 
-export type StepFunctionsConfig = ReturnType<typeof stepFunctionsConfig>;
+export type StepFunctionsConfig = ReturnType<typeof stepFunctionsConfig> & {
+  /** The role workflow state machines run as (default: `workflowsConfig`, read when first needed). */
+  workflowRoleArn?: string;
+};
 
 const errorName = (error: unknown): string | undefined =>
   typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : undefined;
@@ -58,20 +70,43 @@ export class SfnEngine implements Engine {
   }
 
   async deploy({ pipelineId, version, definition }: DeployRequest): Promise<string> {
-    const versionDescription = `pipeline ${pipelineId} v${version}`;
+    return this.publish(pipelineId, definition, {
+      roleArn: this.config.roleArn,
+      versionDescription: `pipeline ${pipelineId} v${version}`,
+      tag: { key: 'sluice:pipeline', value: pipelineId },
+    });
+  }
+
+  async deployWorkflow({ workflowId, definition }: DeployWorkflowRequest): Promise<string> {
+    const roleArn = this.config.workflowRoleArn ?? workflowsConfig().roleArn;
+    if (!roleArn) throw new ConfigError('Missing required setting SLUICE_WORKFLOW_ROLE_ARN');
+    return this.publish(workflowId, definition, {
+      roleArn,
+      versionDescription: `workflow ${workflowId}`,
+      tag: { key: 'sluice:workflow', value: workflowId },
+    });
+  }
+
+  /** Updates the state machine `<prefix><id>` (creating it the first time) and publishes a version. */
+  private async publish(
+    id: string,
+    definition: string,
+    options: { roleArn: string; versionDescription: string; tag: { key: string; value: string } },
+  ): Promise<string> {
+    const { roleArn, versionDescription } = options;
     const update = async () => {
       const out = await this.client.send(
         new UpdateStateMachineCommand({
-          stateMachineArn: this.arn(pipelineId),
+          stateMachineArn: this.arn(id),
           definition,
-          roleArn: this.config.roleArn,
+          roleArn,
           loggingConfiguration: this.logging(),
           tracingConfiguration: this.tracing(),
           publish: true,
           versionDescription,
         }),
       );
-      if (!out.stateMachineVersionArn) throw new Error(`No version published for ${this.name(pipelineId)}`);
+      if (!out.stateMachineVersionArn) throw new Error(`No version published for ${this.name(id)}`);
       return out.stateMachineVersionArn;
     };
 
@@ -80,19 +115,19 @@ export class SfnEngine implements Engine {
     } catch (error) {
       if (errorName(error) !== 'StateMachineDoesNotExist') throw error;
     }
-    // First version of this pipeline: create the state machine, publishing version 1.
+    // First version: create the state machine, publishing version 1.
     try {
       const out = await this.client.send(
         new CreateStateMachineCommand({
-          name: this.name(pipelineId),
+          name: this.name(id),
           definition,
-          roleArn: this.config.roleArn,
+          roleArn,
           type: 'STANDARD',
           loggingConfiguration: this.logging(),
           tracingConfiguration: this.tracing(),
           publish: true,
           versionDescription,
-          tags: [{ key: 'sluice:pipeline', value: pipelineId }],
+          tags: [options.tag],
         }),
       );
       if (out.stateMachineVersionArn) return out.stateMachineVersionArn;
@@ -104,19 +139,37 @@ export class SfnEngine implements Engine {
   }
 
   async start({ ref, input }: StartRequest): Promise<string> {
+    return this.startNamed(ref, input.batch_id, input);
+  }
+
+  async startWorkflow({ ref, input }: StartWorkflowRequest): Promise<string> {
+    return this.startNamed(ref, input.workflow_execution_id, input);
+  }
+
+  executionIdOf(ref: string, name: string): string {
+    return executionArnFor(ref, name);
+  }
+
+  private async startNamed(ref: string, name: string, input: object): Promise<string> {
     try {
       const out = await this.client.send(
-        new StartExecutionCommand({
-          stateMachineArn: ref,
-          name: input.batch_id,
-          input: JSON.stringify(input),
-        }),
+        new StartExecutionCommand({ stateMachineArn: ref, name, input: JSON.stringify(input) }),
       );
-      if (!out.executionArn) throw new Error(`No execution ARN for batch ${input.batch_id}`);
+      if (!out.executionArn) throw new Error(`No execution ARN for ${name}`);
       return out.executionArn;
     } catch (error) {
-      // Execution names are unique per state machine: this batch was already started.
-      if (errorName(error) === 'ExecutionAlreadyExists') return executionArnFor(ref, input.batch_id);
+      // Execution names are unique per state machine: this one was already started.
+      if (errorName(error) === 'ExecutionAlreadyExists') return executionArnFor(ref, name);
+      throw error;
+    }
+  }
+
+  async executionState(executionId: string): Promise<ExecutionState> {
+    try {
+      const out = await this.client.send(new DescribeExecutionCommand({ executionArn: executionId }));
+      return out.status === 'RUNNING' || out.status === 'PENDING_REDRIVE' ? 'RUNNING' : 'ENDED';
+    } catch (error) {
+      if (errorName(error) === 'ExecutionDoesNotExist') return 'UNKNOWN';
       throw error;
     }
   }

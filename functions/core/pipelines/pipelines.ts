@@ -86,6 +86,15 @@ export interface PipelineItem extends Item {
   max_concurrent_runs: number;
   timeout_minutes: number;
   num_workers: number;
+  /** Data Flow's workerType for runs (DEFAULT or LARGE); absent = DEFAULT. */
+  worker_type?: string;
+  /** Saved with Data Flow's `isTemp`: a draft whatever its validity. */
+  is_temp?: boolean;
+  /** The last version found valid by a save or a verify (Data Flow's EDITING when behind). */
+  verified_version?: number;
+  /** The latest run's status and time, for Data Flow's job view. */
+  last_run_status?: string;
+  last_run_at?: string;
   /** Runs holding a slot (running); bounded by max_concurrent_runs. */
   active_runs: number;
 }
@@ -129,7 +138,7 @@ export function pipelineView(p: PipelineItem) {
     id: p.id,
     name: p.name,
     description: p.description,
-    collection_id: p.collection_id,
+    collection_id: p.collection_id || null,
     version: p.version,
     status: p.valid ? 'valid' : 'draft',
     max_concurrent_runs: p.max_concurrent_runs,
@@ -253,6 +262,25 @@ async function writeVersion(
 
 export async function createPipeline(input: z.output<typeof createPipelineSchema>, principal: Principal) {
   const collection = await requireCollection(input.collection_id);
+  const { item, version } = await insertPipeline({ ...input, collection_id: collection.id }, principal);
+  return { ...pipelineView(item), nodes: version.nodes, problems: version.problems };
+}
+
+export interface NewPipeline {
+  name: string;
+  description?: string;
+  /** Absent for jobs made through the Data Flow API (they belong to no collection). */
+  collection_id?: string;
+  nodes?: unknown[];
+  max_concurrent_runs?: number;
+  timeout_minutes?: number;
+  num_workers?: number;
+  worker_type?: string;
+  is_temp?: boolean;
+}
+
+/** Writes a new pipeline (v1 of its nodes); both the D.Hub and the Data Flow API create through here. */
+export async function insertPipeline(input: NewPipeline, principal: Pick<Principal, 'username'>) {
   const id = newId('pipeline');
   const version = await writeVersion(id, 1, input.nodes ?? [], principal);
   const now = version.created_at;
@@ -261,12 +289,11 @@ export async function createPipeline(input: z.output<typeof createPipelineSchema
     sk: 'META',
     gsi1pk: 'PIPELINES',
     gsi1sk: id,
-    gsi2pk: collectionKey(collection.id),
-    gsi2sk: `PL#${id}`,
+    ...(input.collection_id ? { gsi2pk: collectionKey(input.collection_id), gsi2sk: `PL#${id}` } : {}),
     id,
     name: input.name,
     description: input.description ?? '',
-    collection_id: collection.id,
+    collection_id: input.collection_id ?? '',
     version: 1,
     valid: version.valid,
     created_at: now,
@@ -275,10 +302,13 @@ export async function createPipeline(input: z.output<typeof createPipelineSchema
     max_concurrent_runs: input.max_concurrent_runs ?? DEFAULT_MAX_CONCURRENT_RUNS,
     timeout_minutes: input.timeout_minutes ?? pipelinesConfig().defaultTimeoutMinutes,
     num_workers: input.num_workers ?? DEFAULT_NUM_WORKERS,
+    ...(input.worker_type ? { worker_type: input.worker_type } : {}),
+    ...(input.is_temp ? { is_temp: true } : {}),
+    ...(version.valid && !input.is_temp ? { verified_version: 1 } : {}),
     active_runs: 0,
   };
   await putItem(item);
-  return { ...pipelineView(item), nodes: version.nodes, problems: version.problems };
+  return { item, version };
 }
 
 export async function listPipelines(collectionId: string | undefined, limit?: number, token?: string) {
@@ -308,7 +338,13 @@ export async function getPipeline(id: string) {
  */
 export async function updatePipeline(
   id: string,
-  input: z.output<typeof updatePipelineSchema>,
+  input: z.output<typeof updatePipelineSchema> & {
+    worker_type?: string;
+    /** Data Flow's isTemp: true saves a draft; false clears it. */
+    is_temp?: boolean;
+    /** The caller verified these nodes (a Data Flow save): a valid version counts as verified. */
+    verify?: boolean;
+  },
   principal: Principal,
 ) {
   const current = await requirePipeline(id);
@@ -329,6 +365,9 @@ export async function updatePipeline(
   assign('max_concurrent_runs', input.max_concurrent_runs);
   assign('timeout_minutes', input.timeout_minutes);
   assign('num_workers', input.num_workers);
+  assign('worker_type', input.worker_type);
+  assign('is_temp', input.is_temp);
+  if (input.verify && version.valid && !input.is_temp) assign('verified_version', version.version);
   if (input.nodes) {
     assign('version', version.version);
     assign('valid', version.valid);
@@ -385,7 +424,18 @@ export async function verifyPipeline(id: string, version?: number) {
   const pipeline = await requirePipeline(id);
   const saved = await requireVersion(pipeline, version);
   const { result } = await verifyNodes(saved.nodes);
+  if (result.valid && saved.version === pipeline.version) await markVerified(id, saved.version);
   return { pipeline_id: id, version: saved.version, valid: result.valid, problems: result.problems };
+}
+
+/** Records that `version` was found valid (it is the current one unless it moved meanwhile). */
+export async function markVerified(id: string, version: number): Promise<void> {
+  await updateItem(pipelineKey(id), 'META', {
+    UpdateExpression: 'SET verified_version = :v',
+    ConditionExpression: 'attribute_exists(pk) AND #version = :v',
+    ExpressionAttributeNames: { '#version': 'version' },
+    ExpressionAttributeValues: { ':v': version },
+  });
 }
 
 /** Records the engine reference of a deployed version (first writer wins; both are usable). */

@@ -18,6 +18,7 @@ import {
   getItem,
   type Item,
   pageRequest,
+  putItem,
   putNew,
   queryAll,
   queryPage,
@@ -25,6 +26,7 @@ import {
 } from '../db.ts';
 import { engine } from '../engine/engine.ts';
 import { BadStateError, NotFoundError } from '../errors.ts';
+import { publishEvent } from '../events.ts';
 import { isId, newId } from '../ids.ts';
 import { logger, metrics } from '../observability.ts';
 import { dhubList } from '../paging.ts';
@@ -67,7 +69,14 @@ export interface BatchItem extends Item {
   error?: string;
   timeout_minutes: number;
   num_workers: number;
+  /** Worker size of the run (Data Flow's workerType); absent = DEFAULT. */
+  worker_type?: string;
   parameters?: Record<string, unknown>;
+  /** The trigger that started the run, if one did. */
+  trigger_id?: string;
+  trigger_name?: string;
+  /** The workflow execution the run belongs to, if any. */
+  workflow_execution_id?: string;
 }
 
 export const batchKey = (id: string) => `BATCH#${id}`;
@@ -86,6 +95,8 @@ export function batchView(b: BatchItem) {
     started_at: b.started_at,
     finished_at: b.finished_at,
     ...(b.error ? { error: b.error } : {}),
+    ...(b.trigger_id ? { trigger_id: b.trigger_id, trigger_name: b.trigger_name } : {}),
+    ...(b.workflow_execution_id ? { workflow_execution_id: b.workflow_execution_id } : {}),
     state: { state: b.status, steps: b.steps },
   };
 }
@@ -125,6 +136,10 @@ export interface RunRequest {
   version?: number;
   principal: Pick<Principal, 'username'>;
   parameters?: Record<string, unknown>;
+  /** Run settings for this run only (Data Flow's jobCondition). */
+  overrides?: { timeout_minutes?: number; num_workers?: number; worker_type?: string };
+  trigger?: { id: string; name: string };
+  workflowExecutionId?: string;
 }
 
 /**
@@ -138,18 +153,29 @@ export async function createRun(
   const pipeline = await requirePipeline(pipelineId);
   const version = await requireVersion(pipeline, request.version);
   requireRunnable(pipeline, version);
-  const id = newId('batch');
+  const batch = newBatch(pipeline, version, request, newId('batch'));
+  const id = batch.id;
+  await putNew(batch);
+  await recordRunDay(batch);
+  await noteLastRun(pipelineId, 'pending', batch.created_at);
+  metrics.addMetric('RunsRequested', 'Count', 1);
+  const started = await dispatchPending(pipelineId);
+  return { batch: (await findBatch(id)) ?? batch, started: started.has(id) };
+}
+
+/** A new batch record of the pipeline version, waiting (`pending`) in the run queue. */
+function newBatch(pipeline: PipelineItem, version: VersionItem, request: RunRequest, id: string): BatchItem {
   const steps: Record<string, StepRecord> = {};
   for (const node of version.plan) steps[node.step] = { state: 'none', offsets: {} };
-  const batch: BatchItem = {
+  return {
     pk: batchKey(id),
     sk: 'META',
-    gsi1pk: `BATCHES#${pipelineId}`,
+    gsi1pk: `BATCHES#${pipeline.id}`,
     gsi1sk: id,
     gsi2pk: QUEUE.pending,
-    gsi2sk: queueSk(pipelineId, id),
+    gsi2sk: queueSk(pipeline.id, id),
     id,
-    pipeline_id: pipelineId,
+    pipeline_id: pipeline.id,
     pipeline_version: version.version,
     name: pipeline.name,
     deployment: `run-pipeline/${pipeline.name}`,
@@ -159,14 +185,28 @@ export async function createRun(
     created_by: request.principal.username,
     started_at: null,
     finished_at: null,
-    timeout_minutes: pipeline.timeout_minutes,
-    num_workers: pipeline.num_workers,
+    timeout_minutes: request.overrides?.timeout_minutes ?? pipeline.timeout_minutes,
+    num_workers: request.overrides?.num_workers ?? pipeline.num_workers,
+    ...((request.overrides?.worker_type ?? pipeline.worker_type)
+      ? { worker_type: request.overrides?.worker_type ?? pipeline.worker_type }
+      : {}),
     ...(request.parameters ? { parameters: request.parameters } : {}),
+    ...(request.trigger ? { trigger_id: request.trigger.id, trigger_name: request.trigger.name } : {}),
+    ...(request.workflowExecutionId ? { workflow_execution_id: request.workflowExecutionId } : {}),
   };
-  await putNew(batch);
-  metrics.addMetric('RunsRequested', 'Count', 1);
-  const started = await dispatchPending(pipelineId);
-  return { batch: (await findBatch(id)) ?? batch, started: started.has(id) };
+}
+
+/** Whether a new run of the pipeline would have to wait: every slot taken, or runs already waiting. */
+export async function runWouldWait(
+  pipeline: Pick<PipelineItem, 'id' | 'active_runs' | 'max_concurrent_runs'>,
+) {
+  if (pipeline.active_runs >= pipeline.max_concurrent_runs) return true;
+  const waiting = await queryPage<BatchItem>(
+    { index: 'gsi2', partition: QUEUE.pending, sortPrefix: `${pipeline.id}#` },
+    { limit: 1 },
+    false,
+  );
+  return waiting.items.length > 0;
 }
 
 async function claimSlot(pipelineId: string): Promise<boolean> {
@@ -234,7 +274,10 @@ async function promote(batchId: string): Promise<BatchItem | undefined> {
   });
 }
 
-const settingsKey = (b: BatchItem) => `t${b.timeout_minutes}-w${b.num_workers}`;
+const MAX_RUN_MINUTES = 1440;
+
+const settingsKey = (b: BatchItem) =>
+  `t${b.timeout_minutes}-w${b.num_workers}${b.worker_type && b.worker_type !== 'DEFAULT' ? `-${b.worker_type}` : ''}`;
 
 /** Deploys the batch's version (once per run settings) and returns what to start it from. */
 async function deployment(batch: BatchItem, version: VersionItem): Promise<string> {
@@ -250,9 +293,10 @@ async function deployment(batch: BatchItem, version: VersionItem): Promise<strin
       parents: n.parents,
       partitioned: n.kind === 'source',
     })),
-    timeoutSeconds: batch.timeout_minutes * 60,
+    // Data Flow's timeout 0 means no limit of the job's own: the platform's longest run applies.
+    timeoutSeconds: (batch.timeout_minutes || MAX_RUN_MINUTES) * 60,
     maxConcurrency: batch.num_workers,
-    workerArn: pipelinesConfig().stepWorkerArn,
+    workerArn: workerArnFor(batch.worker_type),
   });
   const ref = await (await engine()).deploy({
     pipelineId: batch.pipeline_id,
@@ -286,6 +330,66 @@ async function startExecution(batch: BatchItem): Promise<boolean> {
       'The run could not be started; see the service logs for the request id.',
     );
     return false;
+  }
+}
+
+/**
+ * Records a run that a workflow's state machine starts itself (`startExecution.sync:2`)
+ * instead of this module: the batch is written `running`, holding one of the pipeline's run
+ * slots, its version is deployed, and the reference to start is answered with the batch.
+ * Answers undefined when the pipeline has no free slot (the caller waits and asks again).
+ * Asking again with the same batch id answers the same batch, so a retried call is harmless.
+ */
+export async function recordRun(
+  pipelineId: string,
+  request: RunRequest,
+  batchId: string,
+): Promise<{ batch: BatchItem; ref: string } | undefined> {
+  const known = await findBatch(batchId);
+  if (known && (known.pipeline_id !== pipelineId || TERMINAL.includes(known.status))) {
+    throw new BadStateError(`Batch ${batchId} is not a run in progress of pipeline ${pipelineId}.`);
+  }
+  const pipeline = await requirePipeline(pipelineId);
+  const version = await requireVersion(pipeline, known?.pipeline_version ?? request.version);
+  if (known) return { batch: known, ref: await deployment(known, version) };
+  requireRunnable(pipeline, version);
+  if (!(await claimSlot(pipelineId))) return undefined;
+  const queued = newBatch(pipeline, version, request, batchId);
+  const steps: Record<string, StepRecord> = {};
+  for (const name of Object.keys(queued.steps)) steps[name] = { state: 'pending', offsets: {} };
+  const batch: BatchItem = {
+    ...queued,
+    status: 'running',
+    started_at: queued.created_at,
+    steps,
+    holds_slot: true,
+    gsi2pk: QUEUE.active,
+  };
+  if (!(await putNew(batch))) {
+    // A concurrent call with the same id won: it holds the slot for this batch.
+    await releaseSlot(pipelineId);
+    return recordRun(pipelineId, request, batchId);
+  }
+  await recordRunDay(batch);
+  await noteLastRun(pipelineId, 'running', batch.created_at);
+  metrics.addMetric('RunsRequested', 'Count', 1);
+  try {
+    const ref = await deployment(batch, version);
+    const executionId = (await engine()).executionIdOf(ref, batch.id);
+    await updateItem(batchKey(batch.id), 'META', {
+      UpdateExpression: 'SET execution_id = :id',
+      ExpressionAttributeValues: { ':id': executionId },
+    });
+    metrics.addMetric('RunsStarted', 'Count', 1);
+    return { batch: { ...batch, execution_id: executionId }, ref };
+  } catch (error) {
+    logger.error('could not deploy a recorded batch', { batchId: batch.id, error: error as Error });
+    await finishBatch(
+      batch.id,
+      'failed',
+      'The run could not be started; see the service logs for the request id.',
+    );
+    throw error;
   }
 }
 
@@ -325,6 +429,20 @@ export async function finishBatch(
     1,
   );
   await settleSteps(before, outcome);
+  await recordRunDay({ ...before, status: outcome, finished_at: now, started_at: before.started_at ?? now });
+  await noteLastRun(before.pipeline_id, outcome, now);
+  await publishEvent({
+    source: 'sluice.pipelines',
+    'detail-type': 'Batch Finished',
+    detail: {
+      pipelineId: before.pipeline_id,
+      pipelineName: before.name,
+      batchId,
+      status: outcome,
+      ...(before.trigger_id ? { triggerId: before.trigger_id } : {}),
+      ...(before.workflow_execution_id ? { workflowExecutionId: before.workflow_execution_id } : {}),
+    },
+  });
   if (!handOver) return findBatch(batchId);
   if (before.holds_slot) await releaseSlot(before.pipeline_id);
   await dispatchPending(before.pipeline_id);
@@ -368,6 +486,7 @@ export async function deleteBatch(pipelineId: string, batchId: string): Promise<
   const items = await queryAll<Item & { sk: string }>({ partition: batchKey(batchId) });
   for (const item of items) if (item.sk !== 'META') await deleteItem(batchKey(batchId), item.sk);
   await deletePrefix(`runs/${batchId}/`);
+  await deleteItem(runDayKey(batch.created_at.slice(0, 10)), `${batch.created_at}#${batch.id}`);
   await deleteItem(batchKey(batchId));
 }
 
@@ -438,4 +557,42 @@ export async function failInterruptedBatches(): Promise<number> {
   const waiting = await queryAll<BatchItem>({ index: 'gsi2', partition: QUEUE.pending });
   for (const id of new Set(waiting.map((b) => b.pipeline_id))) await dispatchPending(id);
   return active.length;
+}
+
+/** The step worker a run's worker type invokes (LARGE has its own, bigger function). */
+export function workerArnFor(workerType: string | undefined): string {
+  const config = pipelinesConfig();
+  return workerType === 'LARGE' ? config.largeStepWorkerArn : config.stepWorkerArn;
+}
+
+/**
+ * One small item per run in the partition of the day it was created (UTC), kept in step
+ * with the run's status: the dashboard reads a day with one Query instead of scanning runs.
+ */
+export const runDayKey = (day: string) => `RUNDAY#${day}`;
+
+async function recordRunDay(batch: BatchItem): Promise<void> {
+  const day = batch.created_at.slice(0, 10);
+  const started = batch.started_at ? Date.parse(batch.started_at) : undefined;
+  const finished = batch.finished_at ? Date.parse(batch.finished_at) : undefined;
+  await putItem({
+    pk: runDayKey(day),
+    sk: `${batch.created_at}#${batch.id}`,
+    entity: 'run-day',
+    batch_id: batch.id,
+    pipeline_id: batch.pipeline_id,
+    status: batch.status,
+    created_at: batch.created_at,
+    ...(started !== undefined && finished !== undefined ? { duration_ms: finished - started } : {}),
+    ...(batch.finished_at ? { finished_at: batch.finished_at } : {}),
+  });
+}
+
+/** The pipeline item keeps its latest run's status and time (Data Flow's lastExecution*). */
+async function noteLastRun(pipelineId: string, status: BatchStatus, at: string): Promise<void> {
+  await updateItem(pipelineKey(pipelineId), 'META', {
+    UpdateExpression: 'SET last_run_status = :s, last_run_at = :at',
+    ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(last_run_at) OR last_run_at <= :at)',
+    ExpressionAttributeValues: { ':s': status, ':at': at },
+  });
 }

@@ -9,6 +9,7 @@ import type { Principal } from '../auth/principal.ts';
 import { type DatasetItem, type DatasetLock, datasetKey, releaseDatasetLock } from '../catalog/datasets.ts';
 import { type Item, putItem, queryAll, updateItem } from '../db.ts';
 import { ConflictError } from '../errors.ts';
+import { publishEvent } from '../events.ts';
 import { logger } from '../observability.ts';
 import { onVersionPublished } from '../query/glue.ts';
 import { deletePrefix, getJson, putJson } from '../storage.ts';
@@ -148,6 +149,17 @@ export async function publishVersion(
   manifestCache.set(manifestKey, manifest);
   // Athena's view of the dataset (AWS only); a Glue failure is logged, the version stands.
   await onVersionPublished(dataset, manifest);
+  // Triggers waiting for this dataset (DATASET_UPDATED) hear about it; never fails the write.
+  await publishEvent({
+    source: 'sluice.catalog',
+    'detail-type': 'Dataset Version Published',
+    detail: {
+      datasetId: dataset.id,
+      datasetName: dataset.name,
+      collectionId: dataset.collection_id,
+      version,
+    },
+  });
   return manifest;
 }
 

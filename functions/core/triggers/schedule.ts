@@ -78,7 +78,8 @@ function canonicalTimezone(tz: string): string | undefined {
   }
 }
 
-function resolveTimezone(tz: string | undefined): string {
+/** The canonical name of a time zone (UTC when none is given), or a ScheduleError on `timezone`. */
+export function resolveTimezone(tz: string | undefined): string {
   if (tz === undefined || tz === null) return DEFAULT_TIMEZONE;
   const name = canonicalTimezone(tz);
   if (!name) throw new ScheduleError('timezone', `"${tz}" is not a known IANA time zone name.`);

@@ -1,0 +1,250 @@
+/**
+ * Data Flow jobs: the pipeline store seen through NAVER Cloud Data Flow's API. A job created
+ * here is a pipeline (with no collection) and every pipeline is a job; an execution is a batch.
+ * runCondition maps onto the pipeline's run settings: `timeout` (minutes, 0-1440; 0 = no limit
+ * of the job's own, the platform's 1,440 minutes apply) → the run's timeout, `numWorker` → the
+ * fan-out concurrency of partitioned steps, `workerType` → the step worker's size.
+ */
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
+import { queryAll } from '../db.ts';
+import { engine } from '../engine/engine.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import {
+  deletePipeline,
+  findPipeline,
+  insertPipeline,
+  type PipelineItem,
+  requireVersion,
+  updatePipeline,
+  verifyNodes,
+} from '../pipelines/pipelines.ts';
+import { type BatchItem, createRun, findBatch, removeRuns } from '../pipelines/runs.ts';
+import { dataflowDate, dataflowNameSchema, dataflowPage, executionStatus, executionView } from './views.ts';
+
+/** Worker sizes: DEFAULT is the step worker as deployed, LARGE the bigger one (README). */
+export const WORKER_TYPES = ['DEFAULT', 'LARGE'] as const;
+export const JOB_STATUSES = [
+  'RUNNABLE',
+  'RUNNING',
+  'DELETED',
+  'UNKNOWN',
+  'DRAFT',
+  'STOPPED',
+  'EDITING',
+] as const;
+
+const nodesSchema = z.array(z.unknown()).max(200, 'must have at most 200 nodes');
+
+const runConditionSchema = z.object({
+  workerType: z.enum(WORKER_TYPES, { message: `must be one of ${WORKER_TYPES.join(', ')}` }).optional(),
+  numWorker: z
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be 1 or more')
+    .max(40, 'must be at most 40')
+    .optional(),
+  timeout: z
+    .number()
+    .int('must be an integer')
+    .min(0, 'must be 0 or more')
+    .max(1440, 'must be at most 1440')
+    .optional(),
+});
+
+export const createJobSchema = z.object({
+  name: dataflowNameSchema,
+  description: z.string().max(2000, 'must be at most 2000 characters').optional(),
+  nodes: nodesSchema,
+  runCondition: runConditionSchema.optional(),
+  isTemp: z.boolean().optional(),
+});
+
+export const updateJobSchema = z.object({
+  name: dataflowNameSchema,
+  description: z.string().max(2000, 'must be at most 2000 characters').optional(),
+  nodes: nodesSchema,
+  isTemp: z.boolean().optional(),
+});
+
+export const verifyJobSchema = z.object({ name: dataflowNameSchema, nodes: nodesSchema });
+
+export const executeJobSchema = z
+  .object({
+    jobCondition: runConditionSchema.optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+  })
+  .default({});
+
+export const executeConfigSchema = runConditionSchema;
+
+export const listJobsSchema = z.object({
+  name: z.string().max(100).optional(),
+  status: z.enum(JOB_STATUSES, { message: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
+  page: z.coerce.number().int('must be an integer').min(0, 'must be 0 or more').default(0),
+  limit: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be 1 or more')
+    .max(1000, 'must be at most 1000')
+    .default(1000),
+});
+
+export function jobStatus(p: PipelineItem): (typeof JOB_STATUSES)[number] {
+  if (p.is_temp || !p.valid) return 'DRAFT';
+  if (p.active_runs > 0) return 'RUNNING';
+  if (p.verified_version !== p.version) return 'EDITING';
+  return 'RUNNABLE';
+}
+
+function runCondition(p: PipelineItem) {
+  return {
+    workerType: p.worker_type ?? 'DEFAULT',
+    numWorker: p.num_workers,
+    timeout: p.timeout_minutes,
+    nrn: '',
+    scriptPath: `pipelines/${p.id}/versions/${p.version}`,
+    logPath: `runs/`,
+  };
+}
+
+function jobSummary(p: PipelineItem) {
+  return {
+    jobId: p.id,
+    name: p.name,
+    description: p.description,
+    type: 'DATAFLOW',
+    status: jobStatus(p),
+    runCondition: runCondition(p),
+    createdDate: dataflowDate(p.created_at),
+    updatedDate: dataflowDate(p.updated_at),
+    lastExecutionStatus: p.last_run_status ? executionStatus(p.last_run_status as BatchItem['status']) : null,
+    lastExecutionDate: dataflowDate(p.last_run_at),
+  };
+}
+
+async function jobView(p: PipelineItem) {
+  const version = await requireVersion(p);
+  return { ...jobSummary(p), nodes: version.nodes, ...(version.valid ? {} : { problems: version.problems }) };
+}
+
+async function requireJob(id: string): Promise<PipelineItem> {
+  const p = await findPipeline(id);
+  if (!p) throw new NotFoundError('JOB', id);
+  return p;
+}
+
+const settings = (c: z.output<typeof runConditionSchema> | undefined) => ({
+  ...(c?.timeout !== undefined ? { timeout_minutes: c.timeout } : {}),
+  ...(c?.numWorker !== undefined ? { num_workers: c.numWorker } : {}),
+  ...(c?.workerType !== undefined ? { worker_type: c.workerType } : {}),
+});
+
+export async function createJob(input: z.output<typeof createJobSchema>, principal: Principal) {
+  const { item } = await insertPipeline(
+    {
+      name: input.name,
+      description: input.description,
+      nodes: input.nodes,
+      is_temp: input.isTemp,
+      ...settings(input.runCondition),
+    },
+    principal,
+  );
+  return jobView(item);
+}
+
+export async function getJob(id: string) {
+  return jobView(await requireJob(id));
+}
+
+export async function listJobs(q: z.output<typeof listJobsSchema>) {
+  const all = await queryAll<PipelineItem>({ index: 'gsi1', partition: 'PIPELINES' });
+  const needle = q.name?.toLowerCase();
+  const jobs = all
+    .filter((p) => !needle || p.name.toLowerCase().includes(needle))
+    .map(jobSummary)
+    .filter((j) => !q.status || j.status === q.status)
+    .sort((a, b) => ((a.createdDate ?? '') < (b.createdDate ?? '') ? 1 : -1));
+  return dataflowPage(jobs, q.page, q.limit);
+}
+
+export async function updateJob(id: string, input: z.output<typeof updateJobSchema>, principal: Principal) {
+  await requireJob(id);
+  const updated = await updatePipeline(
+    id,
+    {
+      name: input.name,
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      nodes: input.nodes,
+      is_temp: input.isTemp ?? false,
+      verify: true,
+    },
+    principal,
+  );
+  return jobView((await findPipeline(updated.id)) as PipelineItem);
+}
+
+export async function updateExecuteConfig(
+  id: string,
+  input: z.output<typeof executeConfigSchema>,
+  principal: Principal,
+) {
+  await requireJob(id);
+  const change = settings(input);
+  if (Object.keys(change).length > 0) await updatePipeline(id, change, principal);
+  return jobView(await requireJob(id));
+}
+
+/** Every problem per node, for nodes not saved anywhere yet. */
+export async function verifyJob(input: z.output<typeof verifyJobSchema>) {
+  const { result, echoed } = await verifyNodes(input.nodes);
+  return {
+    name: input.name,
+    valid: result.valid,
+    problems: result.problems,
+    nodes: echoed,
+  };
+}
+
+/**
+ * Deletes a job (= pipeline), through either API: with triggers it answers 409 unless `force`,
+ * which deletes them first; unfinished runs likewise need `force`.
+ */
+export async function deleteJob(id: string, force: boolean, kind: 'JOB' | 'PIPELINE' = 'JOB') {
+  if (!(await findPipeline(id))) throw new NotFoundError(kind, id);
+  const { triggersOfJob, deleteTriggersOfJob } = await import('../triggers/triggers.ts');
+  const triggers = await triggersOfJob(id);
+  if (triggers.length > 0) {
+    if (!force) {
+      throw new ConflictError(
+        `${kind === 'JOB' ? 'Job' : 'Pipeline'} ${id} has ${triggers.length} trigger(s) (${triggers.map((t) => t.name).join(', ')}); delete them first or pass ?force=true.`,
+      );
+    }
+    await deleteTriggersOfJob(id);
+  }
+  await deletePipeline(id, force, removeRuns, async (pipelineId) => (await engine()).remove(pipelineId));
+}
+
+export async function executeJob(id: string, input: z.output<typeof executeJobSchema>, principal: Principal) {
+  await requireJob(id);
+  const { batch } = await createRun(id, {
+    principal,
+    ...(input.parameters ? { parameters: input.parameters } : {}),
+    overrides: settings(input.jobCondition),
+  });
+  return executionView(batch);
+}
+
+export async function listExecutions(id: string, page: number, limit: number) {
+  await requireJob(id);
+  const batches = await queryAll<BatchItem>({ index: 'gsi1', partition: `BATCHES#${id}`, newestFirst: true });
+  return dataflowPage(batches.map(executionView), page, limit);
+}
+
+export async function getExecution(jobId: string, executionId: string) {
+  await requireJob(jobId);
+  const batch = await findBatch(executionId);
+  if (!batch || batch.pipeline_id !== jobId) throw new NotFoundError('EXECUTION', executionId);
+  return executionView(batch);
+}

@@ -1,0 +1,28 @@
+/** Sluice events on AWS: PutEvents to the configured EventBridge bus. */
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { storageConfig } from './config.ts';
+import type { EventSink } from './events.ts';
+import { tracer } from './observability.ts';
+
+let client: EventBridgeClient | undefined;
+
+export function eventBridgeSink(busName: string): EventSink {
+  return async (event) => {
+    client ??= tracer.captureAWSv3Client(new EventBridgeClient({ region: storageConfig().region }));
+    const out = await client.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: busName,
+            Source: event.source,
+            DetailType: event['detail-type'],
+            Detail: JSON.stringify(event.detail),
+          },
+        ],
+      }),
+    );
+    if ((out.FailedEntryCount ?? 0) > 0) {
+      throw new Error(`PutEvents rejected the event: ${out.Entries?.[0]?.ErrorCode ?? 'unknown'}`);
+    }
+  };
+}

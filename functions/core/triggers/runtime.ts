@@ -1,0 +1,55 @@
+/**
+ * The trigger runtime: whatever makes stored triggers fire. The triggers API arms a trigger when
+ * it is created and disarms it when it is deleted, through this interface only. On AWS it is the
+ * EventBridge Scheduler / EventBridge rules adapter (aws.ts); the local host installs its
+ * in-process scheduler and bus (local.ts) with `useTriggerRuntime` before it serves.
+ *
+ * Either way a firing ends in `fireTrigger` (triggers.ts), which records the run as a batch.
+ */
+import type { EventPattern } from './pattern.ts';
+import type { Schedule } from './schedule.ts';
+
+/** What a runtime needs to know about a trigger to make it fire. */
+export interface ArmedTrigger {
+  triggerId: string;
+  name: string;
+  /** A disabled trigger keeps its schedule or rule, switched off (AWS), or none at all (local). */
+  enabled: boolean;
+  /** SCHEDULED triggers. */
+  schedule?: Schedule;
+  /** EVENT triggers: an EventBridge event pattern. */
+  pattern?: EventPattern;
+}
+
+export interface TriggerRuntime {
+  /** Creates or replaces the trigger's schedule or rule. */
+  register(trigger: ArmedTrigger): Promise<void>;
+  /** Removes the trigger's schedule or rule; an unknown id is not an error. */
+  unregister(triggerId: string): Promise<void>;
+}
+
+/**
+ * Why a trigger fired, as handed to `fireTrigger`. `id` identifies the delivery (an EventBridge
+ * event id, a Scheduler execution id): a redelivery with the same id starts no second run.
+ */
+export interface FireCause {
+  kind: 'schedule' | 'event';
+  id?: string;
+  time?: string;
+  source?: string;
+  detailType?: string;
+  detail?: Record<string, unknown>;
+}
+
+let current: TriggerRuntime | undefined;
+
+/** Installs the runtime (the local host, tests). */
+export function useTriggerRuntime(runtime: TriggerRuntime | undefined): void {
+  current = runtime;
+}
+
+/** The installed runtime, or the AWS adapter when none was installed (the AWS deployment). */
+export async function triggerRuntime(): Promise<TriggerRuntime> {
+  if (!current) current = (await import('./aws.ts')).createAwsTriggerRuntime();
+  return current;
+}

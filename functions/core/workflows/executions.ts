@@ -1,0 +1,295 @@
+/**
+ * Workflow executions: `WFX#{id}` items, listed per workflow through gsi1 (`WFXS#{workflow}`).
+ * Running a workflow compiles it with its jobs' current names and timeouts, deploys the
+ * definition when it changed, records the execution and starts it. The state machine records
+ * each job's run as it reaches it (steps.ts). Its end comes back like a pipeline execution's,
+ * through the finalizer (`settleWorkflowExecution`), which also stops job runs left in flight
+ * when the workflow did not succeed.
+ */
+import { createHash } from 'node:crypto';
+import { compileWorkflow, type WorkflowJobNode } from '../../../statemachines/workflow.ts';
+import type { Principal } from '../auth/principal.ts';
+import { workflowsConfig } from '../config.ts';
+import { dataflowDate, dataflowPage, executionView } from '../dataflow/views.ts';
+import { getItem, type Item, putNew, queryAll, updateItem } from '../db.ts';
+import { engine } from '../engine/engine.ts';
+import type { ExecutionStatusDetail } from '../engine/finalize.ts';
+import { BadStateError, NotFoundError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { logger } from '../observability.ts';
+import { findPipeline, type PipelineItem } from '../pipelines/pipelines.ts';
+import { type BatchItem, findBatch, finishBatch, TERMINAL } from '../pipelines/runs.ts';
+import { jobNodes } from './model.ts';
+import {
+  executionKey,
+  executionListKey,
+  requireWorkflow,
+  type WorkflowExecutionStatus,
+  type WorkflowItem,
+  workflowKey,
+} from './workflows.ts';
+
+export interface WorkflowExecutionItem extends Item {
+  id: string;
+  workflow_id: string;
+  workflow_name: string;
+  status: WorkflowExecutionStatus;
+  created_at: string;
+  /** Absent until the state machine starts (so `if_not_exists` can fill it in). */
+  started_at?: string;
+  finished_at?: string;
+  created_by: string;
+  /** The JOB nodes this execution runs, as compiled. */
+  plan: Array<{ nodeId: number | string; key: string; name: string; jobId: string }>;
+  /** Job runs (batch ids) by node key, written as the state machine reaches each job. */
+  jobs: Record<string, string>;
+  execution_id?: string;
+  /** Why it failed: the first failing job's reason, else the state machine's. */
+  error?: string;
+}
+
+export async function findExecution(id: string): Promise<WorkflowExecutionItem | undefined> {
+  return getItem<WorkflowExecutionItem>(executionKey(id));
+}
+
+async function executionViewOf(x: WorkflowExecutionItem) {
+  const runs: Array<{ node: WorkflowExecutionItem['plan'][number]; batch: BatchItem }> = [];
+  for (const node of x.plan) {
+    const batchId = x.jobs[node.key];
+    const batch = batchId ? await findBatch(batchId) : undefined;
+    if (batch) runs.push({ node, batch });
+  }
+  runs.sort(
+    (a, b) => a.batch.created_at.localeCompare(b.batch.created_at) || a.node.key.localeCompare(b.node.key),
+  );
+  const started = x.started_at ? Date.parse(x.started_at) : undefined;
+  const ended = x.finished_at ? Date.parse(x.finished_at) : undefined;
+  return {
+    workflowExecutionId: x.id,
+    workflowId: x.workflow_id,
+    workflowName: x.workflow_name,
+    status: x.status,
+    startDate: dataflowDate(x.started_at),
+    endDate: dataflowDate(x.finished_at),
+    createdDate: dataflowDate(x.created_at),
+    /** Milliseconds from start to end (or to now while running). */
+    runningTime: started === undefined ? 0 : (ended ?? Date.now()) - started,
+    jobExecutions: runs.map(({ node, batch }) => ({
+      ...executionView(batch),
+      nodeId: node.nodeId,
+      nodeName: node.name,
+    })),
+    ...(x.error ? { errorMessage: x.error } : {}),
+  };
+}
+
+export async function listWorkflowExecutions(workflowId: string, page: number, limit: number) {
+  await requireWorkflow(workflowId);
+  const all = await queryAll<WorkflowExecutionItem>({
+    index: 'gsi1',
+    partition: executionListKey(workflowId),
+    newestFirst: true,
+  });
+  const shown = dataflowPage(all, page, limit);
+  const list = [];
+  // Only the page's executions are read in full (their job runs).
+  for (const item of shown.list) {
+    const full = await findExecution(item.id);
+    if (full) list.push(await executionViewOf(full));
+  }
+  return { ...shown, list };
+}
+
+export async function getWorkflowExecution(workflowId: string, executionId: string) {
+  await requireWorkflow(workflowId);
+  const x = await findExecution(executionId);
+  if (!x || x.workflow_id !== workflowId) throw new NotFoundError('EXECUTION', executionId);
+  return executionViewOf(x);
+}
+
+/** A job's run timeout in seconds (0 minutes means the platform's longest, 1,440). */
+function runTimeoutSeconds(p: PipelineItem): number {
+  return (p.timeout_minutes > 0 ? p.timeout_minutes : 1440) * 60;
+}
+
+/** The jobs of a workflow as they are now; refuses when one is gone or cannot run. */
+async function currentJobs(workflow: WorkflowItem): Promise<WorkflowJobNode[]> {
+  const problems: string[] = [];
+  const compiled: WorkflowJobNode[] = [];
+  for (const job of jobNodes(workflow.nodes)) {
+    const pipeline = await findPipeline(job.jobId);
+    if (!pipeline) problems.push(`node ${job.key}: job ${job.jobId} no longer exists`);
+    else if (!pipeline.valid || pipeline.is_temp) {
+      problems.push(`node ${job.key}: job ${pipeline.name} (${job.jobId}) is a draft and cannot run`);
+    } else {
+      compiled.push({
+        key: job.key,
+        jobId: job.jobId,
+        jobName: pipeline.name,
+        parents: job.parents,
+        timeoutSeconds: runTimeoutSeconds(pipeline),
+      });
+    }
+  }
+  if (problems.length > 0) {
+    throw new BadStateError(`Workflow ${workflow.id} cannot run: ${problems.join('; ')}.`);
+  }
+  return compiled;
+}
+
+/** Deploys the definition unless the deployed one is the same; answers what to start. */
+async function deployed(workflow: WorkflowItem, definition: string): Promise<string> {
+  const digest = createHash('sha256').update(definition).digest('hex').slice(0, 16);
+  if (workflow.engine_ref && workflow.engine_digest === digest) return workflow.engine_ref;
+  const ref = await (await engine()).deployWorkflow({ workflowId: workflow.id, definition });
+  await updateItem(workflowKey(workflow.id), 'META', {
+    UpdateExpression: 'SET engine_ref = :ref, engine_digest = :digest',
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeValues: { ':ref': ref, ':digest': digest },
+  });
+  return ref;
+}
+
+/** POST /workflows/{id}/executions: records the execution and starts its state machine. */
+export async function executeWorkflow(workflowId: string, principal: Pick<Principal, 'username'>) {
+  const workflow = await requireWorkflow(workflowId);
+  const jobs = await currentJobs(workflow);
+  const definition = compileWorkflow({ workflowId, nodes: jobs, stepArn: workflowsConfig().stepArn });
+  const ref = await deployed(workflow, definition);
+
+  const id = newId('workflowExecution');
+  const names = new Map(workflow.nodes.map((n) => [String(n.id), n]));
+  const item: WorkflowExecutionItem = {
+    pk: executionKey(id),
+    sk: 'META',
+    gsi1pk: executionListKey(workflowId),
+    gsi1sk: id,
+    id,
+    workflow_id: workflowId,
+    workflow_name: workflow.name,
+    status: 'READY',
+    created_at: new Date().toISOString(),
+    created_by: principal.username,
+    plan: jobs.map((j) => ({
+      nodeId: names.get(j.key)?.id ?? j.key,
+      key: j.key,
+      name: names.get(j.key)?.name ?? j.jobName,
+      jobId: j.jobId,
+    })),
+    jobs: {},
+  };
+  await putNew(item);
+  await noteLastExecution(workflowId, 'READY', item.created_at);
+  try {
+    const executionId = await (await engine()).startWorkflow({
+      ref,
+      input: { workflow_execution_id: id, workflow_id: workflowId },
+    });
+    await updateItem(executionKey(id), 'META', {
+      UpdateExpression: 'SET execution_id = :arn',
+      ExpressionAttributeValues: { ':arn': executionId },
+    });
+    await markRunning(id);
+  } catch (error) {
+    logger.error('could not start a workflow execution', { workflowExecutionId: id, error: error as Error });
+    await settle(id, 'FAILED', 'The workflow could not be started; see the service logs for the request id.');
+  }
+  return executionViewOf((await findExecution(id)) ?? item);
+}
+
+/** READY -> RUNNING (the API after starting it, or the first job's record step, whichever is first). */
+export async function markRunning(id: string): Promise<void> {
+  const now = new Date().toISOString();
+  const updated = await updateItem<WorkflowExecutionItem>(executionKey(id), 'META', {
+    UpdateExpression: 'SET #status = :running, started_at = if_not_exists(started_at, :now)',
+    ConditionExpression: '#status = :ready',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':running': 'RUNNING', ':ready': 'READY', ':now': now },
+  });
+  if (updated) await noteLastExecution(updated.workflow_id, 'RUNNING', updated.created_at);
+}
+
+/** The workflow keeps its latest execution's status and creation time. */
+async function noteLastExecution(workflowId: string, status: WorkflowExecutionStatus, at: string) {
+  await updateItem(workflowKey(workflowId), 'META', {
+    UpdateExpression: 'SET last_execution_status = :s, last_execution_at = :at',
+    ConditionExpression:
+      'attribute_exists(pk) AND (attribute_not_exists(last_execution_at) OR last_execution_at <= :at)',
+    ExpressionAttributeValues: { ':s': status, ':at': at },
+  });
+}
+
+/**
+ * Moves an execution to a terminal status, once. Unless it completed, job runs it left in
+ * flight are stopped: a running one is stopped now; one recorded but never started is
+ * marked stopped; one whose execution already ended is left to the finalizer, which records
+ * how it really ended (its status change may arrive after the workflow's).
+ */
+async function settle(
+  id: string,
+  status: Exclude<WorkflowExecutionStatus, 'READY' | 'RUNNING'>,
+  reason?: string,
+): Promise<void> {
+  const now = new Date().toISOString();
+  const after = await updateItem<WorkflowExecutionItem>(executionKey(id), 'META', {
+    UpdateExpression: `SET #status = :status, finished_at = :now, started_at = if_not_exists(started_at, :now)${
+      reason ? ', #error = if_not_exists(#error, :reason)' : ''
+    }`,
+    ConditionExpression: '#status IN (:ready, :running)',
+    ExpressionAttributeNames: { '#status': 'status', ...(reason ? { '#error': 'error' } : {}) },
+    ExpressionAttributeValues: {
+      ':status': status,
+      ':now': now,
+      ':ready': 'READY',
+      ':running': 'RUNNING',
+      ...(reason ? { ':reason': reason } : {}),
+    },
+  });
+  if (!after) return;
+  await noteLastExecution(after.workflow_id, status, after.created_at);
+  if (status === 'COMPLETED') return;
+  const cause = `Stopped because workflow execution ${id} ended (${status}).`;
+  for (const batchId of Object.values(after.jobs)) {
+    const batch = await findBatch(batchId);
+    if (batch) await endJobRun(batch, 'stop', cause);
+  }
+}
+
+/**
+ * Ends a job run that the workflow gave up on: stops its execution when it is still running
+ * and records `outcome`; a run that was recorded but never started is just recorded. A run
+ * whose execution already ended is left alone: the finalizer is about to record it.
+ */
+export async function endJobRun(batch: BatchItem, outcome: 'stop' | 'failed', reason: string): Promise<void> {
+  if (TERMINAL.includes(batch.status)) return;
+  const runEngine = await engine();
+  const state = batch.execution_id ? await runEngine.executionState(batch.execution_id) : 'UNKNOWN';
+  if (state === 'ENDED') return;
+  await finishBatch(batch.id, outcome, reason);
+  if (state === 'RUNNING' && batch.execution_id) await runEngine.stop(batch.execution_id, reason);
+}
+
+/** The finalizer's part for workflow executions (named after them, `wfx-...`). */
+export async function settleWorkflowExecution(detail: ExecutionStatusDetail): Promise<void> {
+  const id = detail.name;
+  logger.appendKeys({ workflowExecutionId: id });
+  switch (detail.status) {
+    case 'SUCCEEDED':
+      return settle(id, 'COMPLETED');
+    case 'FAILED':
+      return settle(
+        id,
+        'FAILED',
+        // Sluice's own errors (a job failed, the local host stopped) carry a cause meant for users.
+        detail.error?.startsWith('Sluice.') && detail.cause
+          ? detail.cause
+          : `The workflow failed (${detail.error ?? 'unknown error'}).`,
+      );
+    case 'TIMED_OUT':
+      return settle(id, 'FAILED', 'The workflow took longer than its timeout and was stopped.');
+    case 'ABORTED':
+      return settle(id, 'CANCELED', 'The workflow execution was stopped.');
+    default:
+      return;
+  }
+}

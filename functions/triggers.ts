@@ -1,0 +1,39 @@
+/**
+ * Triggers area: Data Flow's getTriggers, getTriggerById, createTrigger and deleteTrigger (answers
+ * as the jobs and workflows areas do: 200 with the trigger, 204 on delete).
+ */
+import { z } from 'zod';
+import { pageQuerySchema } from '#core/dataflow/views';
+import { areaHandler, operation, reply } from '#core/http';
+import {
+  createTrigger,
+  createTriggerSchema,
+  deleteTrigger,
+  getTrigger,
+  listTriggers,
+  listTriggersQuerySchema,
+} from '#core/triggers/triggers';
+
+const triggerParams = z.object({ trigger_id: z.string().max(64) });
+
+export const handler = areaHandler('triggers', {
+  getTriggers: operation({
+    query: pageQuerySchema.extend(listTriggersQuerySchema.shape),
+    run: ({ query }) => listTriggers(query, query),
+  }),
+  createTrigger: operation({
+    body: createTriggerSchema,
+    run: ({ body, principal }) => createTrigger(body, principal),
+  }),
+  getTriggerById: operation({
+    params: triggerParams,
+    run: ({ params }) => getTrigger(params.trigger_id),
+  }),
+  deleteTrigger: operation({
+    params: triggerParams,
+    async run({ params }) {
+      await deleteTrigger(params.trigger_id);
+      return reply(204, undefined);
+    },
+  }),
+});

@@ -1,0 +1,53 @@
+/** Data Flow workflows area: workflows (DAGs of jobs and triggers) and their executions. */
+import { z } from 'zod';
+import { pageQuerySchema } from '#core/dataflow/views';
+import { areaHandler, operation, reply } from '#core/http';
+import { executeWorkflow, getWorkflowExecution, listWorkflowExecutions } from '#core/workflows/executions';
+import {
+  createWorkflow,
+  deleteWorkflow,
+  getWorkflow,
+  listWorkflows,
+  listWorkflowsSchema,
+  updateWorkflow,
+  workflowBodySchema,
+} from '#core/workflows/workflows';
+
+const workflowParams = z.object({ workflow_id: z.string().max(64) });
+
+export const handler = areaHandler('workflows', {
+  getWorkflows: operation({ query: listWorkflowsSchema, run: ({ query }) => listWorkflows(query) }),
+  createWorkflow: operation({
+    body: workflowBodySchema,
+    run: ({ body, principal }) => createWorkflow(body, principal),
+  }),
+  getWorkflowById: operation({
+    params: workflowParams,
+    run: ({ params }) => getWorkflow(params.workflow_id),
+  }),
+  updateWorkflow: operation({
+    params: workflowParams,
+    body: workflowBodySchema,
+    run: ({ params, body }) => updateWorkflow(params.workflow_id, body),
+  }),
+  deleteWorkflow: operation({
+    params: workflowParams,
+    async run({ params }) {
+      await deleteWorkflow(params.workflow_id);
+      return reply(204, undefined);
+    },
+  }),
+  getWorkflowExecutions: operation({
+    params: workflowParams,
+    query: pageQuerySchema,
+    run: ({ params, query }) => listWorkflowExecutions(params.workflow_id, query.page, query.limit),
+  }),
+  executeWorkflow: operation({
+    params: workflowParams,
+    run: ({ params, principal }) => executeWorkflow(params.workflow_id, principal),
+  }),
+  getWorkflowExecutionById: operation({
+    params: workflowParams.extend({ execution_id: z.string().max(64) }),
+    run: ({ params }) => getWorkflowExecution(params.workflow_id, params.execution_id),
+  }),
+});
