@@ -128,7 +128,12 @@ function managePipelines(role: FunctionRole): Profile {
     const { storage } = resources;
     const engine = requireEngine(resources, role);
     useStorage(fn, storage);
-    useEngine(fn, engine, ['SLUICE_BUCKETS', 'SLUICE_STEP_WORKER_ARN', ...STEP_FUNCTIONS_SETTINGS]);
+    useEngine(fn, engine, [
+      'SLUICE_BUCKETS',
+      'SLUICE_STEP_WORKER_ARN',
+      'SLUICE_LARGE_STEP_WORKER_ARN',
+      ...STEP_FUNCTIONS_SETTINGS,
+    ]);
     storage.grantTable(fn, 'readWrite');
     // Deleting a batch removes its run data.
     storage.grantList(fn, ['runs']);
@@ -224,6 +229,10 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
   triggerFire(fn, resources) {
     managePipelines('triggerFire')(fn, resources);
     requireTriggers(resources, 'triggerFire').grantRemoveTriggers(fn);
+    // Triggers may target workflows: deploy and start their state machines.
+    const workflows = requireWorkflows(resources, 'triggerFire');
+    useWorkflows(fn, workflows, ['SLUICE_WORKFLOW_STEP_ARN', 'SLUICE_WORKFLOW_ROLE_ARN']);
+    workflows.grantManageWorkflows(fn);
   },
   /** Runs one node: reads inputs, writes outputs under runs/, datasets and external buckets. */
   stepWorker(fn, resources) {

@@ -23,12 +23,18 @@ export const PIPELINE_ID_LENGTH = 25;
 /** Step Functions' limit on a state machine name. */
 export const STATE_MACHINE_NAME_MAX_LENGTH = 80;
 
+/** Data Flow's LARGE workerType: Lambda's largest memory size and generous scratch space. */
+export const LARGE_WORKER_MEMORY_MB = 10_240;
+export const LARGE_WORKER_EPHEMERAL_MIB = 10_240;
+
 /** Settings the engine hands to functions (read by functions/core/config.ts). */
 export type EngineSetting =
   /** External buckets that pipeline nodes may read and write, comma-separated (`pipelinesConfig`). */
   | 'SLUICE_BUCKETS'
   /** The step worker's ARN, the resource of every compiled Task (`pipelinesConfig`). */
   | 'SLUICE_STEP_WORKER_ARN'
+  /** The step worker for runs with workerType LARGE (`pipelinesConfig`). */
+  | 'SLUICE_LARGE_STEP_WORKER_ARN'
   /** The rest is `stepFunctionsConfig`. */
   | 'SLUICE_STATE_MACHINE_PREFIX'
   | 'SLUICE_STATE_MACHINE_ARN_BASE'
@@ -54,6 +60,8 @@ export interface EngineProps {
 export class Engine extends Construct {
   /** Runs one node of a pipeline run with DuckDB (invoked by the state machines' Tasks). */
   public readonly stepWorker: SluiceFunction;
+  /** The same worker with the most memory Lambda offers, for runs with workerType LARGE. */
+  public readonly largeStepWorker: SluiceFunction;
   /** Records a batch's terminal state when its execution ends. */
   public readonly finalizer: SluiceFunction;
   /** Dead letters of the finalizer: undeliverable events and failed invocations. */
@@ -104,13 +112,24 @@ export class Engine extends Construct {
       nativeDuckDb: true,
       logRetention: props.logRetention,
     });
-    Validations.of(this.stepWorker).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'Invoked synchronously by the state machines (lambda:invoke Task): a failure goes back to the ' +
-        "execution, where the Task's Retry and Catch handle it; Lambda dead-letter queues only apply to " +
-        'asynchronous invocations.',
+    this.largeStepWorker = new SluiceFunction(this, 'LargeStepWorker', {
+      entry: functionEntry('step-worker'),
+      description: 'Sluice step worker, LARGE (Data Flow workerType): runs one pipeline node with DuckDB',
+      memorySize: LARGE_WORKER_MEMORY_MB,
+      timeout: Duration.minutes(15),
+      ephemeralStorageSize: Size.mebibytes(LARGE_WORKER_EPHEMERAL_MIB),
+      nativeDuckDb: true,
+      logRetention: props.logRetention,
     });
+    for (const worker of [this.stepWorker, this.largeStepWorker]) {
+      Validations.of(worker).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked synchronously by the state machines (lambda:invoke Task): a failure goes back to the ' +
+          "execution, where the Task's Retry and Catch handle it; Lambda dead-letter queues only apply to " +
+          'asynchronous invocations.',
+      });
+    }
 
     this.statesRole = new Role(this, 'StatesRole', {
       assumedBy: new PrincipalWithConditions(new ServicePrincipal('states.amazonaws.com'), {
@@ -119,19 +138,22 @@ export class Engine extends Construct {
       description: 'Execution role of the Sluice pipeline state machines',
     });
     const workerArn = this.stepWorker.functionArn;
-    this.statesRole.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        // The function and its versions or aliases, should a Task name one.
-        resources: [workerArn, `${workerArn}:*`],
-      }),
-    );
-    acknowledgeWildcard(
-      this.statesRole,
-      `${workerArn}:*`,
-      'lambda:InvokeFunction on the step worker only: the ":*" suffix covers its published versions ' +
-        'and aliases, which a compiled Task may name; no other function matches.',
-    );
+    const largeWorkerArn = this.largeStepWorker.functionArn;
+    for (const arn of [workerArn, largeWorkerArn]) {
+      this.statesRole.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          // The function and its versions or aliases, should a Task name one.
+          resources: [arn, `${arn}:*`],
+        }),
+      );
+      acknowledgeWildcard(
+        this.statesRole,
+        `${arn}:*`,
+        'lambda:InvokeFunction on the step workers only: the ":*" suffix covers their published versions ' +
+          'and aliases, which a compiled Task may name; no other function matches.',
+      );
+    }
     this.statesRole.addToPrincipalPolicy(
       new PolicyStatement({
         actions: [
@@ -211,6 +233,7 @@ export class Engine extends Construct {
     this.environment = {
       ...(this.externalBuckets.length > 0 ? { SLUICE_BUCKETS: this.externalBuckets.join(',') } : {}),
       SLUICE_STEP_WORKER_ARN: workerArn,
+      SLUICE_LARGE_STEP_WORKER_ARN: largeWorkerArn,
       SLUICE_STATE_MACHINE_PREFIX: this.stateMachinePrefix,
       SLUICE_STATE_MACHINE_ARN_BASE: this.stateMachineArnBase,
       SLUICE_STATES_ROLE_ARN: this.statesRole.roleArn,
@@ -219,6 +242,7 @@ export class Engine extends Construct {
 
     const resources: AccessResources = { ...props.resources, engine: this };
     grantAccess('stepWorker', this.stepWorker, resources);
+    grantAccess('stepWorker', this.largeStepWorker, resources);
     grantAccess('finalizer', this.finalizer, resources);
   }
 

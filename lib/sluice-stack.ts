@@ -88,15 +88,21 @@ export class SluiceStack extends Stack {
         ? { stepWorkerEphemeralStorageMiB: props.stepWorkerEphemeralStorageMiB }
         : {}),
     });
-    // Before the API, after the engine: the fire function starts runs, the triggers area arms
-    // schedules and rules that target it.
-    this.triggers = new Triggers(this, 'Triggers', {
-      resources: { storage: this.storage, secrets: this.secrets, query: this.query, engine: this.engine },
-      logRetention,
-    });
     // Before the API, after the engine: workflow Tasks start the pipeline state machines.
     this.workflows = new Workflows(this, 'Workflows', {
       resources: { storage: this.storage, secrets: this.secrets, query: this.query, engine: this.engine },
+      logRetention,
+    });
+    // Before the API, after the engine and workflows: the fire function starts runs (of jobs or
+    // workflows), the triggers area arms schedules and rules that target it.
+    this.triggers = new Triggers(this, 'Triggers', {
+      resources: {
+        storage: this.storage,
+        secrets: this.secrets,
+        query: this.query,
+        engine: this.engine,
+        workflows: this.workflows,
+      },
       logRetention,
     });
     const resources = {

@@ -249,6 +249,49 @@ describe('scheduled triggers', () => {
     expect(await batches(job)).toHaveLength(after.length);
   });
 
+  it('start a workflow when they target one; the workflow cannot be deleted while they do', async () => {
+    const job = await newPipeline();
+    const workflow = await api.post(
+      '/api/v1/workflows',
+      {
+        name: triggerName('wf_target'),
+        nodes: [{ id: 1, name: 'only job', type: 'JOB', parentNodeIds: [], jobId: job }],
+      },
+      { token },
+    );
+    expect(workflow.status, workflow.text).toBe(200);
+    const workflowId = workflow.body.workflowId as string;
+    const trigger = await createTrigger({
+      name: triggerName('wf_every_second'),
+      type: 'SCHEDULED',
+      cron: 'rate(1 second)',
+      target: { type: 'WORKFLOW', workflowId },
+    });
+    expect(trigger.target).toEqual({ type: 'WORKFLOW', workflowId });
+
+    const executions = await until(
+      'the workflow to be run by the trigger',
+      async () => (await api.get(`/api/v1/workflows/${workflowId}/executions`, { token })).body,
+      (b) => (b.list ?? []).some((e: { status: string }) => e.status === 'COMPLETED'),
+    );
+    expect(executions.count).toBeGreaterThanOrEqual(1);
+    expect((await api.del(`/api/v1/workflows/${workflowId}`, { token })).status).toBe(409);
+    await deleteTrigger(trigger.triggerId);
+
+    const missing = await api.post(
+      '/api/v1/triggers',
+      {
+        name: triggerName('wf_missing'),
+        type: 'SCHEDULED',
+        cron: 'rate(1 hour)',
+        target: { type: 'WORKFLOW' },
+      },
+      { token },
+    );
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors[0].field).toBe('body.target.workflowId');
+  });
+
   it('fire a ONE_TIME rule once, then switch themselves off', async () => {
     const job = await newPipeline();
     const at = new Date(Date.now() + 2_000).toISOString().slice(0, 19);

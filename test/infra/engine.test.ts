@@ -148,13 +148,17 @@ describe('state machines role', () => {
     });
   });
 
-  it('may invoke the step worker and its versions, and no other function', () => {
-    const [workerId] = resource(template, 'AWS::Lambda::Function', 'EngineStepWorker');
-    const worker = { 'Fn::GetAtt': [workerId, 'Arn'] };
+  it('may invoke the two step workers (DEFAULT and LARGE) and their versions, and no other function', () => {
     const invokes = statementsWith(statementsOfRole(template, 'EngineStatesRole'), 'lambda:InvokeFunction');
-    expect(invokes).toHaveLength(1);
-    expect(asArray(invokes[0]?.Action)).toEqual(['lambda:InvokeFunction']);
-    expect(invokes[0]?.Resource).toEqual([worker, { 'Fn::Join': ['', [worker, ':*']] }]);
+    const expected = ['EngineStepWorker', 'EngineLargeStepWorker'].flatMap((prefix) => {
+      const [id] = resource(template, 'AWS::Lambda::Function', prefix);
+      const worker = { 'Fn::GetAtt': [id, 'Arn'] };
+      return [worker, { 'Fn::Join': ['', [worker, ':*']] }];
+    });
+    for (const statement of invokes) expect(asArray(statement.Action)).toEqual(['lambda:InvokeFunction']);
+    const resources = invokes.flatMap((statement) => asArray(statement.Resource));
+    expect(resources).toHaveLength(expected.length);
+    expect(resources).toEqual(expect.arrayContaining(expected));
   });
 
   it('delivers execution history and traces, the only statement on "*"', () => {
@@ -310,13 +314,19 @@ describe('pipelines area', () => {
     const passRoles = policyStatements(template).filter(({ statement }) =>
       JSON.stringify(statement.Resource).includes(roleId),
     );
+    const [workflowRoleId] = resource(template, 'AWS::IAM::Role', 'WorkflowsStatesRole');
     for (const { statement } of passRoles) {
-      expect(statement).toEqual({
+      // The trigger-fire function passes the workflow role too (triggers may run workflows).
+      expect(statement).toMatchObject({
         Action: 'iam:PassRole',
         Effect: 'Allow',
-        Resource: { 'Fn::GetAtt': [roleId, 'Arn'] },
         Condition: { StringEquals: { 'iam:PassedToService': 'states.amazonaws.com' } },
       });
+      for (const passed of asArray(statement.Resource)) {
+        expect([{ 'Fn::GetAtt': [roleId, 'Arn'] }, { 'Fn::GetAtt': [workflowRoleId, 'Arn'] }]).toContainEqual(
+          passed,
+        );
+      }
     }
     // Among them the functions that deploy pipeline versions: the pipelines and jobs areas, and
     // the trigger-fire function (a triggered run may be a version's first); the triggers area,
@@ -392,8 +402,13 @@ describe('external buckets', () => {
     expect(objectResources).toEqual(expect.arrayContaining(EXTERNAL_BUCKETS.map((b) => s3Arn(`${b}/*`))));
   });
 
-  it('are granted to no other function than the step worker and the query functions (results)', () => {
-    const allowed = ['EngineStepWorkerRole', 'ApiQueryFunctionRole', 'QueryQueryEventsRole'];
+  it('are granted to no other function than the step workers and the query functions (results)', () => {
+    const allowed = [
+      'EngineStepWorkerRole',
+      'EngineLargeStepWorkerRole',
+      'ApiQueryFunctionRole',
+      'QueryQueryEventsRole',
+    ];
     for (const { policy, statement } of policyStatements(withBuckets.template)) {
       if (allowed.some((prefix) => policy.startsWith(prefix))) continue;
       expect(JSON.stringify(statement.Resource), policy).not.toContain(':s3:::');
@@ -401,7 +416,7 @@ describe('external buckets', () => {
   });
 
   it('are listed for the step worker and the pipelines area', () => {
-    for (const prefix of ['EngineStepWorker', 'ApiPipelinesFunction']) {
+    for (const prefix of ['EngineStepWorker', 'EngineLargeStepWorker', 'ApiPipelinesFunction']) {
       const [, fn] = resource(withBuckets.template, 'AWS::Lambda::Function', prefix);
       expect(environmentOf(fn).SLUICE_BUCKETS, prefix).toBe(EXTERNAL_BUCKETS.join(','));
     }

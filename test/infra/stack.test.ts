@@ -296,7 +296,8 @@ describe('functions', () => {
   const duckDbHandlers = (id: string) =>
     id.startsWith('ApiIngestFunction') ||
     id.startsWith('UploadIngestFunction') ||
-    id.startsWith('EngineStepWorker');
+    id.startsWith('EngineStepWorker') ||
+    id.startsWith('EngineLargeStepWorker');
 
   it('run Node 24 with active tracing, explicit memory and timeout', () => {
     expect(functions().length).toBeGreaterThanOrEqual(9);

@@ -42,9 +42,11 @@ function newEngine(): LocalEngine {
     region: 'us-east-1',
     async worker(event: WorkerEvent, signal: AbortSignal) {
       if (event.action === 'run' && hanging.has(event.pipeline_id)) {
-        await new Promise((_, reject) =>
-          signal.addEventListener('abort', () => reject(new Error('stopped'))),
-        );
+        // A stop may come before the step has begun: an aborted signal ends it at once.
+        await new Promise((_, reject) => {
+          if (signal.aborted) reject(new Error('stopped'));
+          signal.addEventListener('abort', () => reject(new Error('stopped')));
+        });
       }
       return {};
     },

@@ -406,29 +406,13 @@ export async function finishBatch(
   handOver = true,
 ): Promise<BatchItem | undefined> {
   const now = new Date().toISOString();
-  const before = await updateItem<BatchItem>(batchKey(batchId), 'META', {
-    UpdateExpression: `SET #status = :outcome, finished_at = :now, started_at = if_not_exists(started_at, :now)${
-      reason ? ', #error = :reason' : ''
-    } REMOVE gsi2pk, gsi2sk, holds_slot`,
-    ConditionExpression: '#status IN (:pending, :scheduled, :running)',
-    ExpressionAttributeNames: { '#status': 'status', ...(reason ? { '#error': 'error' } : {}) },
-    ExpressionAttributeValues: {
-      ':outcome': outcome,
-      ':now': now,
-      ':pending': 'pending',
-      ':scheduled': 'scheduled',
-      ':running': 'running',
-      ...(reason ? { ':reason': reason } : {}),
-    },
-    ReturnValues: 'ALL_OLD',
-  });
+  const before = await settle(batchId, outcome, now, reason);
   if (!before) return undefined;
   metrics.addMetric(
     outcome === 'completed' ? 'RunsCompleted' : outcome === 'failed' ? 'RunsFailed' : 'RunsStopped',
     'Count',
     1,
   );
-  await settleSteps(before, outcome);
   await recordRunDay({ ...before, status: outcome, finished_at: now, started_at: before.started_at ?? now });
   await noteLastRun(before.pipeline_id, outcome, now);
   await publishEvent({
@@ -449,19 +433,54 @@ export async function finishBatch(
   return findBatch(batchId);
 }
 
-/** Steps the run never finished: running ones failed, waiting ones never started. */
-async function settleSteps(batch: BatchItem, outcome: BatchStatus): Promise<void> {
-  for (const [name, step] of Object.entries(batch.steps)) {
-    let next: StepState | undefined;
-    if (step.state === 'running') next = outcome === 'completed' ? 'success' : 'failed';
-    else if (step.state === 'pending') next = outcome === 'completed' ? 'success' : 'none';
-    if (!next) continue;
-    await updateItem(batchKey(batch.id), 'META', {
-      UpdateExpression: 'SET steps.#name.#state = :next',
-      ConditionExpression: 'steps.#name.#state = :was',
-      ExpressionAttributeNames: { '#name': name, '#state': 'state' },
-      ExpressionAttributeValues: { ':next': next, ':was': step.state },
+/** What a step the run never finished becomes: running ones failed, waiting ones never started. */
+function settledState(state: StepState, outcome: BatchStatus): StepState | undefined {
+  if (state === 'running') return outcome === 'completed' ? 'success' : 'failed';
+  if (state === 'pending') return outcome === 'completed' ? 'success' : 'none';
+  return undefined;
+}
+
+/**
+ * The terminal update: the status and every unfinished step in one conditional write, so no
+ * reader sees a finished batch with steps still waiting. A step that moved meanwhile (a worker
+ * reporting) fails the condition and the batch is read again. Answers the batch as it was, or
+ * undefined when it had already finished.
+ */
+async function settle(
+  batchId: string,
+  outcome: 'completed' | 'failed' | 'stop',
+  now: string,
+  reason: string | undefined,
+): Promise<BatchItem | undefined> {
+  for (;;) {
+    const current = await findBatch(batchId);
+    if (!current || TERMINAL.includes(current.status)) return undefined;
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':outcome': outcome, ':now': now, ':was': current.status };
+    const sets = ['#status = :outcome', 'finished_at = :now', 'started_at = if_not_exists(started_at, :now)'];
+    const conditions = ['#status = :was'];
+    if (reason) {
+      names['#error'] = 'error';
+      values[':reason'] = reason;
+      sets.push('#error = :reason');
+    }
+    Object.entries(current.steps).forEach(([name, step], i) => {
+      const next = settledState(step.state, outcome);
+      if (!next) return;
+      names['#state'] = 'state';
+      names[`#s${i}`] = name;
+      values[`:next${i}`] = next;
+      values[`:was${i}`] = step.state;
+      sets.push(`steps.#s${i}.#state = :next${i}`);
+      conditions.push(`steps.#s${i}.#state = :was${i}`);
     });
+    const done = await updateItem<BatchItem>(batchKey(batchId), 'META', {
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE gsi2pk, gsi2sk, holds_slot`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+    if (done) return current;
   }
 }
 

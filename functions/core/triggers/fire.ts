@@ -52,6 +52,8 @@ export async function fireTrigger(triggerId: string, cause: FireCause): Promise<
     logger.info('trigger has no target; nothing started', context);
     return { fired: false, reason: 'no-target' };
   }
+  if (trigger.target.type === 'WORKFLOW')
+    return fireWorkflow(trigger, trigger.target.workflow_id, cause, context);
   const jobId = trigger.target.job_id;
   const pipeline = await findPipeline(jobId);
   if (!pipeline) {
@@ -86,4 +88,34 @@ export async function fireTrigger(triggerId: string, cause: FireCause): Promise<
   if (spent) await (await triggerRuntime()).unregister(triggerId);
   logger.info('trigger started a run', { ...context, jobId, batchId: batch.id, status: batch.status });
   return { fired: true, batchId: batch.id, status: batch.status };
+}
+
+/** A trigger that targets a workflow starts one workflow execution (its job runs are batches). */
+async function fireWorkflow(
+  trigger: NonNullable<Awaited<ReturnType<typeof findTrigger>>>,
+  workflowId: string,
+  cause: FireCause,
+  context: Record<string, unknown>,
+): Promise<FireOutcome> {
+  const { executeWorkflow } = await import('../workflows/executions.ts');
+  if (cause.id && !(await claimDelivery(trigger.id, cause.id))) {
+    logger.info('delivery already handled; nothing started', context);
+    return { fired: false, reason: 'duplicate' };
+  }
+  let executionId: string;
+  try {
+    const execution = await executeWorkflow(workflowId, { username: `trigger:${trigger.name}` });
+    executionId = execution.workflowExecutionId;
+  } catch (error) {
+    if (error instanceof BadStateError || error instanceof NotFoundError) {
+      logger.warn('trigger could not start its workflow', { ...context, workflowId, reason: error.message });
+      return { fired: false, reason: error instanceof NotFoundError ? 'job-missing' : 'not-runnable' };
+    }
+    if (cause.id) await releaseDelivery(trigger.id, cause.id);
+    throw error;
+  }
+  const { spent } = await recordFiring(trigger, executionId);
+  if (spent) await (await triggerRuntime()).unregister(trigger.id);
+  logger.info('trigger started a workflow', { ...context, workflowId, workflowExecutionId: executionId });
+  return { fired: true, batchId: executionId, status: 'RUNNING' };
 }

@@ -25,6 +25,7 @@ import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from
 import { newId } from '../ids.ts';
 import { claimName, normalizeName, releaseName } from '../names.ts';
 import { findPipeline } from '../pipelines/pipelines.ts';
+import { findWorkflow } from '../workflows/workflows.ts';
 import { type EventPattern, validatePattern } from './pattern.ts';
 import { type ArmedTrigger, triggerRuntime } from './runtime.ts';
 import {
@@ -43,7 +44,7 @@ export const RULE_INTERVALS = ['HOUR', 'DAY', 'WEEK', 'MONTH'] as const;
 export const EVENT_KINDS = ['OBJECT_CREATED', 'DATASET_UPDATED', 'RUN_FINISHED'] as const;
 export const RUN_STATUSES = ['COMPLETED', 'FAILED', 'CANCELED'] as const;
 export const ON_BUSY = ['QUEUE', 'SKIP'] as const;
-export const TARGET_TYPES = ['JOB'] as const;
+export const TARGET_TYPES = ['JOB', 'WORKFLOW'] as const;
 
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -107,6 +108,8 @@ const targetSchema = z.object({
   jobId: z.string().max(64, 'must be at most 64 characters').nullish(),
   /** Same as jobId (a job is a pipeline). */
   pipelineId: z.string().max(64, 'must be at most 64 characters').nullish(),
+  /** For type WORKFLOW: the workflow a firing runs. */
+  workflowId: z.string().max(64, 'must be at most 64 characters').nullish(),
 });
 
 export const createTriggerSchema = z.object({
@@ -160,7 +163,7 @@ export interface TriggerItem extends Item {
   schedule?: Schedule;
   event?: TriggerEvent;
   pattern?: EventPattern;
-  target?: { type: 'JOB'; job_id: string };
+  target?: { type: 'JOB'; job_id: string } | { type: 'WORKFLOW'; workflow_id: string };
   on_busy: OnBusy;
   enabled: boolean;
   created_at: string;
@@ -251,7 +254,11 @@ export function triggerView(t: TriggerItem, now = new Date()) {
     timezone: t.timezone,
     ...(t.schedule ? { scheduleExpression: t.schedule.expression } : {}),
     ...(t.event ? { event: eventView(t.event) } : {}),
-    target: t.target ? { type: t.target.type, jobId: t.target.job_id } : null,
+    target: !t.target
+      ? null
+      : t.target.type === 'WORKFLOW'
+        ? { type: t.target.type, workflowId: t.target.workflow_id }
+        : { type: t.target.type, jobId: t.target.job_id },
     onBusy: t.on_busy,
     enabled: t.enabled,
     createdDate: dataflowDate(t.created_at),
@@ -401,7 +408,10 @@ function shapeProblems(input: CreateTriggerInput): FieldProblem[] {
     problems.push({ field: 'body.event', message: 'only EVENT triggers take an event' });
   }
   const target = input.target;
-  if (present(target) && !target.jobId && !target.pipelineId) {
+  if (present(target) && target.type === 'WORKFLOW' && !target.workflowId) {
+    problems.push({ field: 'body.target.workflowId', message: 'is required for a WORKFLOW target' });
+  }
+  if (present(target) && target.type !== 'WORKFLOW' && !target.jobId && !target.pipelineId) {
     problems.push({ field: 'body.target.jobId', message: 'is required' });
   }
   const event = input.type === 'EVENT' ? input.event : undefined;
@@ -504,9 +514,16 @@ export async function createTrigger(input: CreateTriggerInput, principal: Pick<P
       : undefined;
   const timezone = schedule?.timezone ?? buildTimezone(input.timezone);
   const event = input.type === 'EVENT' && input.event ? await resolveEvent(input.event, problems) : undefined;
-  const jobId = input.target ? ((input.target.jobId ?? input.target.pipelineId) as string) : undefined;
+  const workflowId = input.target?.type === 'WORKFLOW' ? (input.target.workflowId ?? undefined) : undefined;
+  const jobId =
+    input.target && input.target.type !== 'WORKFLOW'
+      ? ((input.target.jobId ?? input.target.pipelineId) as string)
+      : undefined;
   if (jobId && !(await findPipeline(jobId))) {
     problems.push({ field: 'body.target.jobId', message: `no job ${jobId}` });
+  }
+  if (workflowId && !(await findWorkflow(workflowId))) {
+    problems.push({ field: 'body.target.workflowId', message: `no workflow ${workflowId}` });
   }
   if (event?.kind === 'RUN_FINISHED' && event.job_id === jobId) {
     problems.push({
@@ -533,6 +550,7 @@ export async function createTrigger(input: CreateTriggerInput, principal: Pick<P
     ...(schedule ? { schedule } : {}),
     ...(event ? { event, pattern: eventPatternOf(event) } : {}),
     ...(jobId ? { target: { type: 'JOB' as const, job_id: jobId } } : {}),
+    ...(workflowId ? { target: { type: 'WORKFLOW' as const, workflow_id: workflowId } } : {}),
     on_busy: input.onBusy ?? 'QUEUE',
     enabled: input.enabled ?? true,
     created_at: at,
@@ -545,6 +563,7 @@ export async function createTrigger(input: CreateTriggerInput, principal: Pick<P
   }
   const refs = new Set<string>();
   if (jobId) refs.add(jobId);
+  if (workflowId) refs.add(workflowId);
   if (event?.kind === 'RUN_FINISHED') refs.add(event.job_id);
   try {
     await putItem(item);

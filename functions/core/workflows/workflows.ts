@@ -9,7 +9,7 @@ import type { Principal } from '../auth/principal.ts';
 import { dataflowDate, dataflowNameSchema, dataflowPage, pageQuerySchema } from '../dataflow/views.ts';
 import { deleteItem, getItem, type Item, putNew, queryAll, updateItem } from '../db.ts';
 import { engine } from '../engine/engine.ts';
-import { BadStateError, NotFoundError, ValidationError } from '../errors.ts';
+import { BadStateError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { findPipeline } from '../pipelines/pipelines.ts';
 import { validateWorkflow, type WorkflowNode, type WorkflowProblem } from './model.ts';
@@ -163,6 +163,13 @@ export async function deleteWorkflow(id: string): Promise<void> {
   if (active.length > 0) {
     throw new BadStateError(
       `Workflow ${id} has ${active.length} execution(s) in flight (${active.map((e) => e.id).join(', ')}); wait for them to end.`,
+    );
+  }
+  const { triggersOfJob } = await import('../triggers/triggers.ts');
+  const triggers = await triggersOfJob(id);
+  if (triggers.length > 0) {
+    throw new ConflictError(
+      `Workflow ${id} is the target of ${triggers.length} trigger(s) (${triggers.map((t) => t.name).join(', ')}); delete them first.`,
     );
   }
   await (await engine()).remove(id);
