@@ -2,9 +2,10 @@
 
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ADMIN, type Client, client, ROOT, type RunningHost, startHost } from '#test/api/harness';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ADMIN, type Client, client, localS3, ROOT, type RunningHost, startHost } from '#test/api/harness';
 
 export const DATA_DIR = join(ROOT, 'bench/.data');
 export const ROWS = 1_000_000;
@@ -87,6 +88,44 @@ export async function uploadViaUrl(s: Session, path: string, name: string): Prom
     if (status.body.status === 'failed')
       throw new Error(`upload failed: ${JSON.stringify(status.body.error)}`);
     await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The local host's data bucket, where datasets keep their manifests and Parquet parts. */
+const DATA_BUCKET = 'sluice-data';
+
+/**
+ * Copies the Parquet parts of the dataset's current version out of the local S3 into `dir`, as
+ * `<stem>-<n>.parquet`, for DuckDB to read directly. Answers the files and the rows the
+ * version's manifest counts.
+ */
+export async function downloadParts(
+  s: Session,
+  datasetId: string,
+  dir: string,
+  stem = 'part',
+): Promise<{ files: string[]; rows: number }> {
+  const s3 = localS3(s.host.s3Url);
+  try {
+    const get = async (key: string) => {
+      const res = await s3.send(new GetObjectCommand({ Bucket: DATA_BUCKET, Key: key }));
+      if (!res.Body) throw new Error(`s3://${DATA_BUCKET}/${key} has no body`);
+      return res.Body.transformToByteArray();
+    };
+    const dataset = await s.api.get(`/api/v1/datasets/${datasetId}`, { token: s.token });
+    const version = dataset.body.current_version as number;
+    const manifest = JSON.parse(
+      new TextDecoder().decode(await get(`datasets/${datasetId}/v${version}/manifest.json`)),
+    ) as { rows: number; parts: Array<{ key: string }> };
+    const files: string[] = [];
+    for (const [i, part] of manifest.parts.entries()) {
+      const file = join(dir, `${stem}-${i}.parquet`);
+      await writeFile(file, await get(part.key));
+      files.push(file);
+    }
+    return { files, rows: manifest.rows };
+  } finally {
+    s3.destroy();
   }
 }
 

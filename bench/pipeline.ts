@@ -13,19 +13,18 @@
  * is a function of `id % 1000`, so filtering on it would drop whole groups (899 instead of
  * 1,000 would remain).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { compilePipeline } from '../statemachines/compile.ts';
-import { bigCsv, median, ROWS, report, type Session, session, table, uploadViaUrl } from './common.ts';
+import type { Session } from './common.ts';
+import { bigCsv, downloadParts, median, ROWS, report, session, table, uploadViaUrl } from './common.ts';
 
 const RUNS = 3;
 const TARGET = 2;
 const POLL_MS = 50;
 const GROUPS = 1000;
-const BUCKET = 'sluice-data';
 
 const FILTER = { column: 'traffic_count', operator: 'GT', value: 1000, sql: '>' } as const;
 const KEY_SQL = `SELECT *, id % ${GROUPS} AS k FROM src`;
@@ -99,38 +98,6 @@ function baselineSql(files: string[]): string {
     `FROM (${KEY_SQL})`,
     'GROUP BY "k" ORDER BY "k"',
   ].join('\n');
-}
-
-/** Copies the dataset's current Parquet parts out of the local S3, once. */
-async function downloadParts(s: Session, datasetId: string, dir: string): Promise<string[]> {
-  const s3 = new S3Client({
-    endpoint: s.host.s3Url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  try {
-    const get = async (key: string) => {
-      const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-      if (!res.Body) throw new Error(`s3://${BUCKET}/${key} has no body`);
-      return res.Body.transformToByteArray();
-    };
-    const manifest = JSON.parse(
-      new TextDecoder().decode(await get(`datasets/${datasetId}/v1/manifest.json`)),
-    ) as { rows: number; parts: Array<{ key: string }> };
-    if (manifest.rows !== ROWS) throw new Error(`manifest has ${manifest.rows} rows, expected ${ROWS}`);
-    const files: string[] = [];
-    for (const [i, part] of manifest.parts.entries()) {
-      const file = join(dir, `part-${i}.parquet`);
-      await writeFile(file, await get(part.key));
-      files.push(file);
-    }
-    return files;
-  } finally {
-    s3.destroy();
-  }
 }
 
 async function duckdbDirect(files: string[], dir: string): Promise<number> {
@@ -286,7 +253,8 @@ export async function main(): Promise<void> {
     const { datasetId } = await uploadViaUrl(s, csv, `bench-pipeline-${Date.now()}`);
     const dataset = await s.api.get(`/api/v1/datasets/${datasetId}`, { token: s.token });
     const collectionId = dataset.body.collection_id as string;
-    const files = await downloadParts(s, datasetId, dir);
+    const { files, rows } = await downloadParts(s, datasetId, dir);
+    if (rows !== ROWS) throw new Error(`manifest has ${rows} rows, expected ${ROWS}`);
 
     const targetName = `bench-pipeline-out-${Date.now()}`;
     const nodes = pipelineNodes(collectionId, datasetId, targetName);

@@ -9,18 +9,17 @@
  * query, so each query's ratio is (service − 150 ms) / DuckDB and the reported ratio is the
  * worst of the five. Runs alternate; medians are reported.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { bigCsv, median, ROWS, report, type Session, session, table, uploadViaUrl } from './common.ts';
+import type { Session } from './common.ts';
+import { bigCsv, downloadParts, median, ROWS, report, session, table, uploadViaUrl } from './common.ts';
 
 const RUNS = 3;
 const TARGET = 1.5;
 const FIXED_MS = 150;
 const POLL_MS = 10;
-const BUCKET = 'sluice-data';
 const KEYS = 1000;
 
 /** The statements, written against `db.traffic` / `db.roads`; `{traffic}` etc. are replaced per side. */
@@ -52,38 +51,6 @@ function roadsCsv(): string {
   const lines = ['k,label'];
   for (let k = 0; k < KEYS; k++) lines.push(`${k},segment-${String(k % 100).padStart(3, '0')}`);
   return `${lines.join('\n')}\n`;
-}
-
-async function downloadParts(s: Session, datasetId: string, dir: string, tag: string): Promise<string[]> {
-  const client = new S3Client({
-    endpoint: s.host.s3Url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  try {
-    const get = async (key: string) => {
-      const res = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-      if (!res.Body) throw new Error(`s3://${BUCKET}/${key} has no body`);
-      return res.Body.transformToByteArray();
-    };
-    const dataset = await s.api.get(`/api/v1/datasets/${datasetId}`, { token: s.token });
-    const version = dataset.body.current_version as number;
-    const manifest = JSON.parse(
-      new TextDecoder().decode(await get(`datasets/${datasetId}/v${version}/manifest.json`)),
-    ) as { parts: Array<{ key: string }> };
-    const files: string[] = [];
-    for (const [i, part] of manifest.parts.entries()) {
-      const file = join(dir, `${tag}-${i}.parquet`);
-      await writeFile(file, await get(part.key));
-      files.push(file);
-    }
-    return files;
-  } finally {
-    client.destroy();
-  }
 }
 
 const list = (files: string[]) => `read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`;
@@ -141,8 +108,8 @@ export async function main(): Promise<void> {
     const up = await s.api.upload(roads.body.id, roadsCsv(), s.token);
     if (up.status !== 200) throw new Error(`roads upload failed: ${up.status} ${up.text}`);
 
-    const trafficFiles = await downloadParts(s, datasetId, dir, 'traffic');
-    const roadFiles = await downloadParts(s, roads.body.id, dir, 'roads');
+    const { files: trafficFiles } = await downloadParts(s, datasetId, dir, 'traffic');
+    const { files: roadFiles } = await downloadParts(s, roads.body.id, dir, 'roads');
     // The service resolves `traffic` in the X-Database collection (named like the dataset).
     const serviceSql = (sql: string) => sql.replace('{traffic}', `"${name}"`).replace('{roads}', 'roads');
     const directSql = (sql: string) =>

@@ -16,7 +16,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type AccessResources, grantAccess } from './access.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
-import { acknowledgeWildcard } from './nag.ts';
+import { acknowledgeWildcard, grantExecutionLogsAndTraces } from './nag.ts';
 
 /** Length of a pipeline id (`pl-` and 22 characters, functions/core/ids.ts). */
 export const PIPELINE_ID_LENGTH = 25;
@@ -154,40 +154,7 @@ export class Engine extends Construct {
           'and aliases, which a compiled Task may name; no other function matches.',
       );
     }
-    this.statesRole.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: [
-          'logs:CreateLogDelivery',
-          'logs:GetLogDelivery',
-          'logs:UpdateLogDelivery',
-          'logs:DeleteLogDelivery',
-          'logs:ListLogDeliveries',
-          'logs:PutResourcePolicy',
-          'logs:DescribeResourcePolicies',
-          'logs:DescribeLogGroups',
-        ],
-        resources: ['*'],
-      }),
-    );
-    this.statesRole.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: [
-          'xray:PutTraceSegments',
-          'xray:PutTelemetryRecords',
-          'xray:GetSamplingRules',
-          'xray:GetSamplingTargets',
-        ],
-        resources: ['*'],
-      }),
-    );
-    Validations.of(this.statesRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only two statements use "*", because their actions support no resource-level permissions: the ' +
-        'CloudWatch Logs vended-log delivery actions that Step Functions needs to write execution history ' +
-        '(logs:*LogDelivery*, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups), and the ' +
-        'X-Ray actions for execution tracing (checked by test/infra).',
-    });
+    grantExecutionLogsAndTraces(this.statesRole);
 
     this.finalizerDeadLetterQueue = new Queue(this, 'FinalizerDeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,

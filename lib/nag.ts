@@ -4,7 +4,7 @@
  * narrowest construct with `Validations.of(construct).acknowledge({ id, reason })`.
  */
 import { type App, Stack, Validations } from 'aws-cdk-lib';
-import type { IRole } from 'aws-cdk-lib/aws-iam';
+import { type IRole, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 
 /** The rule packs Sluice is held to. */
@@ -46,5 +46,47 @@ export function acknowledgeWildcard(role: IRole, resource: string, reason: strin
   Validations.of(role).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${cfnReferenceText(Stack.of(role).resolve(resource))}]`,
     reason,
+  });
+}
+
+/**
+ * What a state machine's role needs to write its execution history to CloudWatch Logs (the
+ * vended-log delivery actions) and its traces to X-Ray. Neither set supports resource-level
+ * permissions, so these are the role's only statements on "*", acknowledged here once.
+ */
+export function grantExecutionLogsAndTraces(role: Role): void {
+  role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ],
+      resources: ['*'],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: [
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets',
+      ],
+      resources: ['*'],
+    }),
+  );
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Only two statements use "*", because their actions support no resource-level permissions: the ' +
+      'CloudWatch Logs vended-log delivery actions that Step Functions needs to write execution history ' +
+      '(logs:*LogDelivery*, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups), and the ' +
+      'X-Ray actions for execution tracing (checked by test/infra).',
   });
 }

@@ -14,7 +14,7 @@ import { Construct } from 'constructs';
 import { type AccessResources, grantAccess } from './access.ts';
 import type { Engine } from './engine.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
-import { acknowledgeWildcard } from './nag.ts';
+import { acknowledgeWildcard, grantExecutionLogsAndTraces } from './nag.ts';
 
 /** Settings workflows hand to functions (read by `workflowsConfig` in functions/core/config.ts). */
 export type WorkflowSetting =
@@ -135,39 +135,7 @@ export class Workflows extends Construct {
         ],
       }),
     );
-    this.statesRole.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: [
-          'logs:CreateLogDelivery',
-          'logs:GetLogDelivery',
-          'logs:UpdateLogDelivery',
-          'logs:DeleteLogDelivery',
-          'logs:ListLogDeliveries',
-          'logs:PutResourcePolicy',
-          'logs:DescribeResourcePolicies',
-          'logs:DescribeLogGroups',
-        ],
-        resources: ['*'],
-      }),
-    );
-    this.statesRole.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: [
-          'xray:PutTraceSegments',
-          'xray:PutTelemetryRecords',
-          'xray:GetSamplingRules',
-          'xray:GetSamplingTargets',
-        ],
-        resources: ['*'],
-      }),
-    );
-    Validations.of(this.statesRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only two statements use "*", because their actions support no resource-level permissions: the ' +
-        'CloudWatch Logs vended-log delivery actions that Step Functions needs to write execution history, ' +
-        'and the X-Ray actions for execution tracing (checked by test/infra).',
-    });
+    grantExecutionLogsAndTraces(this.statesRole);
 
     this.environment = {
       SLUICE_WORKFLOW_STEP_ARN: stepArn,

@@ -30,9 +30,9 @@ export interface CompileRequest {
   workerArn: string;
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
-type States = Record<string, JsonObject>;
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+export type States = Record<string, JsonObject>;
 
 /** Errors worth retrying: Lambda service hiccups and the worker's own transient signal. */
 export const TRANSIENT_ERRORS = [
@@ -70,44 +70,13 @@ export function compilePipeline(request: CompileRequest): string {
   }
 
   const ctx: Context = { request, names };
-  // Main flow first, failure states after it, so the document reads top to bottom.
-  const flow: Array<[string, JsonObject]> = [];
-  const failure: States = {};
-  let usesPipelineFailed = false;
-
-  levels.forEach((level, index) => {
-    const next = index + 1 < levels.length ? entryName(ctx, levels, index + 1) : undefined;
-    const [only] = level;
-    if (level.length === 1 && only) {
-      const block = nodeBlock(ctx, only, next);
-      flow.push(...block.flow);
-      Object.assign(failure, block.failure);
-      return;
-    }
-    const branches = level.map((node) => {
-      const block = nodeBlock(ctx, node, undefined);
-      return { StartAt: block.start, States: { ...Object.fromEntries(block.flow), ...block.failure } };
-    });
-    usesPipelineFailed = true;
-    flow.push([
-      names.parallel(index),
-      withTransition(
-        {
-          Type: 'Parallel',
-          Branches: branches,
-          ResultPath: null,
-          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: PIPELINE_FAILED }],
-        },
-        next,
-      ),
-    ]);
+  const { flow, failure } = layoutLevels({
+    levels,
+    names,
+    failedState: PIPELINE_FAILED,
+    entryName: (index) => entryName(ctx, levels, index),
+    block: (node, next) => nodeBlock(ctx, node, next),
   });
-
-  if (usesPipelineFailed) {
-    // A branch ends in its step's Fail state: pass its Error and Cause on unchanged.
-    failure[PIPELINE_FAILED] = { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' };
-    names.claim(PIPELINE_FAILED);
-  }
 
   const [first] = flow;
   if (!first) throw new Error('compilePipeline: no states');
@@ -147,10 +116,62 @@ interface Context {
   names: StateNames;
 }
 
-interface Block {
+/** The states of one node (or job) in one scope, its failure states beside them. */
+export interface Block {
   start: string;
   flow: Array<[string, JsonObject]>;
   failure: States;
+}
+
+/**
+ * Lays dependency levels out as a state sequence, main flow first and failure states after it,
+ * so the document reads top to bottom: a level of one node is that node's block inline, a level
+ * of several a Parallel of their blocks whose failure ends the machine through `failedState`
+ * (passing a branch's Error and Cause on unchanged). Shared by the pipeline and workflow compilers.
+ */
+export function layoutLevels<N>(layout: {
+  levels: N[][];
+  names: StateNames;
+  failedState: string;
+  entryName: (index: number) => string;
+  block: (node: N, next: string | undefined) => Block;
+}): { flow: Array<[string, JsonObject]>; failure: States } {
+  const { levels, names, failedState } = layout;
+  const flow: Array<[string, JsonObject]> = [];
+  const failure: States = {};
+  let usesFailed = false;
+  levels.forEach((level, index) => {
+    const next = index + 1 < levels.length ? layout.entryName(index + 1) : undefined;
+    const [only] = level;
+    if (level.length === 1 && only !== undefined) {
+      const block = layout.block(only, next);
+      flow.push(...block.flow);
+      Object.assign(failure, block.failure);
+      return;
+    }
+    const branches = level.map((node) => {
+      const block = layout.block(node, undefined);
+      return { StartAt: block.start, States: { ...Object.fromEntries(block.flow), ...block.failure } };
+    });
+    usesFailed = true;
+    flow.push([
+      names.parallel(index),
+      withTransition(
+        {
+          Type: 'Parallel',
+          Branches: branches,
+          ResultPath: null,
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failedState }],
+        },
+        next,
+      ),
+    ]);
+  });
+  if (usesFailed) {
+    failure[failedState] = { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' };
+    names.claim(failedState);
+  }
+  return { flow, failure };
 }
 
 /** The name of the first state of a level (what the previous level transitions to). */

@@ -11,7 +11,16 @@
  * Fail state; a failing Parallel branch fails the Parallel, which stops the other branches.
  * See README.md in this folder.
  */
-import { StateNames, scheduleLevels, TRANSIENT_ERRORS } from './compile.ts';
+import {
+  type Block,
+  type Json,
+  type JsonObject,
+  layoutLevels,
+  StateNames,
+  type States,
+  scheduleLevels,
+  TRANSIENT_ERRORS,
+} from './compile.ts';
 
 /** A JOB node of a validated workflow (acyclic, parents exist and are JOB nodes). */
 export interface WorkflowJobNode {
@@ -40,10 +49,6 @@ export interface WorkflowExecutionInput {
   workflow_execution_id: string;
   workflow_id: string;
 }
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
-type States = Record<string, JsonObject>;
 
 /** Raised by the record step when the job has no free run slot; retried with a long backoff. */
 export const JOB_BUSY_ERROR = 'Sluice.JobBusy';
@@ -76,45 +81,17 @@ export function compileWorkflow(request: WorkflowCompileRequest): string {
   }
 
   const ctx: Context = { request, names, syncResource: syncResourceFor(request.stepArn) };
-  const flow: Array<[string, JsonObject]> = [];
-  const failure: States = {};
-  let usesWorkflowFailed = false;
-  let timeoutSeconds = 0;
-
-  levels.forEach((level, index) => {
-    timeoutSeconds += STEP_TIMEOUT_SECONDS + Math.max(...level.map(runTimeout));
-    const next = index + 1 < levels.length ? entryName(ctx, levels[index + 1] ?? [], index + 1) : undefined;
-    const [only] = level;
-    if (level.length === 1 && only) {
-      const block = jobBlock(ctx, only, next);
-      flow.push(...block.flow);
-      Object.assign(failure, block.failure);
-      return;
-    }
-    const branches = level.map((node) => {
-      const block = jobBlock(ctx, node, undefined);
-      return { StartAt: block.start, States: { ...Object.fromEntries(block.flow), ...block.failure } };
-    });
-    usesWorkflowFailed = true;
-    flow.push([
-      names.parallel(index),
-      withTransition(
-        {
-          Type: 'Parallel',
-          Branches: branches,
-          ResultPath: null,
-          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_FAILED }],
-        },
-        next,
-      ),
-    ]);
+  const timeoutSeconds = levels.reduce(
+    (total, level) => total + STEP_TIMEOUT_SECONDS + Math.max(...level.map(runTimeout)),
+    0,
+  );
+  const { flow, failure } = layoutLevels({
+    levels,
+    names,
+    failedState: WORKFLOW_FAILED,
+    entryName: (index) => entryName(ctx, levels[index] ?? [], index),
+    block: (node, next) => jobBlock(ctx, node, next),
   });
-
-  if (usesWorkflowFailed) {
-    // A branch ends in its job's Fail state: pass its Error and Cause on unchanged.
-    failure[WORKFLOW_FAILED] = { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' };
-    names.claim(WORKFLOW_FAILED);
-  }
 
   const [first] = flow;
   if (!first) throw new Error('compileWorkflow: no states');
@@ -131,12 +108,6 @@ interface Context {
   request: WorkflowCompileRequest;
   names: StateNames;
   syncResource: string;
-}
-
-interface Block {
-  start: string;
-  flow: Array<[string, JsonObject]>;
-  failure: States;
 }
 
 const stepNameOf = (node: WorkflowJobNode) => ({ key: node.key, stepName: node.jobName });

@@ -6,12 +6,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { catalogHelpers } from './catalog-helpers.ts';
 import { ADMIN, client, unique, until } from './harness.ts';
 
 const exec = promisify(execFile);
 const host = inject('hostUrl');
 const api = client(host);
 let token: string;
+const { newCollection } = catalogHelpers(api, () => token);
 
 beforeAll(async () => {
   token = await api.login(ADMIN.username, ADMIN.password);
@@ -61,12 +63,6 @@ async function createBatch(pipelineId: string, query = ''): Promise<string> {
   return res.body.item;
 }
 
-async function newCollection(): Promise<string> {
-  const res = await api.post('/api/v1/collections', { name: unique('batches') }, { token });
-  expect(res.status, res.text).toBe(201);
-  return res.body.id;
-}
-
 async function newPipeline(collectionId: string, nodes: unknown[], name = unique('pipeline')) {
   const res = await api.post('/api/v1/pipelines', { name, collection_id: collectionId, nodes }, { token });
   expect(res.status, res.text).toBe(201);
@@ -108,7 +104,7 @@ function salesNodes(collectionId: string, datasetId: string) {
 
 /** A collection with a small dataset and the extract → transform → load pipeline over it. */
 async function salesPipeline(name = unique('sales-pipeline')) {
-  const col = await newCollection();
+  const col = await newCollection('batches');
   const ds = await api.post('/api/v1/datasets', { name: 'sales', collection_id: col }, { token });
   expect(ds.status, ds.text).toBe(201);
   expect((await api.upload(ds.body.id, SALES_CSV, token)).status).toBe(200);
@@ -295,7 +291,7 @@ describe('the other batch routes', () => {
 
   it('lists batches with a trailing slash, each item a JSON string, paged newest first until the token is null', async () => {
     // Arrange
-    const col = await newCollection();
+    const col = await newCollection('batches');
     const pipeline = await newPipeline(col, []);
     const made: string[] = [];
     for (let i = 0; i < 3; i++) {

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ADMIN = { username: 'admin', password: 'admin-password-for-tests' };
@@ -18,6 +19,21 @@ export interface RunningHost {
   /** Sends SIGINT and resolves with the exit code once the host has stopped. */
   stop(): Promise<number | null>;
   child: ChildProcess;
+}
+
+/**
+ * A client of the host's local S3 (s3rver) at `endpoint`: path-style addressing, s3rver's fixed
+ * credentials, and checksums only where an operation requires them, as the host's own clients.
+ */
+export function localS3(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }
 
 export async function tempDir(prefix = 'sluice-test-'): Promise<string> {

@@ -5,6 +5,7 @@
  * exactly the runs made here).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SEED_004_FIELDS, seed004Nodes } from '#test/fixtures/seed004';
 import { ADMIN, client, type RunningHost, startHost, unique, until } from './harness.ts';
 
 const api = client(inject('hostUrl'));
@@ -14,50 +15,9 @@ beforeAll(async () => {
   token = await api.login(ADMIN.username, ADMIN.password);
 });
 
-const FIELDS = [
-  { name: 'id', type: 'string' },
-  { name: 'name', type: 'string' },
-  { name: 'description', type: 'string' },
-];
-
-/** The seed's createJob body; its masked ids (169777*******) are given real values. */
+/** The seed's createJob body, under another name when the test needs a unique one. */
 function seedJob(name = 'job001') {
-  return {
-    name,
-    nodes: [
-      {
-        type: 'SOURCE_OBS',
-        id: 1697770000001,
-        name: 'Object Storage',
-        parentNodeIds: [],
-        regionNo: '1',
-        bucketName: 'aitems',
-        prefix: 'dataflow1',
-        dataType: 'CSV',
-        fieldList: FIELDS,
-      },
-      {
-        type: 'TRANSFORM_FILTER',
-        id: 1697770000002,
-        name: '필터',
-        parentNodeIds: [1697770000001],
-        filterType: 'AND',
-        filterConditionList: [{ name: 'name', operator: 'EQ', value: 'A' }],
-      },
-      {
-        type: 'TARGET_OBS',
-        id: 1697770000003,
-        name: 'Object Storage',
-        parentNodeIds: [1697770000002],
-        regionNo: '1',
-        bucketName: 'aitems',
-        prefix: 'dataflow1',
-        dataType: 'CSV',
-        updateType: 'OVERWRITE',
-        fieldList: FIELDS,
-      },
-    ],
-  };
+  return { name, nodes: seed004Nodes() };
 }
 
 const ISO_OFFSET = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/;
@@ -87,8 +47,8 @@ describe('jobs', () => {
     expect(res.body.createdDate).toMatch(ISO_OFFSET);
     expect(res.body.updatedDate).toMatch(ISO_OFFSET);
     expect(res.body.nodes).toHaveLength(3);
-    expect(res.body.nodes[0].fieldList).toEqual(FIELDS.map((f) => ({ ...f, properties: [] })));
-    expect(res.body.nodes[2].fieldList).toEqual(FIELDS.map((f) => ({ ...f, properties: [] })));
+    expect(res.body.nodes[0].fieldList).toEqual(SEED_004_FIELDS.map((f) => ({ ...f, properties: [] })));
+    expect(res.body.nodes[2].fieldList).toEqual(SEED_004_FIELDS.map((f) => ({ ...f, properties: [] })));
     expect(res.body.nodes[1]).toMatchObject({ id: 1697770000002, parentNodeIds: [1697770000001] });
 
     // The same record through the D.Hub view.
@@ -120,7 +80,7 @@ describe('jobs', () => {
             bucketName: 'not-allowed',
             prefix: 'x',
             dataType: 'CSV',
-            fieldList: FIELDS,
+            fieldList: SEED_004_FIELDS,
           },
           {
             id: 2,

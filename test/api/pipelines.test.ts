@@ -10,23 +10,18 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
 } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { ADMIN, client, tempDir, unique, until } from './harness.ts';
+import { seed004Nodes } from '#test/fixtures/seed004';
+import { catalogHelpers } from './catalog-helpers.ts';
+import { ADMIN, client, localS3, tempDir, unique, until } from './harness.ts';
 
 const api = client(inject('hostUrl'));
-const s3 = new S3Client({
-  endpoint: inject('s3Url'),
-  region: 'us-east-1',
-  forcePathStyle: true,
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+const s3 = localS3(inject('s3Url'));
 
 let token: string;
+const { newCollection, newDataset } = catalogHelpers(api, () => token);
 
 beforeAll(async () => {
   token = await api.login(ADMIN.username, ADMIN.password);
@@ -51,20 +46,6 @@ async function waitForBatch(pipelineId: string, batchId: string, timeoutMs = 60_
     (b) => TERMINAL.includes(b.status),
     timeoutMs,
   );
-}
-
-async function newCollection(): Promise<string> {
-  const res = await api.post('/api/v1/collections', { name: unique('pipelines') }, { token });
-  expect(res.status, res.text).toBe(201);
-  return res.body.id;
-}
-
-async function newDataset(collectionId: string, name: string, csv: string): Promise<string> {
-  const res = await api.post('/api/v1/datasets', { name, collection_id: collectionId }, { token });
-  expect(res.status, res.text).toBe(201);
-  const up = await api.upload(res.body.id, csv, token);
-  expect(up.status, up.text).toBe(200);
-  return res.body.id;
 }
 
 async function newPipeline(collectionId: string, nodes: unknown[], extra: Record<string, unknown> = {}) {
@@ -196,7 +177,7 @@ async function slowPipeline(collectionId: string) {
 describe('running pipelines over datasets', () => {
   it('filters, aggregates and publishes a dataset, reporting steps, offsets and traces', async () => {
     // Arrange
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const sales = await newDataset(col, 'sales', SALES_CSV);
     const pipeline = await newPipeline(col, [
       catalogSource(1, 'extract', col, sales),
@@ -274,7 +255,7 @@ describe('running pipelines over datasets', () => {
 
   it('joins two datasets inner and left outer, prefixing colliding right-hand columns', async () => {
     // Arrange
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const customers = await newDataset(col, 'customers', 'id,name\n1,Ann\n2,Bob\n3,Cy\n');
     const orders = await newDataset(
       col,
@@ -328,7 +309,7 @@ describe('running pipelines over datasets', () => {
 
   it('runs a TRANSFORM_SQL query over its named input', async () => {
     // Arrange
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const sales = await newDataset(col, 'sales', SALES_CSV);
     const pipeline = await newPipeline(col, [
       catalogSource(1, 'extract', col, sales),
@@ -360,7 +341,7 @@ describe('running pipelines over datasets', () => {
 
   it('fails the step and the batch when SQL references an unknown column, with DuckDB’s message and no stack', async () => {
     // Arrange
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const sales = await newDataset(col, 'sales', SALES_CSV);
     const pipeline = await newPipeline(col, [
       catalogSource(1, 'extract', col, sales),
@@ -392,7 +373,7 @@ describe('running pipelines over datasets', () => {
 
   /** Starts the slow pipeline's batch and waits until its SQL step is running. */
   async function runningSlowBatch() {
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const pipeline = await slowPipeline(col);
     const batchId = await run(pipeline.id);
     const running = await until(
@@ -462,7 +443,7 @@ describe('running pipelines over datasets', () => {
 
   it('queues concurrent runs beyond max_concurrent_runs and completes all ten, appending ten times', async () => {
     // Arrange
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const src = await newDataset(col, 'src', 'k,v\na,1\nb,2\nc,3\n');
     const pipeline = await newPipeline(col, [
       catalogSource(1, 'extract', col, src),
@@ -506,7 +487,7 @@ describe('running pipelines over datasets', () => {
 
   it('reads every part of an appended dataset as stored, with offsets and a typed sample', async () => {
     // Arrange: three uploads (one overwrite, two appends) make a version of three parts.
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const src = await newDataset(col, 'parts', 'id,city,at\n1,서울,2024-01-01\n2,부산,2024-01-02\n');
     for (const csv of ['id,city,at\n3,대구,2024-01-03\n', 'id,city,at\n4,서울,2024-01-04\n']) {
       const up = await api.upload(src, csv, token, '?mode=append');
@@ -554,7 +535,7 @@ describe('running pipelines over datasets', () => {
   });
 
   it('runs a pipeline with no nodes to completion with an empty steps map', async () => {
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const pipeline = await newPipeline(col, []);
 
     const batch = await runToEnd(pipeline.id);
@@ -573,45 +554,8 @@ describe('running pipelines over object storage', () => {
     await clearPrefix(bucket, prefix);
     await putObject(bucket, `${prefix}part-a.csv`, 'id,name,description\n1,A,first\n2,B,second\n3,A,third\n');
     await putObject(bucket, `${prefix}part-b.csv`, 'id,name,description\n4,C,fourth\n5,A,fifth\n');
-    const fields = [
-      { name: 'id', type: 'string' },
-      { name: 'name', type: 'string' },
-      { name: 'description', type: 'string' },
-    ];
-    const col = await newCollection();
-    const pipeline = await newPipeline(col, [
-      {
-        type: 'SOURCE_OBS',
-        id: 1697770000001,
-        name: 'Object Storage',
-        parentNodeIds: [],
-        regionNo: '1',
-        bucketName: 'aitems',
-        prefix: 'dataflow1',
-        dataType: 'CSV',
-        fieldList: fields,
-      },
-      {
-        type: 'TRANSFORM_FILTER',
-        id: 1697770000002,
-        name: '필터',
-        parentNodeIds: [1697770000001],
-        filterType: 'AND',
-        filterConditionList: [{ name: 'name', operator: 'EQ', value: 'A' }],
-      },
-      {
-        type: 'TARGET_OBS',
-        id: 1697770000003,
-        name: 'Object Storage',
-        parentNodeIds: [1697770000002],
-        regionNo: '1',
-        bucketName: 'aitems',
-        prefix: 'dataflow1',
-        dataType: 'CSV',
-        updateType: 'OVERWRITE',
-        fieldList: fields,
-      },
-    ]);
+    const col = await newCollection('pipelines');
+    const pipeline = await newPipeline(col, seed004Nodes());
 
     // Act
     const batch = await runToEnd(pipeline.id);
@@ -663,7 +607,7 @@ describe('running pipelines over object storage', () => {
       dataType,
       fieldList: fields,
     });
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const pipeline = await newPipeline(col, [
       source(1, 'NDJSON', `${base}ndjson`),
       source(2, 'PARQUET', `${base}parquet`),
@@ -707,7 +651,7 @@ describe('running pipelines over object storage', () => {
 describe('validating, versioning and guarding pipelines', () => {
   it('saves invalid nodes as a draft listing every problem by node and field, and refuses to run it', async () => {
     // Arrange
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const nodes = [
       {
         id: 1,
@@ -772,7 +716,7 @@ describe('validating, versioning and guarding pipelines', () => {
 
   it('makes a new version on every change of nodes and keeps the old ones readable', async () => {
     // Arrange
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const sales = await newDataset(col, 'sales', SALES_CSV);
     const v1Nodes = [catalogSource(1, 'extract', col, sales), catalogTarget(2, 'load', 1, col, 'copy')];
     const v2Nodes = [
@@ -815,7 +759,7 @@ describe('validating, versioning and guarding pipelines', () => {
 
   it('forbids a viewer to run a pipeline', async () => {
     // Arrange
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const pipeline = await newPipeline(col, []);
     const username = unique('viewer');
     const password = `${username}-secret-pw`;
@@ -838,7 +782,7 @@ describe('validating, versioning and guarding pipelines', () => {
 
   it('refuses to delete a pipeline with a running batch unless forced', async () => {
     // Arrange
-    const col = await newCollection();
+    const col = await newCollection('pipelines');
     const pipeline = await slowPipeline(col);
     const batchId = await run(pipeline.id);
     await until(

@@ -8,25 +8,20 @@
  * shared), except `test_database`, the seed's, which this file alone uses.
  */
 import { request } from 'node:http';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { ADMIN, client, unique, until } from './harness.ts';
+import { catalogHelpers } from './catalog-helpers.ts';
+import { ADMIN, client, localS3, unique, until } from './harness.ts';
 
 const api = client(inject('hostUrl'));
-const s3 = new S3Client({
-  endpoint: inject('s3Url'),
-  region: 'us-east-1',
-  forcePathStyle: true,
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+const s3 = localS3(inject('s3Url'));
 
 const SOURCE = 'test_datasource';
 const DQ = '/v1/data-query';
 const FINAL = ['FINISHED', 'FAILED', 'ABORTED'];
 
 let token: string;
+const { newDataset } = catalogHelpers(api, () => token);
 /** Service credentials of the admin, as the seed's cURL examples authenticate. */
 let credentials: Record<string, string>;
 
@@ -54,14 +49,6 @@ async function collection(name: string): Promise<string> {
     return found.id;
   }
   expect(res.status, res.text).toBe(201);
-  return res.body.id;
-}
-
-async function dataset(collectionId: string, name: string, csv: string): Promise<string> {
-  const res = await api.post('/api/v1/datasets', { name, collection_id: collectionId }, { token });
-  expect(res.status, res.text).toBe(201);
-  const up = await api.upload(res.body.id, csv, token);
-  expect(up.status, up.text).toBe(200);
   return res.body.id;
 }
 
@@ -132,8 +119,8 @@ describe('seed 003 examples', () => {
     const db = await collection('test_database');
     const list = await api.get(`/api/v1/datasets?collection_id=${db}&limit=100`, { token });
     const names = Object.values(list.body.items as Record<string, string>).map((t) => JSON.parse(t).name);
-    if (!names.includes('nation')) await dataset(db, 'nation', NATION_CSV);
-    if (!names.includes('region')) await dataset(db, 'region', REGION_CSV);
+    if (!names.includes('nation')) await newDataset(db, 'nation', NATION_CSV);
+    if (!names.includes('region')) await newDataset(db, 'region', REGION_CSV);
   });
 
   it('runs a query with X-Data-Source / X-Database defaults and a fully qualified name', async () => {
@@ -337,7 +324,7 @@ describe('queries over uploaded datasets', () => {
     const rows = ['region,product,qty,price'];
     const regions = ['서울', '부산', '대구'];
     for (let i = 0; i < 250; i++) rows.push(`${regions[i % 3]},p${i % 5},${i},${(i % 7) + 0.5}`);
-    await dataset(db, 'orders', `${rows.join('\n')}\n`);
+    await newDataset(db, 'orders', `${rows.join('\n')}\n`);
   });
 
   it('groups by with exact rows, types and values as strings', async () => {

@@ -4,29 +4,22 @@
  * The shared host allows `rate(n seconds)` schedules (SLUICE_ALLOW_SECOND_SCHEDULES, global-setup),
  * so schedules fire within the test. Every test makes its own pipelines and names.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { ADMIN, client, unique, until } from './harness.ts';
+import { catalogHelpers } from './catalog-helpers.ts';
+import { ADMIN, client, localS3, unique, until } from './harness.ts';
 
 const api = client(inject('hostUrl'));
-const s3 = new S3Client({
-  endpoint: inject('s3Url'),
-  region: 'us-east-1',
-  forcePathStyle: true,
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+const s3 = localS3(inject('s3Url'));
 const BUCKET = 'sluice-test-external';
 
 let token: string;
 let collectionId: string;
+const { newCollection } = catalogHelpers(api, () => token);
 
 beforeAll(async () => {
   token = await api.login(ADMIN.username, ADMIN.password);
-  const res = await api.post('/api/v1/collections', { name: unique('triggers') }, { token });
-  expect(res.status, res.text).toBe(201);
-  collectionId = res.body.id;
+  collectionId = await newCollection('triggers');
 });
 
 // ---------------------------------------------------------------------------------------------

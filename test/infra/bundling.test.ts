@@ -1,14 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeAssemblies, resourcesOfType, type Synthesized, synthesize } from './synth.ts';
+import { describe, expect, it } from 'vitest';
+import { resourcesOfType, synthesizeBeforeAll } from './synth.ts';
 
 /** One synth with real esbuild bundling and command hooks: the slow test of the suite. */
-let synth: Synthesized;
-
-beforeAll(() => {
-  synth = synthesize({ bundle: true });
-}, 120_000);
+const synth = synthesizeBeforeAll({ bundle: true }, 120_000);
 
 /** The staged asset directory of a function: `asset.<hash>` for Code.S3Key `<hash>.zip`. */
 function assetDir(functionIdPrefix: string): string {
@@ -61,5 +57,3 @@ describe('bundles', () => {
     expect(code).toContain('HeadBucketCommand');
   });
 });
-
-afterAll(removeAssemblies);

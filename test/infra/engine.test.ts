@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Engine, PIPELINE_ID_LENGTH, STATE_MACHINE_NAME_MAX_LENGTH, stateMachinePrefix } from '#lib/engine';
 import { nagPacks } from '#lib/nag';
 import { Secrets } from '#lib/secrets';
@@ -10,64 +10,23 @@ import {
   asArray,
   cdkJsonContext,
   environmentOf,
-  policyDocument,
   policyStatements,
-  removeAssemblies,
+  regionalArn,
+  resource,
   resourcesOfType,
-  type Statement,
-  type Synthesized,
+  statementsOfRole,
+  statementsWith,
   synthesize,
+  synthesizeBeforeAll,
 } from './synth.ts';
 
 const EXTERNAL_BUCKETS = ['raw-landing-zone', 'curated.exports'];
 
-let template: Template;
+const synth = synthesizeBeforeAll();
 /** The same stack with external buckets configured. */
-let withBuckets: Synthesized;
+const withBuckets = synthesizeBeforeAll({ props: { externalBuckets: EXTERNAL_BUCKETS } });
 
-beforeAll(() => {
-  template = synthesize().template;
-  withBuckets = synthesize({ props: { externalBuckets: EXTERNAL_BUCKETS } });
-}, 60_000);
-
-afterAll(removeAssemblies);
-
-type Resource = ReturnType<typeof resourcesOfType>[string];
-
-/** The one resource of a type whose logical id starts with `prefix`. */
-function resource(t: Template, type: string, prefix: string): [string, Resource] {
-  const found = Object.entries(resourcesOfType(t, type)).filter(([id]) => id.startsWith(prefix));
-  if (found.length !== 1) throw new Error(`expected one ${type} ${prefix}*, found ${found.length}`);
-  return found[0] as [string, Resource];
-}
-
-/** Statements of the policies attached to the role whose logical id starts with `rolePrefix`. */
-function statementsOfRole(t: Template, rolePrefix: string): Statement[] {
-  const [roleId] = resource(t, 'AWS::IAM::Role', rolePrefix);
-  return Object.values(resourcesOfType(t, 'AWS::IAM::Policy'))
-    .filter((policy) => JSON.stringify(policy.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]))
-    .flatMap((policy) => policyDocument(policy).Statement);
-}
-
-function statementsWith(statements: Statement[], action: string): Statement[] {
-  return statements.filter((s) => asArray(s.Action).includes(action));
-}
-
-/** `arn:${Partition}:states:${Region}:${AccountId}:<rest>` as the template renders it. */
-const statesArn = (rest: string) => ({
-  'Fn::Join': [
-    '',
-    [
-      'arn:',
-      { Ref: 'AWS::Partition' },
-      ':states:',
-      { Ref: 'AWS::Region' },
-      ':',
-      { Ref: 'AWS::AccountId' },
-      rest,
-    ],
-  ],
-});
+const statesArn = (rest: string) => regionalArn('states', rest);
 const s3Arn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${rest}`]] });
 
 const MANAGE_ACTIONS = [
@@ -82,7 +41,7 @@ const MANAGE_ACTIONS = [
 
 describe('step worker', () => {
   it('runs Node 24 on x86_64 with DuckDB-sized memory, 15 minutes and a 4 GiB /tmp', () => {
-    const [, fn] = resource(template, 'AWS::Lambda::Function', 'EngineStepWorker');
+    const [, fn] = resource(synth.template, 'AWS::Lambda::Function', 'EngineStepWorker');
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['x86_64'],
@@ -102,7 +61,7 @@ describe('step worker', () => {
   });
 
   it('gets the stores, a temp directory, and no bucket list when none is configured', () => {
-    const [, fn] = resource(template, 'AWS::Lambda::Function', 'EngineStepWorker');
+    const [, fn] = resource(synth.template, 'AWS::Lambda::Function', 'EngineStepWorker');
     const env = environmentOf(fn);
     expect(env).toMatchObject({
       SLUICE_TABLE: { Ref: expect.stringMatching(/^StorageTable/) },
@@ -115,7 +74,7 @@ describe('step worker', () => {
   });
 
   it('reads, writes and deletes objects under datasets/ and runs/ only, and lists only those prefixes', () => {
-    const statements = statementsOfRole(template, 'EngineStepWorkerRole');
+    const statements = statementsOfRole(synth.template, 'EngineStepWorkerRole');
     const objects = statements.filter((s) => asArray(s.Action).some((a) => /^s3:.*Object$/.test(a)));
     expect(objects).toHaveLength(1);
     expect(asArray(objects[0]?.Action).sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
@@ -134,7 +93,7 @@ describe('step worker', () => {
 
 describe('state machines role', () => {
   it('is assumed by Step Functions from this account only', () => {
-    const [, role] = resource(template, 'AWS::IAM::Role', 'EngineStatesRole');
+    const [, role] = resource(synth.template, 'AWS::IAM::Role', 'EngineStatesRole');
     expect(role.Properties?.AssumeRolePolicyDocument).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -149,9 +108,12 @@ describe('state machines role', () => {
   });
 
   it('may invoke the two step workers (DEFAULT and LARGE) and their versions, and no other function', () => {
-    const invokes = statementsWith(statementsOfRole(template, 'EngineStatesRole'), 'lambda:InvokeFunction');
+    const invokes = statementsWith(
+      statementsOfRole(synth.template, 'EngineStatesRole'),
+      'lambda:InvokeFunction',
+    );
     const expected = ['EngineStepWorker', 'EngineLargeStepWorker'].flatMap((prefix) => {
-      const [id] = resource(template, 'AWS::Lambda::Function', prefix);
+      const [id] = resource(synth.template, 'AWS::Lambda::Function', prefix);
       const worker = { 'Fn::GetAtt': [id, 'Arn'] };
       return [worker, { 'Fn::Join': ['', [worker, ':*']] }];
     });
@@ -162,7 +124,7 @@ describe('state machines role', () => {
   });
 
   it('delivers execution history and traces, the only statement on "*"', () => {
-    const wildcard = statementsOfRole(template, 'EngineStatesRole').filter((s) =>
+    const wildcard = statementsOfRole(synth.template, 'EngineStatesRole').filter((s) =>
       asArray(s.Resource).includes('*'),
     );
     expect(wildcard).toHaveLength(1);
@@ -180,7 +142,7 @@ describe('state machines role', () => {
 
 describe('execution history', () => {
   it('goes to a retained vended-logs group with the stack retention', () => {
-    template.hasResource('AWS::Logs::LogGroup', {
+    synth.template.hasResource('AWS::Logs::LogGroup', {
       DeletionPolicy: 'Retain',
       Properties: {
         LogGroupName: {
@@ -198,7 +160,7 @@ describe('execution history', () => {
 describe('state machine names', () => {
   it('start with the stack name and an underscore, which no sibling stack name contains', () => {
     expect(stateMachinePrefix('Sluice')).toBe('Sluice_');
-    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.StateMachinePrefix?.Value).toBe('SluiceTest_');
   });
 
@@ -214,7 +176,7 @@ describe('state machine names', () => {
 
 describe('finalizer', () => {
   it('receives terminal status changes of this stack’s state machines only', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
+    synth.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.states'],
         'detail-type': ['Step Functions Execution Status Change'],
@@ -227,9 +189,9 @@ describe('finalizer', () => {
   });
 
   it('is the rule target, with retries and a dead-letter queue', () => {
-    const [finalizerId] = resource(template, 'AWS::Lambda::Function', 'EngineFinalizer');
-    const [queueId] = resource(template, 'AWS::SQS::Queue', 'EngineFinalizerDeadLetterQueue');
-    const [, rule] = resource(template, 'AWS::Events::Rule', 'EngineExecutionStatusRule');
+    const [finalizerId] = resource(synth.template, 'AWS::Lambda::Function', 'EngineFinalizer');
+    const [queueId] = resource(synth.template, 'AWS::SQS::Queue', 'EngineFinalizerDeadLetterQueue');
+    const [, rule] = resource(synth.template, 'AWS::Events::Rule', 'EngineExecutionStatusRule');
     expect(rule.Properties?.Targets).toEqual([
       expect.objectContaining({
         Arn: { 'Fn::GetAtt': [finalizerId, 'Arn'] },
@@ -240,20 +202,20 @@ describe('finalizer', () => {
   });
 
   it('has its own dead-letter queue for failed invocations, 512 MB and one minute', () => {
-    const [queueId] = resource(template, 'AWS::SQS::Queue', 'EngineFinalizerDeadLetterQueue');
-    const [, fn] = resource(template, 'AWS::Lambda::Function', 'EngineFinalizer');
+    const [queueId] = resource(synth.template, 'AWS::SQS::Queue', 'EngineFinalizerDeadLetterQueue');
+    const [, fn] = resource(synth.template, 'AWS::Lambda::Function', 'EngineFinalizer');
     expect(fn.Properties).toMatchObject({
       MemorySize: 512,
       Timeout: 60,
       DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
     });
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    synth.template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
   });
 
   it('gets the Step Functions settings', () => {
-    const [, fn] = resource(template, 'AWS::Lambda::Function', 'EngineFinalizer');
-    const [roleId] = resource(template, 'AWS::IAM::Role', 'EngineStatesRole');
-    const [logsId] = resource(template, 'AWS::Logs::LogGroup', 'EngineExecutionLogs');
+    const [, fn] = resource(synth.template, 'AWS::Lambda::Function', 'EngineFinalizer');
+    const [roleId] = resource(synth.template, 'AWS::IAM::Role', 'EngineStatesRole');
+    const [logsId] = resource(synth.template, 'AWS::Logs::LogGroup', 'EngineExecutionLogs');
     expect(environmentOf(fn)).toMatchObject({
       SLUICE_STATE_MACHINE_PREFIX: 'SluiceTest_',
       SLUICE_STATE_MACHINE_ARN_BASE: statesArn(':stateMachine:'),
@@ -263,7 +225,7 @@ describe('finalizer', () => {
   });
 
   it('may start, stop and describe executions of the prefixed state machines, nothing more', () => {
-    const states = statementsOfRole(template, 'EngineFinalizerRole').filter((s) =>
+    const states = statementsOfRole(synth.template, 'EngineFinalizerRole').filter((s) =>
       asArray(s.Action).some((a) => a.startsWith('states:')),
     );
     expect(states).toEqual([
@@ -281,8 +243,8 @@ describe('finalizer', () => {
 
 describe('pipelines area', () => {
   it('gets the engine settings', () => {
-    const [workerId] = resource(template, 'AWS::Lambda::Function', 'EngineStepWorker');
-    const [, fn] = resource(template, 'AWS::Lambda::Function', 'ApiPipelinesFunction');
+    const [workerId] = resource(synth.template, 'AWS::Lambda::Function', 'EngineStepWorker');
+    const [, fn] = resource(synth.template, 'AWS::Lambda::Function', 'ApiPipelinesFunction');
     expect(fn.Properties).toMatchObject({ MemorySize: 1024, Timeout: 29, Architectures: ['arm64'] });
     expect(environmentOf(fn)).toMatchObject({
       SLUICE_STEP_WORKER_ARN: { 'Fn::GetAtt': [workerId, 'Arn'] },
@@ -294,7 +256,7 @@ describe('pipelines area', () => {
   });
 
   it('manages state machines and executions under the prefix only', () => {
-    const states = statementsOfRole(template, 'ApiPipelinesFunctionRole').filter((s) =>
+    const states = statementsOfRole(synth.template, 'ApiPipelinesFunctionRole').filter((s) =>
       asArray(s.Action).some((a) => a.startsWith('states:')),
     );
     expect(states).toEqual([
@@ -310,11 +272,11 @@ describe('pipelines area', () => {
   });
 
   it('passes the state machines role only to Step Functions', () => {
-    const [roleId] = resource(template, 'AWS::IAM::Role', 'EngineStatesRole');
-    const passRoles = policyStatements(template).filter(({ statement }) =>
+    const [roleId] = resource(synth.template, 'AWS::IAM::Role', 'EngineStatesRole');
+    const passRoles = policyStatements(synth.template).filter(({ statement }) =>
       JSON.stringify(statement.Resource).includes(roleId),
     );
-    const [workflowRoleId] = resource(template, 'AWS::IAM::Role', 'WorkflowsStatesRole');
+    const [workflowRoleId] = resource(synth.template, 'AWS::IAM::Role', 'WorkflowsStatesRole');
     for (const { statement } of passRoles) {
       // The trigger-fire function passes the workflow role too (triggers may run workflows).
       expect(statement).toMatchObject({
@@ -339,7 +301,7 @@ describe('pipelines area', () => {
   });
 
   it('deletes and lists run data under runs/ only', () => {
-    const statements = statementsOfRole(template, 'ApiPipelinesFunctionRole');
+    const statements = statementsOfRole(synth.template, 'ApiPipelinesFunctionRole');
     const s3 = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('s3:')));
     expect(s3).toEqual([
       expect.objectContaining({
@@ -354,14 +316,15 @@ describe('pipelines area', () => {
   });
 
   it('serves the greedy batches route through the authorizer', () => {
-    const [integrationId] = Object.entries(resourcesOfType(template, 'AWS::ApiGatewayV2::Integration')).find(
-      ([, integration]) =>
-        JSON.stringify(integration.Properties?.IntegrationUri).includes('ApiPipelinesFunction'),
+    const [integrationId] = Object.entries(
+      resourcesOfType(synth.template, 'AWS::ApiGatewayV2::Integration'),
+    ).find(([, integration]) =>
+      JSON.stringify(integration.Properties?.IntegrationUri).includes('ApiPipelinesFunction'),
     ) ?? [''];
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: 'GET /api/v1/batches/{proxy+}',
       AuthorizationType: 'CUSTOM',
-      AuthorizerId: { Ref: Object.keys(resourcesOfType(template, 'AWS::ApiGatewayV2::Authorizer'))[0] },
+      AuthorizerId: { Ref: Object.keys(resourcesOfType(synth.template, 'AWS::ApiGatewayV2::Authorizer'))[0] },
       Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
     });
   });
@@ -369,7 +332,7 @@ describe('pipelines area', () => {
 
 describe('Step Functions permissions', () => {
   it('are never "states:*" and never on "*"', () => {
-    for (const { policy, statement } of policyStatements(template)) {
+    for (const { policy, statement } of policyStatements(synth.template)) {
       const actions = asArray(statement.Action).filter((a) => a.startsWith('states:'));
       if (actions.length === 0) continue;
       expect(actions, policy).not.toContain('states:*');
@@ -423,7 +386,7 @@ describe('external buckets', () => {
   });
 
   it('leave no S3 action on "*"', () => {
-    for (const t of [template, withBuckets.template]) {
+    for (const t of [synth.template, withBuckets.template]) {
       for (const { policy, statement } of policyStatements(t)) {
         if (!asArray(statement.Action).some((a) => a.startsWith('s3:'))) continue;
         expect(asArray(statement.Resource), policy).not.toContain('*');
@@ -458,7 +421,7 @@ describe('external buckets', () => {
 
 describe('IAM', () => {
   it('grants no "*" action anywhere', () => {
-    for (const t of [template, withBuckets.template]) {
+    for (const t of [synth.template, withBuckets.template]) {
       for (const { policy, statement } of policyStatements(t)) {
         if (statement.Effect !== 'Allow') continue;
         for (const action of asArray(statement.Action))

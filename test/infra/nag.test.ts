@@ -1,17 +1,10 @@
 import { type Acknowledgment, type PolicyViolation, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { nagPacks } from '#lib/nag';
-import { removeAssemblies, type Synthesized, synthesize } from './synth.ts';
+import { synthesize, synthesizeBeforeAll } from './synth.ts';
 
-let synth: Synthesized;
-
-// Generous: a synth takes about a second, but shares the CPU with the bundling test.
-beforeAll(() => {
-  synth = synthesize();
-}, 60_000);
-
-afterAll(removeAssemblies);
+const synth = synthesizeBeforeAll();
 
 function describeViolations(violations: PolicyViolation[]): string {
   return violations

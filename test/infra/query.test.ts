@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GLUE_PREFIX_PATTERN } from '#core/config';
 import { nagPacks } from '#lib/nag';
 import { DEFAULT_BYTES_SCANNED_LIMIT, glueDatabasePrefix, QueryService } from '#lib/query';
@@ -12,58 +12,23 @@ import {
   cdkJsonContext,
   environmentOf,
   policyDocument,
-  removeAssemblies,
+  regionalArn,
+  resource,
   resourcesOfType,
   type Statement,
-  type Synthesized,
+  statementsOfRole,
   synthesize,
+  synthesizeBeforeAll,
 } from './synth.ts';
 
 const EXTERNAL_BUCKETS = ['analytics-results'];
 
-let template: Template;
-let withBuckets: Synthesized;
-
-beforeAll(() => {
-  template = synthesize().template;
-  withBuckets = synthesize({ props: { externalBuckets: EXTERNAL_BUCKETS } });
-}, 60_000);
-
-afterAll(removeAssemblies);
-
-type Resource = ReturnType<typeof resourcesOfType>[string];
-
-function resource(t: Template, type: string, prefix: string): [string, Resource] {
-  const found = Object.entries(resourcesOfType(t, type)).filter(([id]) => id.startsWith(prefix));
-  if (found.length !== 1) throw new Error(`expected one ${type} ${prefix}*, found ${found.length}`);
-  return found[0] as [string, Resource];
-}
-
-function statementsOfRole(t: Template, rolePrefix: string): Statement[] {
-  const [roleId] = resource(t, 'AWS::IAM::Role', rolePrefix);
-  return Object.values(resourcesOfType(t, 'AWS::IAM::Policy'))
-    .filter((policy) => JSON.stringify(policy.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]))
-    .flatMap((policy) => policyDocument(policy).Statement);
-}
+const synth = synthesizeBeforeAll();
+const withBuckets = synthesizeBeforeAll({ props: { externalBuckets: EXTERNAL_BUCKETS } });
 
 const withPrefix = (statements: Statement[], service: string) =>
   statements.filter((s) => asArray(s.Action).some((a) => a.startsWith(`${service}:`)));
 
-/** `arn:${Partition}:<service>:${Region}:${AccountId}:<rest>` as the template renders it. */
-const regionalArn = (service: string, rest: string) => ({
-  'Fn::Join': [
-    '',
-    [
-      'arn:',
-      { Ref: 'AWS::Partition' },
-      `:${service}:`,
-      { Ref: 'AWS::Region' },
-      ':',
-      { Ref: 'AWS::AccountId' },
-      rest,
-    ],
-  ],
-});
 const WORKGROUP_ARN = regionalArn('athena', ':workgroup/SluiceTest-queries');
 const GLUE_CATALOG = regionalArn('glue', ':catalog');
 const GLUE_DATABASES = regionalArn('glue', ':database/sluicetest_col_*');
@@ -72,8 +37,8 @@ const GLUE_FUNCTIONS = regionalArn('glue', ':userDefinedFunction/sluicetest_col_
 
 describe('Athena workgroup', () => {
   it('enforces its settings, encrypts results, caps bytes scanned and publishes metrics', () => {
-    const [, workGroup] = resource(template, 'AWS::Athena::WorkGroup', 'QueryWorkGroup');
-    const [bucketId] = resource(template, 'AWS::S3::Bucket', 'QueryResultsBucket');
+    const [, workGroup] = resource(synth.template, 'AWS::Athena::WorkGroup', 'QueryWorkGroup');
+    const [bucketId] = resource(synth.template, 'AWS::S3::Bucket', 'QueryResultsBucket');
     expect(workGroup.Properties).toMatchObject({
       Name: 'SluiceTest-queries',
       State: 'ENABLED',
@@ -117,7 +82,7 @@ describe('Athena workgroup', () => {
 
 describe('results bucket', () => {
   it('is encrypted, private, versioned, retained and logs its access', () => {
-    const [id, bucket] = resource(template, 'AWS::S3::Bucket', 'QueryResultsBucket');
+    const [id, bucket] = resource(synth.template, 'AWS::S3::Bucket', 'QueryResultsBucket');
     expect(bucket).toMatchObject({
       DeletionPolicy: 'Retain',
       Properties: {
@@ -142,7 +107,7 @@ describe('results bucket', () => {
   });
 
   it('expires what Athena staged and nothing a caller stored', () => {
-    const [, bucket] = resource(template, 'AWS::S3::Bucket', 'QueryResultsBucket');
+    const [, bucket] = resource(synth.template, 'AWS::S3::Bucket', 'QueryResultsBucket');
     const lifecycle = bucket.Properties?.LifecycleConfiguration as
       | { Rules?: Record<string, unknown>[] }
       | undefined;
@@ -151,8 +116,8 @@ describe('results bucket', () => {
   });
 
   it('refuses every request that is not TLS', () => {
-    const [bucketId] = resource(template, 'AWS::S3::Bucket', 'QueryResultsBucket');
-    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+    const [bucketId] = resource(synth.template, 'AWS::S3::Bucket', 'QueryResultsBucket');
+    synth.template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: bucketId },
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -165,7 +130,7 @@ describe('results bucket', () => {
 
 describe('query state events', () => {
   it('match the end of executions in this workgroup only', () => {
-    const [, rule] = resource(template, 'AWS::Events::Rule', 'QueryQueryStateRule');
+    const [, rule] = resource(synth.template, 'AWS::Events::Rule', 'QueryQueryStateRule');
     expect(rule.Properties?.EventPattern).toEqual({
       source: ['aws.athena'],
       'detail-type': ['Athena Query State Change'],
@@ -174,9 +139,9 @@ describe('query state events', () => {
   });
 
   it('go to the query-events Lambda with retries and a dead-letter queue', () => {
-    const [fnId, fn] = resource(template, 'AWS::Lambda::Function', 'QueryQueryEvents');
-    const [queueId] = resource(template, 'AWS::SQS::Queue', 'QueryQueryEventsDeadLetterQueue');
-    const [, rule] = resource(template, 'AWS::Events::Rule', 'QueryQueryStateRule');
+    const [fnId, fn] = resource(synth.template, 'AWS::Lambda::Function', 'QueryQueryEvents');
+    const [queueId] = resource(synth.template, 'AWS::SQS::Queue', 'QueryQueryEventsDeadLetterQueue');
+    const [, rule] = resource(synth.template, 'AWS::Events::Rule', 'QueryQueryStateRule');
     expect(rule.Properties?.Targets).toEqual([
       expect.objectContaining({
         Arn: { 'Fn::GetAtt': [fnId, 'Arn'] },
@@ -197,7 +162,7 @@ describe('query state events', () => {
   });
 
   it('may follow executions but not start or stop them', () => {
-    const athena = withPrefix(statementsOfRole(template, 'QueryQueryEventsRole'), 'athena');
+    const athena = withPrefix(statementsOfRole(synth.template, 'QueryQueryEventsRole'), 'athena');
     expect(athena).toEqual([
       expect.objectContaining({
         Action: ['athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:GetQueryRuntimeStatistics'],
@@ -208,10 +173,10 @@ describe('query state events', () => {
 });
 
 describe('query area', () => {
-  const statements = () => statementsOfRole(template, 'ApiQueryFunctionRole');
+  const statements = () => statementsOfRole(synth.template, 'ApiQueryFunctionRole');
 
   it('is sized like the other areas and gets the Data Query settings', () => {
-    const [, fn] = resource(template, 'AWS::Lambda::Function', 'ApiQueryFunction');
+    const [, fn] = resource(synth.template, 'AWS::Lambda::Function', 'ApiQueryFunction');
     expect(fn.Properties).toMatchObject({ MemorySize: 1024, Timeout: 29, Architectures: ['arm64'] });
     expect(environmentOf(fn)).toMatchObject({
       SLUICE_RESULTS_BUCKET: { Ref: expect.stringMatching(/^QueryResultsBucket/) },
@@ -301,7 +266,7 @@ describe('Glue registration', () => {
   it.each([['ApiIngestFunctionRole'], ['UploadIngestFunctionRole'], ['EngineStepWorkerRole']])(
     'lets %s create and repoint tables under the prefix',
     (role) => {
-      const glue = withPrefix(statementsOfRole(template, role), 'glue');
+      const glue = withPrefix(statementsOfRole(synth.template, role), 'glue');
       expect(glue).toEqual([
         expect.objectContaining({
           Action: ['glue:CreateDatabase', 'glue:CreateTable', 'glue:GetTable', 'glue:UpdateTable'],
@@ -312,7 +277,7 @@ describe('Glue registration', () => {
   );
 
   it('lets the catalog area drop tables and databases under the prefix', () => {
-    expect(withPrefix(statementsOfRole(template, 'ApiCatalogFunctionRole'), 'glue')).toEqual([
+    expect(withPrefix(statementsOfRole(synth.template, 'ApiCatalogFunctionRole'), 'glue')).toEqual([
       expect.objectContaining({
         Action: ['glue:DeleteDatabase', 'glue:DeleteTable'],
         Resource: [GLUE_CATALOG, GLUE_DATABASES, GLUE_TABLES, GLUE_FUNCTIONS],
@@ -327,13 +292,13 @@ describe('Glue registration', () => {
       'EngineStepWorker',
       'ApiCatalogFunction',
     ]) {
-      const [, fn] = resource(template, 'AWS::Lambda::Function', `${prefix}`);
+      const [, fn] = resource(synth.template, 'AWS::Lambda::Function', `${prefix}`);
       expect(environmentOf(fn).SLUICE_GLUE_DATABASE_PREFIX, prefix).toBe('sluicetest');
     }
   });
 
   it('never grants Glue or Athena on "*"', () => {
-    for (const t of [template, withBuckets.template]) {
+    for (const t of [synth.template, withBuckets.template]) {
       for (const policy of Object.values(resourcesOfType(t, 'AWS::IAM::Policy'))) {
         for (const s of policyDocument(policy).Statement) {
           if (!asArray(s.Action).some((a) => /^(glue|athena):/.test(a))) continue;

@@ -1,5 +1,5 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '#core/routes';
 import { TABLE_KEYS } from '#core/table-schema';
 import {
@@ -7,26 +7,19 @@ import {
   environmentOf,
   policyDocument,
   policyStatements,
-  removeAssemblies,
   resourcesOfType,
   type Statement,
   synthesize,
+  synthesizeBeforeAll,
 } from './synth.ts';
 
-let template: Template;
-
-// Generous: a synth takes about a second, but shares the CPU with the bundling test.
-beforeAll(() => {
-  template = synthesize().template;
-}, 60_000);
-
-afterAll(removeAssemblies);
+const synth = synthesizeBeforeAll();
 
 const PUBLIC_ROUTE_KEYS = ['POST /api/v1/auth/login', 'POST /api/v1/auth/refresh', 'GET /health'];
 
 function routesByKey(): Map<string, Record<string, unknown>[]> {
   const byKey = new Map<string, Record<string, unknown>[]>();
-  for (const route of Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route'))) {
+  for (const route of Object.values(resourcesOfType(synth.template, 'AWS::ApiGatewayV2::Route'))) {
     const props = route.Properties ?? {};
     const key = props.RouteKey as string;
     byKey.set(key, [...(byKey.get(key) ?? []), props]);
@@ -48,7 +41,7 @@ describe('HTTP API routes', () => {
   });
 
   it('puts the Lambda authorizer on every other route, $default included', () => {
-    const [authorizerId] = Object.keys(resourcesOfType(template, 'AWS::ApiGatewayV2::Authorizer'));
+    const [authorizerId] = Object.keys(resourcesOfType(synth.template, 'AWS::ApiGatewayV2::Authorizer'));
     for (const [key, [props]] of routesByKey()) {
       if (PUBLIC_ROUTE_KEYS.includes(key)) {
         expect(props?.AuthorizationType ?? 'NONE', key).toBe('NONE');
@@ -60,7 +53,7 @@ describe('HTTP API routes', () => {
   });
 
   it('uses a simple-response authorizer without identity sources or caching', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
       EnableSimpleResponses: true,
       AuthorizerPayloadFormatVersion: '2.0',
@@ -72,7 +65,7 @@ describe('HTTP API routes', () => {
   it('has one Lambda integration per area', () => {
     const areas = new Set(ROUTES.map((r) => r.area));
     // The route-table areas plus the fallback area behind $default.
-    expect(Object.keys(resourcesOfType(template, 'AWS::ApiGatewayV2::Integration'))).toHaveLength(
+    expect(Object.keys(resourcesOfType(synth.template, 'AWS::ApiGatewayV2::Integration'))).toHaveLength(
       areas.add('fallback').size,
     );
   });
@@ -80,8 +73,8 @@ describe('HTTP API routes', () => {
 
 describe('API stage', () => {
   it('is the only stage, $default, auto-deployed and throttled', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+    synth.template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
@@ -89,16 +82,16 @@ describe('API stage', () => {
   });
 
   it('writes JSON access logs without payloads to a log group with retention', () => {
-    const [stage] = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Stage'));
+    const [stage] = Object.values(resourcesOfType(synth.template, 'AWS::ApiGatewayV2::Stage'));
     const settings = stage?.Properties?.AccessLogSettings as { DestinationArn: unknown; Format: string };
     const fields = JSON.parse(settings.Format) as Record<string, string>;
     expect(fields.requestId).toBe('$context.requestId');
     expect(fields.routeKey).toBe('$context.routeKey');
     expect(settings.Format).not.toMatch(/requestBody|responseBody|\$input|header/i);
     const [logGroupId] = (settings.DestinationArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
-    expect(resourcesOfType(template, 'AWS::Logs::LogGroup')[logGroupId]?.Properties?.RetentionInDays).toBe(
-      30,
-    );
+    expect(
+      resourcesOfType(synth.template, 'AWS::Logs::LogGroup')[logGroupId]?.Properties?.RetentionInDays,
+    ).toBe(30);
   });
 
   it('takes throttling from the stack props', () => {
@@ -111,8 +104,8 @@ describe('API stage', () => {
 
 describe('table', () => {
   it('is on demand, with PITR, encryption, TTL and deletion protection', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 1);
-    template.hasResource('AWS::DynamoDB::Table', {
+    synth.template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    synth.template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
       Properties: Match.objectLike({
@@ -130,7 +123,7 @@ describe('table', () => {
   });
 
   it('has the indexes of TABLE_KEYS with ALL projection', () => {
-    template.hasResourceProperties('AWS::DynamoDB::Table', {
+    synth.template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: TABLE_KEYS.indexes.map((index) => ({
         IndexName: index.name,
         KeySchema: [
@@ -144,7 +137,7 @@ describe('table', () => {
 });
 
 describe('buckets', () => {
-  const buckets = () => Object.entries(resourcesOfType(template, 'AWS::S3::Bucket'));
+  const buckets = () => Object.entries(resourcesOfType(synth.template, 'AWS::S3::Bucket'));
 
   it('block public access, encrypt at rest and are retained', () => {
     // Access logs, data, query results.
@@ -170,7 +163,7 @@ describe('buckets', () => {
   });
 
   it('deny every request that is not TLS', () => {
-    const policies = Object.values(resourcesOfType(template, 'AWS::S3::BucketPolicy'));
+    const policies = Object.values(resourcesOfType(synth.template, 'AWS::S3::BucketPolicy'));
     for (const [id] of buckets()) {
       const policy = policies.find(
         (p) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify({ Ref: id }),
@@ -190,7 +183,7 @@ describe('buckets', () => {
   });
 
   it('versions the data bucket, logs its access and expires what it should', () => {
-    template.hasResourceProperties('AWS::S3::Bucket', {
+    synth.template.hasResourceProperties('AWS::S3::Bucket', {
       VersioningConfiguration: { Status: 'Enabled' },
       LoggingConfiguration: { DestinationBucketName: Match.anyValue() },
       NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
@@ -206,7 +199,7 @@ describe('buckets', () => {
   });
 
   it('turns EventBridge on without the notifications custom resource', () => {
-    template.resourceCountIs('Custom::S3BucketNotifications', 0);
+    synth.template.resourceCountIs('Custom::S3BucketNotifications', 0);
   });
 });
 
@@ -215,9 +208,9 @@ describe('IAM', () => {
 
   it('allows no wildcard actions in any policy', () => {
     const documents = [
-      ...policyStatements(template).map(({ policy, statement }) => ({ where: policy, statement })),
+      ...policyStatements(synth.template).map(({ policy, statement }) => ({ where: policy, statement })),
       ...['AWS::S3::BucketPolicy', 'AWS::SQS::QueuePolicy'].flatMap((type) =>
-        Object.entries(resourcesOfType(template, type)).flatMap(([id, resource]) =>
+        Object.entries(resourcesOfType(synth.template, type)).flatMap(([id, resource]) =>
           policyDocument(resource).Statement.map((statement) => ({
             where: id,
             statement,
@@ -233,7 +226,7 @@ describe('IAM', () => {
   });
 
   it('grants "*" resources only for the X-Ray and log-delivery actions that have no resource ARNs', () => {
-    for (const { policy, statement } of policyStatements(template)) {
+    for (const { policy, statement } of policyStatements(synth.template)) {
       if (!asArray(statement.Resource).includes('*')) continue;
       // The state machines' roles (pipelines, workflows) also sample traces and set up vended-log delivery.
       const expected = /^(EngineStatesRole|WorkflowsStatesRole)/.test(policy)
@@ -257,14 +250,14 @@ describe('IAM', () => {
   });
 
   it('attaches no managed policies to function roles', () => {
-    for (const [id, role] of Object.entries(resourcesOfType(template, 'AWS::IAM::Role'))) {
+    for (const [id, role] of Object.entries(resourcesOfType(synth.template, 'AWS::IAM::Role'))) {
       expect(role.Properties?.ManagedPolicyArns, id).toBeUndefined();
     }
   });
 
   it('scopes data bucket object permissions to its prefixes, and results objects to the query functions', () => {
     const queryRoles = ['ApiQueryFunctionRole', 'QueryQueryEventsRole'];
-    for (const { policy, statement } of policyStatements(template)) {
+    for (const { policy, statement } of policyStatements(synth.template)) {
       const objectActions = asArray(statement.Action).filter((a) => /^s3:.*Object$/.test(a));
       if (objectActions.length === 0) continue;
       for (const resource of asArray(statement.Resource)) {
@@ -292,7 +285,7 @@ describe('IAM', () => {
 });
 
 describe('functions', () => {
-  const functions = () => Object.entries(resourcesOfType(template, 'AWS::Lambda::Function'));
+  const functions = () => Object.entries(resourcesOfType(synth.template, 'AWS::Lambda::Function'));
   const duckDbHandlers = (id: string) =>
     id.startsWith('ApiIngestFunction') ||
     id.startsWith('UploadIngestFunction') ||
@@ -318,7 +311,7 @@ describe('functions', () => {
   });
 
   it('log to their own log groups with retention', () => {
-    for (const [, logGroup] of Object.entries(resourcesOfType(template, 'AWS::Logs::LogGroup'))) {
+    for (const [, logGroup] of Object.entries(resourcesOfType(synth.template, 'AWS::Logs::LogGroup'))) {
       expect(logGroup.Properties?.RetentionInDays).toBe(30);
     }
   });
@@ -348,7 +341,7 @@ describe('functions', () => {
   });
 
   it('size the S3-event ingest function for large files', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    synth.template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.onObjectCreated',
       Timeout: 900,
       MemorySize: 2048,
@@ -360,7 +353,7 @@ describe('functions', () => {
 
 describe('upload ingest events', () => {
   it('matches objects created under uploads/ in the data bucket', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
+    synth.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.s3'],
         'detail-type': ['Object Created'],
@@ -373,7 +366,7 @@ describe('upload ingest events', () => {
   });
 
   it('targets the ingest function with retries and a dead-letter queue', () => {
-    for (const rule of Object.values(resourcesOfType(template, 'AWS::Events::Rule'))) {
+    for (const rule of Object.values(resourcesOfType(synth.template, 'AWS::Events::Rule'))) {
       for (const target of (rule.Properties?.Targets ?? []) as Record<string, unknown>[]) {
         expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } });
         expect(target.RetryPolicy).toEqual({
@@ -385,8 +378,8 @@ describe('upload ingest events', () => {
   });
 
   it('keeps dead letters encrypted and reachable over TLS only', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+    synth.template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    synth.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -398,7 +391,7 @@ describe('upload ingest events', () => {
 
 describe('outputs', () => {
   it('publishes the API URL, the data bucket, the state machine prefix and the admin secret name', () => {
-    const outputs = template.toJSON().Outputs as Record<string, { Description?: string }>;
+    const outputs = synth.template.toJSON().Outputs as Record<string, { Description?: string }>;
     expect(Object.keys(outputs)).toEqual(
       expect.arrayContaining(['ApiUrl', 'DataBucketName', 'StateMachinePrefix', 'AdminSecretName']),
     );

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll } from 'vitest';
 import { PROJECT_ROOT } from '#lib/function';
 import { SluiceStack, type SluiceStackProps } from '#lib/sluice-stack';
 
@@ -56,6 +57,39 @@ export function synthesize(options: SynthOptions = {}): Synthesized {
   return { app, stack, template, outdir };
 }
 
+/**
+ * Synthesizes in a `beforeAll` of the calling test file and removes the assemblies in its
+ * `afterAll`. The fields of the result are read through to that synth, so use them inside tests
+ * and hooks only. The default timeout is generous: a synth takes about a second, but shares the
+ * CPU with the bundling test.
+ */
+export function synthesizeBeforeAll(options: SynthOptions = {}, timeout = 60_000): Synthesized {
+  let synthesized: Synthesized | undefined;
+  const current = (): Synthesized => {
+    if (!synthesized)
+      throw new Error('the stack is synthesized in beforeAll: read it inside tests and hooks');
+    return synthesized;
+  };
+  beforeAll(() => {
+    synthesized = synthesize(options);
+  }, timeout);
+  afterAll(removeAssemblies);
+  return {
+    get app() {
+      return current().app;
+    },
+    get stack() {
+      return current().stack;
+    },
+    get template() {
+      return current().template;
+    },
+    get outdir() {
+      return current().outdir;
+    },
+  };
+}
+
 type Resources = Record<
   string,
   {
@@ -66,9 +100,18 @@ type Resources = Record<
   }
 >;
 
+export type Resource = Resources[string];
+
 /** Resources of one CloudFormation type, by logical id. */
 export function resourcesOfType(template: Template, type: string): Resources {
   return template.findResources(type) as Resources;
+}
+
+/** The one resource of a type whose logical id starts with `prefix`, as `[logicalId, resource]`. */
+export function resource(template: Template, type: string, prefix: string): [string, Resource] {
+  const found = Object.entries(resourcesOfType(template, type)).filter(([id]) => id.startsWith(prefix));
+  if (found.length !== 1) throw new Error(`expected one ${type} ${prefix}*, found ${found.length}`);
+  return found[0] as [string, Resource];
 }
 
 export interface Statement {
@@ -94,13 +137,45 @@ export interface PolicyDocument {
   Statement: Statement[];
 }
 
-export function policyDocument(resource: Resources[string]): PolicyDocument {
+export function policyDocument(resource: Resource): PolicyDocument {
   return (resource.Properties?.PolicyDocument as PolicyDocument | undefined) ?? { Statement: [] };
 }
 
 /** A function's environment variables. */
-export function environmentOf(resource: Resources[string]): Record<string, unknown> {
+export function environmentOf(resource: Resource): Record<string, unknown> {
   return (
     (resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}
   );
 }
+
+/** The statements of the identity policies attached to the role whose logical id starts with `rolePrefix`. */
+export function statementsOfRole(template: Template, rolePrefix: string): Statement[] {
+  const [roleId] = resource(template, 'AWS::IAM::Role', rolePrefix);
+  return Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((policy) => policyDocument(policy).Statement);
+}
+
+/** The statements that name `action` itself (not through a wildcard). */
+export function statementsWith(statements: Statement[], action: string): Statement[] {
+  return statements.filter((s) => asArray(s.Action).includes(action));
+}
+
+/** Every action the statements name. */
+export const actionsOf = (statements: Statement[]): string[] => statements.flatMap((s) => asArray(s.Action));
+
+/** `arn:${Partition}:<service>:${Region}:${AccountId}<rest>` as the template renders it. */
+export const regionalArn = (service: string, rest: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      `:${service}:`,
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      rest,
+    ],
+  ],
+});

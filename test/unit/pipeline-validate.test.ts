@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Field } from '#core/pipelines/model';
 import { type ValidationEnv, validatePipeline } from '#core/pipelines/validate';
+import { seed004Nodes } from '#test/fixtures/seed004';
 
 const ORDERS: Field[] = [
   { name: 'order_id', type: 'bigint' },
@@ -71,39 +72,7 @@ async function problemsOf(nodes: unknown, environment = env()): Promise<string[]
 
 describe('validatePipeline', () => {
   it('accepts the createJob example of seed 004', async () => {
-    const seed = [
-      {
-        type: 'SOURCE_OBS',
-        id: 1697770000001,
-        name: 'Object Storage',
-        parentNodeIds: [],
-        regionNo: '1',
-        bucketName: 'aitems',
-        prefix: 'dataflow1',
-        dataType: 'CSV',
-        fieldList: fields(['id', 'string'], ['name', 'string'], ['description', 'string']),
-      },
-      {
-        type: 'TRANSFORM_FILTER',
-        id: 1697770000002,
-        name: '필터',
-        parentNodeIds: [1697770000001],
-        filterType: 'AND',
-        filterConditionList: [{ name: 'name', operator: 'EQ', value: 'A' }],
-      },
-      {
-        type: 'TARGET_OBS',
-        id: 1697770000003,
-        name: 'Object Storage',
-        parentNodeIds: [1697770000002],
-        regionNo: '1',
-        bucketName: 'aitems',
-        prefix: 'dataflow1',
-        dataType: 'CSV',
-        updateType: 'OVERWRITE',
-        fieldList: fields(['id', 'string'], ['name', 'string'], ['description', 'string']),
-      },
-    ];
+    const seed = seed004Nodes();
     const result = await validatePipeline(seed, env());
     expect(result.problems).toEqual([]);
     expect(result.valid).toBe(true);

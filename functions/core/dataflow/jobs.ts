@@ -20,7 +20,14 @@ import {
   verifyNodes,
 } from '../pipelines/pipelines.ts';
 import { type BatchItem, createRun, findBatch, removeRuns } from '../pipelines/runs.ts';
-import { dataflowDate, dataflowNameSchema, dataflowPage, executionStatus, executionView } from './views.ts';
+import {
+  dataflowDate,
+  dataflowNameSchema,
+  dataflowPage,
+  executionStatus,
+  executionView,
+  pageQuerySchema,
+} from './views.ts';
 
 /** Worker sizes: DEFAULT is the step worker as deployed, LARGE the bigger one (README). */
 export const WORKER_TYPES = ['DEFAULT', 'LARGE'] as const;
@@ -78,16 +85,9 @@ export const executeJobSchema = z
 
 export const executeConfigSchema = runConditionSchema;
 
-export const listJobsSchema = z.object({
+export const listJobsSchema = pageQuerySchema.extend({
   name: z.string().max(100).optional(),
   status: z.enum(JOB_STATUSES, { message: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
-  page: z.coerce.number().int('must be an integer').min(0, 'must be 0 or more').default(0),
-  limit: z.coerce
-    .number()
-    .int('must be an integer')
-    .min(1, 'must be 1 or more')
-    .max(1000, 'must be at most 1000')
-    .default(1000),
 });
 
 export function jobStatus(p: PipelineItem): (typeof JOB_STATUSES)[number] {

@@ -244,7 +244,10 @@ async function withWatchedConnection<T>(
       connection.interrupt();
     };
     signal?.addEventListener('abort', interrupt, { once: true });
+    if (signal?.aborted) interrupt();
     const timer = setInterval(() => {
+      // An abort between two statements interrupts nothing: repeat it until the work stops.
+      if (signal?.aborted) interrupt();
       findBatch(batchId)
         .then((b) => {
           if (b?.status !== 'running') interrupt();

@@ -162,6 +162,11 @@ async function runQuery(job: QueryJob, entry: Running): Promise<void> {
       const connection = await instance.connect();
       const interrupt = () => connection.interrupt();
       entry.controller.signal.addEventListener('abort', interrupt, { once: true });
+      // An abort that lands between two statements interrupts nothing: keep interrupting
+      // until the work notices.
+      const reinterrupt = setInterval(() => {
+        if (entry.controller.signal.aborted) connection.interrupt();
+      }, 250);
       let views = new Map<string, string>();
       try {
         views = await createViews(connection, job, dir);
@@ -174,6 +179,7 @@ async function runQuery(job: QueryJob, entry: Running): Promise<void> {
       } catch (error) {
         await recordFailure(job, entry, userMessage((error as Error).message, job, views, dir));
       } finally {
+        clearInterval(reinterrupt);
         entry.controller.signal.removeEventListener('abort', interrupt);
         connection.closeSync();
         instance.closeSync();
