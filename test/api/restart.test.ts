@@ -99,4 +99,35 @@ describe('the local host', () => {
     expect(again.body.status).toBe('running');
     await api.put(`/api/v1/batches/${pl.body.id}/${again.body.batch_id}/stop`, {}, { token });
   });
+
+  it('ends a query that was running when the host stopped as FAILED, with the reason', async () => {
+    const dataDir = await tempDir('sluice-query-inflight-');
+    host = await startHost({ dataDir });
+    let api = client(host.url);
+    let token = await api.login(ADMIN.username, ADMIN.password);
+    const submitted = await api.post(
+      '/v1/data-query/query',
+      {
+        query: 'SELECT sum(hash(a.range * b.range)) FROM range(1000000) a, range(1000000) b',
+        bucketName: 'sluice-results',
+        path: 'restart',
+      },
+      { token },
+    );
+    expect(submitted.status, submitted.text).toBe(200);
+    const id = submitted.body.queryId as string;
+    for (let i = 0; i < 300; i++) {
+      const q = await api.get(`/v1/data-query/query/${id}`, { token });
+      if (q.body.queryInfo.state === 'RUNNING') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    expect(await host.stop()).toBe(0);
+    host = await startHost({ dataDir });
+    api = client(host.url);
+    token = await api.login(ADMIN.username, ADMIN.password);
+    const after = await api.get(`/v1/data-query/query/${id}`, { token });
+    expect(after.body.queryInfo).toMatchObject({ state: 'FAILED', isStored: false });
+    expect(after.body.queryInfo.errorMessage).toMatch(/local host stopped/);
+  });
 });

@@ -268,6 +268,7 @@ describe('scheduled triggers', () => {
       (b) => (b.list ?? []).some((e: { status: string }) => e.status === 'COMPLETED'),
     );
     expect(executions.count).toBeGreaterThanOrEqual(1);
+    expect(executions.list[0]).toMatchObject({ triggerId: trigger.triggerId, triggerName: trigger.name });
     expect((await api.del(`/api/v1/workflows/${workflowId}`, { token })).status).toBe(409);
     await deleteTrigger(trigger.triggerId);
 

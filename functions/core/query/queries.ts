@@ -23,7 +23,17 @@ import {
   type QueryState,
   storageUrlOf,
 } from './model.ts';
-import { allQueries, endQuery, findQuery, isFinal, queryItem, saveNewQuery, updateQuery } from './records.ts';
+import {
+  allQueries,
+  endQuery,
+  findQuery,
+  forgetUnfinished,
+  isFinal,
+  queryItem,
+  saveNewQuery,
+  unfinishedQueryIds,
+  updateQuery,
+} from './records.ts';
 import {
   type Defaults,
   parseStatement,
@@ -418,12 +428,13 @@ export async function abortQuery(id: string, principal: Principal): Promise<void
 /** Local host start: queries left running by the last stop are ended as FAILED. */
 export async function failInterruptedQueries(): Promise<number> {
   let count = 0;
-  for (const item of await allQueries()) {
-    if (isFinal(item.state)) continue;
-    const done = await endQuery(item.query_id, 'FAILED', {
+  for (const id of await unfinishedQueryIds()) {
+    const done = await endQuery(id, 'FAILED', {
       error_message: 'The local host stopped while this query ran; run it again.',
     });
     if (done) count += 1;
+    // A marker whose query had ended (or was never written) is dropped by endQuery or here.
+    else await forgetUnfinished(id);
   }
   return count;
 }

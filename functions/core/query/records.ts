@@ -2,7 +2,7 @@
  * Reading and moving query records. Every state change is conditional on the state it leaves,
  * so an abort racing the engine's finish (or two engines' reports) settles exactly once.
  */
-import { getItem, putNew, queryAll, updateItem } from '../db.ts';
+import { deleteItem, getItem, type Item, putItem, putNew, queryAll, updateItem } from '../db.ts';
 import {
   ALL_QUERIES_KEY,
   byCreatorKey,
@@ -29,8 +29,21 @@ export function queryItem(fields: QueryFields): QueryItem {
   };
 }
 
+/** Unfinished queries are also listed here, so a restart finds them without reading the history. */
+const UNFINISHED = 'QUERIES#UNFINISHED';
+
 export async function saveNewQuery(item: QueryItem): Promise<void> {
+  await putItem({ pk: UNFINISHED, sk: item.query_id, entity: 'query-unfinished' });
   if (!(await putNew(item))) throw new Error(`query ${item.query_id} already exists`);
+}
+
+export async function forgetUnfinished(id: string): Promise<void> {
+  await deleteItem(UNFINISHED, id);
+}
+
+/** Ids of the queries not yet ended (a restart of the local host fails them). */
+export async function unfinishedQueryIds(): Promise<string[]> {
+  return (await queryAll<Item & { sk: string }>({ partition: UNFINISHED })).map((i) => i.sk);
 }
 
 export function findQuery(id: string): Promise<QueryItem | undefined> {
@@ -78,17 +91,19 @@ export const markRunning = (id: string, patch: Partial<QueryItem> = {}) =>
   updateQuery(id, { ...patch, state: 'RUNNING' }, ['QUEUED']);
 
 /** Ends a query that is still queued or running; answers undefined when it had already ended. */
-export function endQuery(
+export async function endQuery(
   id: string,
   state: Exclude<QueryState, 'QUEUED' | 'RUNNING'>,
   patch: Partial<QueryItem> = {},
 ): Promise<QueryItem | undefined> {
-  return updateQuery(id, {
+  const ended = await updateQuery(id, {
     progress: state === 'FINISHED' ? 100 : undefined,
     ...patch,
     state,
     completed_at: patch.completed_at ?? Date.now(),
   });
+  if (ended) await deleteItem(UNFINISHED, id);
+  return ended;
 }
 
 export const isFinal = (state: QueryState) => FINAL_STATES.includes(state);

@@ -104,7 +104,14 @@ async function fireWorkflow(
   }
   let executionId: string;
   try {
-    const execution = await executeWorkflow(workflowId, { username: `trigger:${trigger.name}` });
+    const execution = await executeWorkflow(
+      workflowId,
+      { username: `trigger:${trigger.name}` },
+      {
+        id: trigger.id,
+        name: trigger.name,
+      },
+    );
     executionId = execution.workflowExecutionId;
   } catch (error) {
     if (error instanceof BadStateError || error instanceof NotFoundError) {

@@ -46,6 +46,9 @@ export interface WorkflowExecutionItem extends Item {
   execution_id?: string;
   /** Why it failed: the first failing job's reason, else the state machine's. */
   error?: string;
+  /** The trigger that started it, if one did. */
+  trigger_id?: string;
+  trigger_name?: string;
 }
 
 export async function findExecution(id: string): Promise<WorkflowExecutionItem | undefined> {
@@ -79,6 +82,7 @@ async function executionViewOf(x: WorkflowExecutionItem) {
       nodeId: node.nodeId,
       nodeName: node.name,
     })),
+    ...(x.trigger_id ? { triggerId: x.trigger_id, triggerName: x.trigger_name } : {}),
     ...(x.error ? { errorMessage: x.error } : {}),
   };
 }
@@ -151,7 +155,11 @@ async function deployed(workflow: WorkflowItem, definition: string): Promise<str
 }
 
 /** POST /workflows/{id}/executions: records the execution and starts its state machine. */
-export async function executeWorkflow(workflowId: string, principal: Pick<Principal, 'username'>) {
+export async function executeWorkflow(
+  workflowId: string,
+  principal: Pick<Principal, 'username'>,
+  trigger?: { id: string; name: string },
+) {
   const workflow = await requireWorkflow(workflowId);
   const jobs = await currentJobs(workflow);
   const definition = compileWorkflow({ workflowId, nodes: jobs, stepArn: workflowsConfig().stepArn });
@@ -177,6 +185,7 @@ export async function executeWorkflow(workflowId: string, principal: Pick<Princi
       jobId: j.jobId,
     })),
     jobs: {},
+    ...(trigger ? { trigger_id: trigger.id, trigger_name: trigger.name } : {}),
   };
   await putNew(item);
   await noteLastExecution(workflowId, 'READY', item.created_at);
