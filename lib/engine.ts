@@ -283,7 +283,8 @@ export class Engine extends Construct {
   }
 
   private grantStateMachineActions(fn: SluiceFunction, actions: string[]): void {
-    const machines = this.stateMachineArn(`${this.stateMachinePrefix}*`);
+    // Pipeline ids start with `pl-`: workflow state machines (`<prefix>wf-…`) are not covered.
+    const machines = this.stateMachineArn(`${this.stateMachinePrefix}pl-*`);
     const versions = `${machines}:*`;
     fn.addToRolePolicy(new PolicyStatement({ actions, resources: [machines, versions] }));
     acknowledgeWildcard(

@@ -231,7 +231,7 @@ describe('finalizer', () => {
     expect(states).toEqual([
       expect.objectContaining({
         Action: 'states:StartExecution',
-        Resource: [statesArn(':stateMachine:SluiceTest_*'), statesArn(':stateMachine:SluiceTest_*:*')],
+        Resource: [statesArn(':stateMachine:SluiceTest_pl-*'), statesArn(':stateMachine:SluiceTest_pl-*:*')],
       }),
       expect.objectContaining({
         Action: ['states:DescribeExecution', 'states:StopExecution'],
@@ -262,7 +262,7 @@ describe('pipelines area', () => {
     expect(states).toEqual([
       expect.objectContaining({
         Action: MANAGE_ACTIONS,
-        Resource: [statesArn(':stateMachine:SluiceTest_*'), statesArn(':stateMachine:SluiceTest_*:*')],
+        Resource: [statesArn(':stateMachine:SluiceTest_pl-*'), statesArn(':stateMachine:SluiceTest_pl-*:*')],
       }),
       expect.objectContaining({
         Action: ['states:DescribeExecution', 'states:StopExecution'],
