@@ -119,8 +119,8 @@ export const queryConfig = once(() => ({
   catalogName: envString('SLUICE_QUERY_CATALOG_NAME', 'sluice'),
   /** The deployment's own bucket for query results; external ones come from SLUICE_BUCKETS. */
   resultsBucket: envString('SLUICE_RESULTS_BUCKET'),
-  /** Longest a query may run before it is aborted, minutes. */
-  timeoutMinutes: envInt('SLUICE_QUERY_TIMEOUT_MINUTES', 30, 1, 24 * 60),
+  /** Longest a query may run before it is aborted, seconds (30 minutes unless set). */
+  timeoutSeconds: envInt('SLUICE_QUERY_TIMEOUT_SECONDS', 1800, 1, 24 * 3600),
 }));
 
 /** What SLUICE_GLUE_DATABASE_PREFIX may be (lib/query.ts derives it from the stack name). */

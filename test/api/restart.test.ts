@@ -130,4 +130,31 @@ describe('the local host', () => {
     expect(after.body.queryInfo).toMatchObject({ state: 'FAILED', isStored: false });
     expect(after.body.queryInfo.errorMessage).toMatch(/local host stopped/);
   });
+
+  it('aborts a query that runs past the time limit, with the reason, and stores nothing', async () => {
+    const dataDir = await tempDir('sluice-query-limit-');
+    host = await startHost({ dataDir, env: { SLUICE_QUERY_TIMEOUT_SECONDS: '2' } });
+    const api = client(host.url);
+    const token = await api.login(ADMIN.username, ADMIN.password);
+    const submitted = await api.post(
+      '/v1/data-query/query',
+      {
+        query: 'SELECT sum(hash(a.range * b.range)) FROM range(1000000) a, range(1000000) b',
+        bucketName: 'sluice-results',
+        path: 'limit',
+      },
+      { token },
+    );
+    expect(submitted.status, submitted.text).toBe(200);
+    let info: { state: string; isStored: boolean; errorMessage?: string } | undefined;
+    for (let i = 0; i < 150; i++) {
+      info = (await api.get(`/v1/data-query/query/${submitted.body.queryId}`, { token })).body.queryInfo;
+      if (info && ['FINISHED', 'FAILED', 'ABORTED'].includes(info.state)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(info).toMatchObject({ state: 'ABORTED', isStored: false });
+    expect(info?.errorMessage).toBe(
+      'The query ran longer than the time limit of 2 second(s) and was aborted.',
+    );
+  });
 });

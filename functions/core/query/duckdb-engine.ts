@@ -27,7 +27,7 @@ import {
   quoteIdent,
   rewriteStatement,
 } from './engine.ts';
-import { metadataKey, type ResultColumn, resultKey, sqlTypeOfDuckDb } from './model.ts';
+import { metadataKey, type ResultColumn, resultKey, sqlTypeOfDuckDb, timeLimitReason } from './model.ts';
 import { endQuery, markRunning } from './records.ts';
 
 interface Running {
@@ -294,7 +294,7 @@ async function recordFailure(job: QueryJob, entry: Running, message: string): Pr
       return; // recorded by the abort itself
     case 'timeout':
       await endQuery(id, 'ABORTED', {
-        error_message: `The query ran longer than the time limit of ${Math.round(job.timeoutMs / 60_000)} minute(s) and was aborted.`,
+        error_message: timeLimitReason(job.timeoutMs),
       });
       return;
     case 'shutdown':

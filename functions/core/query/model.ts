@@ -141,3 +141,12 @@ export function sqlTypeOfDuckDb(type: string): string {
   if (t.endsWith('[]')) return `array(${sqlTypeOfDuckDb(t.slice(0, -2))})`;
   return type.toLowerCase();
 }
+
+/** Why a query over the time limit was aborted: `limitMs` as minutes, or seconds under one. */
+export function timeLimitReason(limitMs: number): string {
+  const limit =
+    limitMs >= 60_000
+      ? `${Math.round(limitMs / 60_000)} minute(s)`
+      : `${Math.round(limitMs / 1000)} second(s)`;
+  return `The query ran longer than the time limit of ${limit} and was aborted.`;
+}

@@ -22,6 +22,7 @@ import {
   type QueryItem,
   type QueryState,
   storageUrlOf,
+  timeLimitReason,
 } from './model.ts';
 import {
   allQueries,
@@ -171,7 +172,7 @@ export async function submitQuery(
         item: { ...item, planning_ms: planning },
         sql,
         tables,
-        timeoutMs: queryConfig().timeoutMinutes * 60_000,
+        timeoutMs: queryConfig().timeoutSeconds * 1000,
       });
       await updateQuery(id, {
         planning_ms: planning,
@@ -220,9 +221,9 @@ const canSee = (item: QueryItem, principal: Principal) =>
 async function current(item: QueryItem): Promise<QueryItem> {
   if (isFinal(item.state)) return item;
   const engine = await queryEngine();
-  const limit = queryConfig().timeoutMinutes * 60_000;
+  const limit = queryConfig().timeoutSeconds * 1000;
   if (Date.now() - item.created_at > limit + 60_000) {
-    const reason = `The query ran longer than the time limit of ${queryConfig().timeoutMinutes} minute(s) and was aborted.`;
+    const reason = timeLimitReason(limit);
     await engine.abort(item, reason);
     return (await endQuery(item.query_id, 'ABORTED', { error_message: reason })) ?? (await reread(item));
   }
