@@ -121,22 +121,9 @@ export class Engine extends Construct {
       nativeDuckDb: true,
       logRetention: props.logRetention,
     });
-    for (const worker of [this.stepWorker, this.largeStepWorker]) {
-      Validations.of(worker).acknowledge({
-        id: 'Serverless-LambdaDLQ',
-        reason:
-          'Invoked synchronously by the state machines (lambda:invoke Task): a failure goes back to the ' +
-          "execution, where the Task's Retry and Catch handle it; Lambda dead-letter queues only apply to " +
-          'asynchronous invocations.',
-      });
-    }
+    for (const worker of [this.stepWorker, this.largeStepWorker]) acknowledgeTaskInvocation(worker);
 
-    this.statesRole = new Role(this, 'StatesRole', {
-      assumedBy: new PrincipalWithConditions(new ServicePrincipal('states.amazonaws.com'), {
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-      }),
-      description: 'Execution role of the Sluice pipeline state machines',
-    });
+    this.statesRole = newStatesRole(this, 'Execution role of the Sluice pipeline state machines');
     const workerArn = this.stepWorker.functionArn;
     const largeWorkerArn = this.largeStepWorker.functionArn;
     for (const arn of [workerArn, largeWorkerArn]) {
@@ -351,4 +338,25 @@ export function bucketNameProblem(name: string): string | undefined {
     if (name.endsWith(suffix)) return `must not end with "${suffix}"`;
   }
   return undefined;
+}
+
+/** The role a family of state machines runs as: only Step Functions of this account may assume it. */
+export function newStatesRole(scope: Construct, description: string): Role {
+  return new Role(scope, 'StatesRole', {
+    assumedBy: new PrincipalWithConditions(new ServicePrincipal('states.amazonaws.com'), {
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+    }),
+    description,
+  });
+}
+
+/** A function that state machines invoke synchronously needs no dead-letter queue. */
+export function acknowledgeTaskInvocation(fn: SluiceFunction): void {
+  Validations.of(fn).acknowledge({
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      'Invoked synchronously by state machines (lambda:invoke Task): a failure goes back to the ' +
+      "execution, where the Task's Retry and Catch handle it; Lambda dead-letter queues only apply to " +
+      'asynchronous invocations.',
+  });
 }

@@ -7,12 +7,12 @@
  * workflow execution's end reaches the engine's finalizer through the engine's status rule:
  * the names share the engine's prefix.
  */
-import { ArnFormat, Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { PolicyStatement, PrincipalWithConditions, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type AccessResources, grantAccess } from './access.ts';
-import type { Engine } from './engine.ts';
+import { acknowledgeTaskInvocation, type Engine, newStatesRole } from './engine.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
 import { acknowledgeWildcard, grantExecutionLogsAndTraces } from './nag.ts';
 
@@ -60,20 +60,9 @@ export class Workflows extends Construct {
       timeout: Duration.minutes(2),
       logRetention: props.logRetention,
     });
-    Validations.of(this.workflowStep).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'Invoked synchronously by the workflow state machines (lambda:invoke Task): a failure goes back to ' +
-        "the execution, where the Task's Retry and Catch handle it; Lambda dead-letter queues only apply to " +
-        'asynchronous invocations.',
-    });
+    acknowledgeTaskInvocation(this.workflowStep);
 
-    this.statesRole = new Role(this, 'StatesRole', {
-      assumedBy: new PrincipalWithConditions(new ServicePrincipal('states.amazonaws.com'), {
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-      }),
-      description: 'Execution role of the Sluice workflow state machines',
-    });
+    this.statesRole = newStatesRole(this, 'Execution role of the Sluice workflow state machines');
     const stepArn = this.workflowStep.functionArn;
     this.statesRole.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepArn, `${stepArn}:*`] }),
