@@ -12,7 +12,7 @@ import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { tablesConfig } from '#core/config';
-import { duckdb } from '#core/duckdb';
+import { warmUp } from '#core/duckdb';
 import { areaHandler, operation } from '#core/http';
 import { logger, publishMetrics, tracer } from '#core/observability';
 import { ingestCsv, withWorkDir } from '#core/tables/ingest';
@@ -23,7 +23,7 @@ import { csvOptions, uploadOptionsSchema } from '#core/tables/uploads';
 const { directUploadMaxBytes } = tablesConfig();
 
 // Start DuckDB in the function's init phase rather than inside the first upload.
-duckdb().catch((error: unknown) =>
+warmUp().catch((error: unknown) =>
   logger.warn('DuckDB did not start at init; retrying on first use', { error: error as Error }),
 );
 

@@ -6,13 +6,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { duckdb } from '#core/duckdb';
+import { warmUp } from '#core/duckdb';
 import { runStep } from '#core/engine/worker';
 import { logger, publishMetrics, tracer } from '#core/observability';
 import type { WorkerEvent } from '#core/pipelines/model';
 
 // Start DuckDB in the init phase rather than inside the first step.
-duckdb().catch((error: unknown) =>
+warmUp().catch((error: unknown) =>
   logger.warn('DuckDB did not start at init; retrying on first use', { error: error as Error }),
 );
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqlString, withConnection } from '#core/duckdb';
+import { sqlString, withSandbox } from '#core/duckdb';
 import { ValidationError } from '#core/errors';
 import { type ConvertResult, type CsvOptions, convertCsvToParquet, valueFitsSql } from '#core/tables/convert';
 import {
@@ -43,7 +43,7 @@ async function convertIn(
   const parquet = path.join(workDir, `${name}.parquet`);
   await writeFile(csv, content);
   const result = await convertCsvToParquet(csv, parquet, options, workDir);
-  const converted = await withConnection(async (connection) => {
+  const converted = await withSandbox(workDir, async (connection) => {
     const source = `read_parquet(${sqlString(parquet)})`;
     const rows = (await connection.runAndReadAll(`SELECT * FROM ${source}`)).getRowsJson() as unknown[][];
     const described = await connection.runAndReadAll(
@@ -478,7 +478,7 @@ describe('the SQL typing rules', () => {
     async (type) => {
       const list = values.map((v) => `(${sqlString(v)})`).join(', ');
 
-      const fromSql = await withConnection(async (connection) => {
+      const fromSql = await withSandbox(dir, async (connection) => {
         const reader = await connection.runAndReadAll(
           `SELECT v, coalesce(${valueFitsSql('v', type)}, false) FROM (VALUES ${list}) t(v)`,
         );

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqlString, withConnection } from '#core/duckdb';
+import { sqlString, withSandbox } from '#core/duckdb';
 import type { Field } from '#core/pipelines/model';
 import {
   duckdbType,
@@ -28,7 +28,7 @@ const plain = (v: unknown) =>
   typeof v === 'bigint' ? Number(v) : v !== null && typeof v === 'object' ? String(v) : v;
 
 async function query(sql: string): Promise<{ rows: unknown[][]; fields: Field[] }> {
-  return withConnection(async (c) => {
+  return withSandbox(dir, async (c) => {
     const reader = await c.runAndReadAll(sql);
     const described = await c.runAndReadAll(`DESCRIBE (${sql})`);
     return {
@@ -47,7 +47,7 @@ async function file(name: string, content: string): Promise<string> {
 /** A Parquet input made from a SELECT, as the step worker hands parents to a node. */
 async function parquetInput(nodeId: string, select: string): Promise<NodeInput> {
   const target = path.join(dir, `${++fileCount}-${nodeId}.parquet`);
-  await withConnection((c) => c.run(`COPY (${select}) TO ${sqlString(target)} (FORMAT parquet)`));
+  await withSandbox(dir, (c) => c.run(`COPY (${select}) TO ${sqlString(target)} (FORMAT parquet)`));
   const relation = `read_parquet([${sqlString(target)}])`;
   const { fields } = await query(`SELECT * FROM ${relation}`);
   return { nodeId, relation, fields };
@@ -290,7 +290,7 @@ describe('SOURCE_OBS', () => {
 
   it('reads Parquet, casting to the declared types and turning nested values into JSON text', async () => {
     const f = path.join(dir, 'nested.parquet');
-    await withConnection((c) =>
+    await withSandbox(dir, (c) =>
       c.run(
         `COPY (SELECT 1::BIGINT AS id, [1, 2] AS tags, {'k': 'v'} AS meta, 'x' AS note) TO ${sqlString(f)} (FORMAT parquet)`,
       ),
@@ -900,7 +900,9 @@ describe('targets', () => {
     for (const dataType of ['CSV', 'JSON', 'PARQUET']) {
       const node = target(dataType);
       const out = path.join(dir, `target.${targetFileExtension(node)}`);
-      await withConnection((c) => c.run(`COPY (${select}) TO ${sqlString(out)} ${targetCopyOptions(node)}`));
+      await withSandbox(dir, (c) =>
+        c.run(`COPY (${select}) TO ${sqlString(out)} ${targetCopyOptions(node)}`),
+      );
       written[dataType] = out;
     }
     expect(await readFile(written.CSV as string, 'utf8')).toBe('a,b\n1,x\n2,y\n');

@@ -13,9 +13,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Principal } from '../auth/principal.ts';
 import { findCollectionByRef } from '../catalog/collections.ts';
 import { acquireDatasetLock, createDataset, findDatasetByRef } from '../catalog/datasets.ts';
-import { pipelinesConfig } from '../config.ts';
+import { pipelinesConfig, tablesConfig } from '../config.ts';
 import { getItem, putItem, updateItem } from '../db.ts';
-import { sqlIdent, sqlString, withConnection } from '../duckdb.ts';
+import { isSandboxViolation, sqlIdent, sqlString, withSandbox } from '../duckdb.ts';
 import { AppError } from '../errors.ts';
 import { logger, metrics } from '../observability.ts';
 import type { Field, WorkerEvent } from '../pipelines/model.ts';
@@ -229,15 +229,16 @@ async function endTrace(
 // DuckDB helpers
 
 /**
- * Runs `work` on a fresh connection while watching the batch: when it stops (or the local
- * engine aborts the task) the running query is interrupted.
+ * Runs `work` in a DuckDB sandbox confined to the step's work folder `dir`, while watching the
+ * batch: when it stops (or the local engine aborts the task) the running query is interrupted.
  */
 async function withWatchedConnection<T>(
   batchId: string,
+  dir: string,
   signal: AbortSignal | undefined,
   work: (connection: DuckDBConnection) => Promise<T>,
 ): Promise<T> {
-  return withConnection(async (connection) => {
+  return withSandbox(dir, async (connection) => {
     let stopped = false;
     const interrupt = () => {
       stopped = true;
@@ -420,7 +421,7 @@ async function runPartition(ctx: StepContext, partition: number, signal?: AbortS
     const out = join(dir, 'out.parquet');
     const node = ctx.node.node;
     const select = ctx.node.type === 'SOURCE_OBS' ? sourceObsSql(node, files) : sourceCatalogSql(node, files);
-    const { rows, sample } = await withWatchedConnection(ctx.batch.id, signal, async (c) => ({
+    const { rows, sample } = await withWatchedConnection(ctx.batch.id, dir, signal, async (c) => ({
       rows: await copyTo(c, select, out),
       // The first partition's first rows are the step's sample (the seal does not re-read data).
       sample: partition === 0 ? await sampleOf(c, parquetList([out])) : undefined,
@@ -474,7 +475,7 @@ async function sealSource(ctx: StepContext) {
   if (parts.length === 0) {
     // No input objects: an empty part with the declared columns keeps downstream nodes typed.
     const sample = await withWorkDir((dir) =>
-      withConnection(async (connection) => {
+      withSandbox(dir, async (connection) => {
         const file = join(dir, 'part.parquet');
         await copyTo(connection, emptySelect(ctx.node.fields ?? []), file);
         await uploadPart(partKey(ctx.batch.id, ctx.node.key, 0), file);
@@ -512,9 +513,11 @@ async function runNode(ctx: StepContext, signal?: AbortSignal) {
       const fields = ctx.plan.find((n) => n.key === parent)?.fields ?? null;
       inputs.push({ nodeId: parent, relation: parquetList(fetched.files), fields });
     }
-    return withWatchedConnection(ctx.batch.id, signal, async (connection) => {
+    return withWatchedConnection(ctx.batch.id, dir, signal, async (connection) => {
       // Columns unknown before running (downstream of TRANSFORM_SQL) are read from the data.
       for (const input of inputs) input.fields ??= await describe(connection, input.relation);
+      const written = def.userSql?.(ctx.node.node);
+      if (written) await requireOneQuery(connection, ctx, written);
       const select = def.sql?.(ctx.node.node, inputs) ?? '';
       const rowsIn = await countRows(connection, inputs);
       await addToTrace(ctx, { rows_in: rowsIn, bytes_in: bytesIn });
@@ -535,6 +538,32 @@ async function runNode(ctx: StepContext, signal?: AbortSignal) {
       return { rows: result.rows, bytes: result.bytes };
     });
   });
+}
+
+/**
+ * SQL the user wrote must parse, on DuckDB's own parser, as exactly one SELECT before it is
+ * wrapped into the step's query; what it may read is up to the sandbox.
+ */
+async function requireOneQuery(
+  connection: DuckDBConnection,
+  ctx: StepContext,
+  written: { field: string; sql: string },
+): Promise<void> {
+  const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(written.sql)})`);
+  const parsed = JSON.parse(String(reader.getRows()[0]?.[0] ?? '{}')) as {
+    error?: boolean;
+    error_message?: string;
+    statements?: unknown[];
+  };
+  const where = `Node "${ctx.node.step}" ${written.field}`;
+  if (parsed.error) {
+    const reason = parsed.error_message?.startsWith('Only SELECT')
+      ? 'must be one query (SELECT, WITH, FROM or VALUES)'
+      : (parsed.error_message ?? 'does not parse');
+    throw new StepFailedError(`${where}: ${reason}`);
+  }
+  if ((parsed.statements?.length ?? 0) !== 1)
+    throw new StepFailedError(`${where}: must be a single statement`);
 }
 
 async function describe(connection: DuckDBConnection, relation: string): Promise<Field[]> {
@@ -692,7 +721,13 @@ function userMessage(cause: string | undefined, name: string | undefined): strin
 const TRANSIENT =
   /^(ThrottlingException|Throttling|SlowDown|RequestTimeout|RequestTimeTooSkewed|ProvisionedThroughputExceededException|InternalError|ServiceUnavailable|TimeoutError|ECONNRESET|ETIMEDOUT|EPIPE)$/;
 
-function classify(error: unknown): Error {
+/** Work folders are the worker's business: a message shows paths relative to them. */
+function withoutWorkPaths(message: string): string {
+  const root = tablesConfig().tmpDir.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  return message.replace(new RegExp(`${root}/[^/\\s"']+/`, 'g'), '');
+}
+
+function classify(error: unknown, ctx?: StepContext): Error {
   if (
     error instanceof StepFailedError ||
     error instanceof BatchStoppedError ||
@@ -707,7 +742,14 @@ function classify(error: unknown): Error {
   if (error instanceof AppError) return new StepFailedError(error.message);
   const message = e?.message ?? '';
   // DuckDB reports SQL problems as "<Kind> Error: ..."; those are the user's to see.
-  if (/^[A-Z][A-Za-z ]* Error: /.test(message)) return new StepFailedError(message.split('\n')[0] ?? message);
+  if (/^[A-Z][A-Za-z ]* Error: /.test(message)) {
+    const first = withoutWorkPaths(message.split('\n')[0] ?? message);
+    if (isSandboxViolation(first)) {
+      const node = ctx ? `Node "${ctx.node.step}"` : 'A node';
+      return new StepFailedError(`${node} may only read its own inputs, not files: ${first}`);
+    }
+    return new StepFailedError(first);
+  }
   logger.error('step failed unexpectedly', { error: error as Error });
   return new StepFailedError(`The step failed unexpectedly (${e?.name ?? 'Error'}); see the worker logs.`);
 }
@@ -732,7 +774,7 @@ export async function runStep(event: WorkerEvent, signal?: AbortSignal): Promise
     metrics.addMetric('StepMilliseconds', 'Milliseconds', Math.round(performance.now() - started));
     return out;
   } catch (error) {
-    const failure = classify(error);
+    const failure = classify(error, ctx);
     if (failure instanceof BatchStoppedError && ctx) {
       // The batch ended while this step ran: close its trace rather than leave it running.
       await endTrace(ctx, 'failed', { error: 'Stopped: the batch ended while this step ran.' }).catch(

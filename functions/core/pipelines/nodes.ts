@@ -656,6 +656,11 @@ export interface NodeTypeDef<N = ParsedNode> {
   output(node: N, inputs: Array<Field[] | null>, ctx: CheckContext): Field[] | null;
   /** Transforms and targets: one SELECT producing the output. */
   sql?(node: N, inputs: NodeInput[]): string;
+  /**
+   * SQL text the user wrote in a field of this node, which must parse as one SELECT on its own
+   * before it runs (the step worker checks it with DuckDB's parser).
+   */
+  userSql?(node: N): { field: string; sql: string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -789,20 +794,10 @@ function emptySelect(fields: readonly Field[]): string {
 /**
  * Scans one statement the way DuckDB's lexer splits them (quotes, E'' strings, dollar quotes,
  * comments). Returns the statement without trailing semicolons, or why it is not one query.
+ * This is a shape check for early, per-field feedback, not a security rule: what the SQL may
+ * read is enforced by the step's sandboxed DuckDB instance (see `duckdb.ts`).
  */
-/**
- * TRANSFORM_SQL reads only its inputs: file-reading table functions and quoted paths in FROM
- * would let a pipeline read the worker's own files (other batches' data, the runtime).
- */
-const FILE_ACCESS =
-  /\b(read_[a-z_]+|glob|sniff_csv|parquet_[a-z_]+|iceberg_[a-z_]+|delta_scan|getenv|query_table|query)\s*\(|\b(from|join)\s+'/i;
-
 function scanStatement(sql: string): { body: string } | { error: string } {
-  if (FILE_ACCESS.test(sql)) {
-    return {
-      error: 'may only read the inputs named in sourceNameList (no file-reading functions or quoted paths)',
-    };
-  }
   let i = 0;
   let end = -1;
   const n = sql.length;
@@ -1377,6 +1372,7 @@ const sqlTransform: NodeTypeDef<SqlNode> = {
   schema: sqlSchema,
   // Columns are known only once the query runs.
   output: () => null,
+  userSql: (node) => ({ field: 'sql', sql: node.sql }),
   sql(node, inputs) {
     const scanned = scanStatement(node.sql);
     if ('error' in scanned) throw new Error(`sql ${scanned.error}`);

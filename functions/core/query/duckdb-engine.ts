@@ -1,8 +1,8 @@
 /**
  * The local query engine: DuckDB over the datasets' Parquet parts, one sandboxed instance per
- * query. The parts are copied to the query's work directory and exposed as views; then the
- * instance is locked down (no file access outside that directory, no extensions, settings
- * frozen) before the user's statement runs, so SQL cannot read or write anything else on the
+ * query (`withSandbox`). The parts are copied to the query's work directory and exposed as views
+ * in an instance that is locked down from the start (no file access outside that directory, no
+ * extensions, settings frozen), so SQL cannot read or write anything else on the
  * machine. The result is written as `<id>.csv` (every field quoted, as Athena writes it) and
  * `<id>.csv.metadata` (JSON: columns and row count) to the caller's bucket, and its first
  * 1,000 rows as text to the data bucket for the result pages.
@@ -10,11 +10,10 @@
  * Abort and the time limit interrupt the running statement; nothing is uploaded for a query
  * that did not finish, and a result uploaded by a query aborted at the last moment is removed.
  */
-import { mkdir, open, stat, writeFile } from 'node:fs/promises';
+import { open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { tablesConfig } from '../config.ts';
-import { sqlString } from '../duckdb.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { sqlString, withSandbox } from '../duckdb.ts';
 import { recallPart, rememberPart } from '../engine/part-cache.ts';
 import { logger, metrics } from '../observability.ts';
 import { deleteObject, downloadToFile, listObjects, putFile, putJson } from '../storage.ts';
@@ -77,28 +76,6 @@ export function createDuckDbQueryEngine(options: { track(work: Promise<unknown>)
   };
 }
 
-async function sandbox(dir: string): Promise<DuckDBInstance> {
-  const home = join(dir, 'home');
-  const spill = join(dir, 'spill');
-  await mkdir(home, { recursive: true });
-  await mkdir(spill, { recursive: true });
-  const config = tablesConfig();
-  return DuckDBInstance.create(':memory:', {
-    threads: String(config.duckdbThreads),
-    home_directory: home,
-    temp_directory: spill,
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-    ...(config.duckdbMemoryLimit ? { memory_limit: config.duckdbMemoryLimit } : {}),
-  });
-}
-
-async function lockDown(connection: DuckDBConnection, dir: string): Promise<void> {
-  await connection.run(`SET allowed_directories = [${sqlString(`${dir}/`)}]`);
-  await connection.run('SET enable_external_access = false');
-  await connection.run('SET lock_configuration = true');
-}
-
 /** Copies each dataset's parts into `dir` once and creates a view per dataset; answers view names by dataset id. */
 async function createViews(
   connection: DuckDBConnection,
@@ -157,34 +134,31 @@ async function runQuery(job: QueryJob, entry: Running): Promise<void> {
     entry.controller.abort();
   }, job.timeoutMs);
   try {
-    await withWorkDir(async (dir) => {
-      const instance = await sandbox(dir);
-      const connection = await instance.connect();
-      const interrupt = () => connection.interrupt();
-      entry.controller.signal.addEventListener('abort', interrupt, { once: true });
-      // An abort that lands between two statements interrupts nothing: keep interrupting
-      // until the work notices.
-      const reinterrupt = setInterval(() => {
-        if (entry.controller.signal.aborted) connection.interrupt();
-      }, 250);
-      let views = new Map<string, string>();
-      try {
-        views = await createViews(connection, job, dir);
-        await lockDown(connection, dir);
-        if (entry.controller.signal.aborted) throw new Error('interrupted');
-        const sql = rewriteStatement(job, (t) => quoteIdent(views.get(t.dataset.id) as string));
-        const result = await execute(connection, sql, dir);
-        if (entry.controller.signal.aborted) throw new Error('interrupted');
-        await store(job, result, entry);
-      } catch (error) {
-        await recordFailure(job, entry, userMessage((error as Error).message, job, views, dir));
-      } finally {
-        clearInterval(reinterrupt);
-        entry.controller.signal.removeEventListener('abort', interrupt);
-        connection.closeSync();
-        instance.closeSync();
-      }
-    });
+    await withWorkDir((dir) =>
+      withSandbox(dir, async (connection) => {
+        const interrupt = () => connection.interrupt();
+        entry.controller.signal.addEventListener('abort', interrupt, { once: true });
+        // An abort that lands between two statements interrupts nothing: keep interrupting
+        // until the work notices.
+        const reinterrupt = setInterval(() => {
+          if (entry.controller.signal.aborted) connection.interrupt();
+        }, 250);
+        let views = new Map<string, string>();
+        try {
+          views = await createViews(connection, job, dir);
+          if (entry.controller.signal.aborted) throw new Error('interrupted');
+          const sql = rewriteStatement(job, (t) => quoteIdent(views.get(t.dataset.id) as string));
+          const result = await execute(connection, sql, dir);
+          if (entry.controller.signal.aborted) throw new Error('interrupted');
+          await store(job, result, entry);
+        } catch (error) {
+          await recordFailure(job, entry, userMessage((error as Error).message, job, views, dir));
+        } finally {
+          clearInterval(reinterrupt);
+          entry.controller.signal.removeEventListener('abort', interrupt);
+        }
+      }),
+    );
   } finally {
     clearTimeout(timer);
   }

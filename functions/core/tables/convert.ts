@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { sqlIdent, sqlString, withConnection } from '../duckdb.ts';
+import { sqlIdent, sqlString, withSandbox } from '../duckdb.ts';
 import type { ValidationError } from '../errors.ts';
 import {
   type Column,
@@ -106,7 +106,7 @@ export async function convertCsvToParquet(
     const { source, encoding } = await prepareText(csvPath, options.encoding, scratchFile);
     const plan = await planConversion(source, options);
     if (plan.mixedLineEndings) await useUnixLineEndings(plan, scratchFile);
-    const rows = await writeParquet(plan, parquetPath, scratchFile);
+    const rows = await writeParquet(plan, parquetPath, scratchFile, workDir);
     const { size } = await stat(parquetPath);
     return {
       rows,
@@ -467,11 +467,18 @@ async function copyWithRecovery(
   }
 }
 
-async function writeParquet(plan: Plan, parquetPath: string, scratchFile: ScratchFile): Promise<number> {
+async function writeParquet(
+  plan: Plan,
+  parquetPath: string,
+  scratchFile: ScratchFile,
+  workDir: string,
+): Promise<number> {
   // Written beside the target and renamed, so a failure never leaves a partial file there.
   const partial = `${parquetPath}.${randomUUID()}.partial`;
   try {
-    const rows = await withConnection((connection) =>
+    // Column names from the file's header end up in the SQL: the instance sees only these folders.
+    const folders = [workDir, path.dirname(parquetPath), path.dirname(plan.source)];
+    const rows = await withSandbox(folders, (connection) =>
       copyWithRecovery(connection, plan, partial, scratchFile),
     );
     await rename(partial, parquetPath);
