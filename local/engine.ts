@@ -81,6 +81,7 @@ interface StartExecutionTask {
 const ACCOUNT = '000000000000';
 /** Workflow deployments are `local:<workflow id>:wf-<digest>`, pipeline versions `local:<id>:v<n>-<digest>`. */
 const isWorkflowRef = (ref: string) => ref.split(':')[2]?.startsWith('wf-') ?? false;
+const ENDED_KEPT = 10_000;
 const HOST_STOPPED_CAUSE = 'The local host stopped while this workflow was running; run it again.';
 
 export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
@@ -89,6 +90,8 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
   // Building a StateMachine validates the definition (100+ ms): once per definition, not per run.
   const machines = new Map<string, { machine: StateMachine; tasks: string[]; runs: Set<string> }>();
   const running = new Map<string, Running>();
+  // How recent executions ended, for the reconciler (the newest ENDED_KEPT; none survive a restart).
+  const ended = new Map<string, ExecutionStatusDetail>();
   let closing = false;
   const workflowStep =
     options.workflowStep ??
@@ -227,6 +230,8 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
           if (marker) await rm(marker, { force: true });
         }
       } finally {
+        ended.set(executionArn, detail);
+        if (ended.size > ENDED_KEPT) ended.delete(ended.keys().next().value as string);
         running.delete(executionArn);
       }
       return detail;
@@ -289,8 +294,16 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
     executionIdOf: executionArnOf,
 
     async executionState(executionArn): Promise<ExecutionState> {
-      // Finished executions are forgotten once finalized: anything else was never started here.
+      // A finished execution counts as unknown: its status has been handed to the finalizer.
       return running.has(executionArn) ? 'RUNNING' : 'UNKNOWN';
+    },
+
+    async describeExecution(executionArn) {
+      if (running.has(executionArn)) {
+        const name = executionArn.split(':').pop() ?? '';
+        return { executionArn, name, status: 'RUNNING' };
+      }
+      return ended.get(executionArn);
     },
 
     async stop(executionArn) {

@@ -113,6 +113,14 @@ export const pipelinesConfig = once(() => ({
   partCacheBytes: envInt('SLUICE_PART_CACHE_MB', 512, 0, 8192) * 1024 * 1024,
 }));
 
+/** The reconciler: settles runs whose end was never recorded. */
+export const reconcileConfig = once(() => ({
+  /** A run younger than this is left alone: its own events may still be on their way (seconds). */
+  graceSeconds: envInt('SLUICE_RECONCILE_GRACE_SECONDS', 300, 0, 86_400),
+  /** How often the local host reconciles (seconds); on AWS a schedule every 5 minutes runs it. */
+  intervalSeconds: envInt('SLUICE_RECONCILE_INTERVAL_SECONDS', 300, 1, 86_400),
+}));
+
 /** Data Query settings. */
 export const queryConfig = once(() => ({
   /** Name of the built-in DATA_CATALOG data source (database = collection, table = dataset). */

@@ -276,4 +276,39 @@ describe('workflows on the Step Functions engine', () => {
     sfn.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'gone', ...meta }));
     expect(await engine().executionState(EXECUTION)).toBe('UNKNOWN');
   });
+
+  it('describes an ended execution for the reconciler with DescribeExecution, in the status event’s shape', async () => {
+    const EXECUTION = engine().executionIdOf(`${ARN}:2`, 'batch-01');
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXECUTION,
+      stateMachineArn: `${ARN}:2`,
+      name: 'batch-01',
+      status: 'FAILED',
+      error: 'Sluice.StepFailed',
+      cause: 'Step 2 (transform) failed',
+      startDate: new Date(),
+    });
+
+    const described = await engine().describeExecution(EXECUTION);
+
+    expect(inputOf(DescribeExecutionCommand)).toEqual({ executionArn: EXECUTION });
+    expect(described).toEqual({
+      executionArn: EXECUTION,
+      stateMachineArn: `${ARN}:2`,
+      name: 'batch-01',
+      status: 'FAILED',
+      error: 'Sluice.StepFailed',
+      cause: 'Step 2 (transform) failed',
+    });
+  });
+
+  it('answers no description for an execution Step Functions does not have, and rethrows other errors', async () => {
+    const EXECUTION = engine().executionIdOf(`${ARN}:2`, 'batch-02');
+    sfn.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'gone', ...meta }));
+    expect(await engine().describeExecution(EXECUTION)).toBeUndefined();
+
+    sfn.reset();
+    sfn.on(DescribeExecutionCommand).rejects(new ValidationException({ message: 'bad arn', ...meta }));
+    await expect(engine().describeExecution(EXECUTION)).rejects.toThrow('bad arn');
+  });
 });

@@ -33,6 +33,16 @@ export interface StartWorkflowRequest {
 
 export type ExecutionState = 'RUNNING' | 'ENDED' | 'UNKNOWN';
 
+/** An execution's status as Step Functions reports it (DescribeExecution, or its status change event). */
+export interface ExecutionStatusDetail {
+  executionArn: string;
+  stateMachineArn?: string;
+  name: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  error?: string | null;
+  cause?: string | null;
+}
+
 export interface Engine {
   /** Makes `definition` runnable as the given pipeline version; returns the reference to start it from. */
   deploy(request: DeployRequest): Promise<string>;
@@ -52,6 +62,11 @@ export interface Engine {
    * finalizer, or already there), or is unknown (never started).
    */
   executionState(executionId: string): Promise<ExecutionState>;
+  /**
+   * What the engine knows of an execution now (the reconciler settles records from it), or
+   * undefined when it has no such execution.
+   */
+  describeExecution(executionId: string): Promise<ExecutionStatusDetail | undefined>;
   /**
    * Makes a compiled workflow runnable: on AWS a Standard state machine of its own, running
    * as the workflow role; locally a definition whose job Tasks start runs in this engine.

@@ -9,16 +9,10 @@ import { isId } from '../ids.ts';
 import { logger } from '../observability.ts';
 import { finishBatch } from '../pipelines/runs.ts';
 import { settleWorkflowExecution } from '../workflows/executions.ts';
+import type { ExecutionStatusDetail } from './engine.ts';
 import { failureReason } from './failure.ts';
 
-export interface ExecutionStatusDetail {
-  executionArn: string;
-  stateMachineArn?: string;
-  name: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
-  error?: string | null;
-  cause?: string | null;
-}
+export type { ExecutionStatusDetail } from './engine.ts';
 
 export async function onExecutionStatus(detail: ExecutionStatusDetail): Promise<void> {
   // Workflow state machines share the prefix; their executions are named after workflow executions.

@@ -22,6 +22,7 @@ import type {
   DeployWorkflowRequest,
   Engine,
   ExecutionState,
+  ExecutionStatusDetail,
   StartRequest,
   StartWorkflowRequest,
 } from './engine.ts';
@@ -165,11 +166,24 @@ export class SfnEngine implements Engine {
   }
 
   async executionState(executionId: string): Promise<ExecutionState> {
+    const described = await this.describeExecution(executionId);
+    if (!described) return 'UNKNOWN';
+    return described.status === 'RUNNING' || described.status === 'PENDING_REDRIVE' ? 'RUNNING' : 'ENDED';
+  }
+
+  async describeExecution(executionId: string): Promise<ExecutionStatusDetail | undefined> {
     try {
       const out = await this.client.send(new DescribeExecutionCommand({ executionArn: executionId }));
-      return out.status === 'RUNNING' || out.status === 'PENDING_REDRIVE' ? 'RUNNING' : 'ENDED';
+      return {
+        executionArn: out.executionArn ?? executionId,
+        ...(out.stateMachineArn ? { stateMachineArn: out.stateMachineArn } : {}),
+        name: out.name ?? executionId.split(':').pop() ?? '',
+        status: out.status ?? 'RUNNING',
+        ...(out.error !== undefined ? { error: out.error } : {}),
+        ...(out.cause !== undefined ? { cause: out.cause } : {}),
+      };
     } catch (error) {
-      if (errorName(error) === 'ExecutionDoesNotExist') return 'UNKNOWN';
+      if (errorName(error) === 'ExecutionDoesNotExist') return undefined;
       throw error;
     }
   }

@@ -578,6 +578,41 @@ export async function failInterruptedBatches(): Promise<number> {
   return active.length;
 }
 
+/** Batches holding or waiting for a run slot (the reconciler's worklist): one Query each. */
+export async function unfinishedBatches(): Promise<{ active: BatchItem[]; waiting: BatchItem[] }> {
+  const [active, waiting] = await Promise.all([
+    queryAll<BatchItem>({ index: 'gsi2', partition: QUEUE.active }),
+    queryAll<BatchItem>({ index: 'gsi2', partition: QUEUE.pending }),
+  ]);
+  return { active, waiting };
+}
+
+/**
+ * Gives a pipeline back the run slots that no batch holds (a process that died between taking
+ * a slot and recording its batch), then starts what waits for them. Answers the batches started.
+ */
+export async function repairSlots(pipelineId: string): Promise<Set<string>> {
+  const pipeline = await getItem<PipelineItem>(pipelineKey(pipelineId), 'META');
+  if (!pipeline) return new Set();
+  const holders = (
+    await queryAll<BatchItem>({ index: 'gsi2', partition: QUEUE.active, sortPrefix: `${pipelineId}#` })
+  ).filter((b) => b.holds_slot).length;
+  if (pipeline.active_runs > holders) {
+    const repaired = await updateItem(pipelineKey(pipelineId), 'META', {
+      UpdateExpression: 'SET active_runs = :holders',
+      ConditionExpression: 'active_runs = :seen',
+      ExpressionAttributeValues: { ':holders': holders, ':seen': pipeline.active_runs },
+    });
+    if (repaired) {
+      logger.warn('gave back run slots that no batch held', {
+        pipelineId,
+        slots: pipeline.active_runs - holders,
+      });
+    }
+  }
+  return dispatchPending(pipelineId);
+}
+
 /** The step worker a run's worker type invokes (LARGE has its own, bigger function). */
 export function workerArnFor(workerType: string | undefined): string {
   const config = pipelinesConfig();

@@ -12,8 +12,8 @@ import type { Principal } from '../auth/principal.ts';
 import { workflowsConfig } from '../config.ts';
 import { dataflowDate, dataflowPage, executionView } from '../dataflow/views.ts';
 import { getItem, type Item, putNew, queryAll, updateItem } from '../db.ts';
+import type { ExecutionStatusDetail } from '../engine/engine.ts';
 import { engine } from '../engine/engine.ts';
-import type { ExecutionStatusDetail } from '../engine/finalize.ts';
 import { BadStateError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { logger } from '../observability.ts';
@@ -49,6 +49,14 @@ export interface WorkflowExecutionItem extends Item {
   /** The trigger that started it, if one did. */
   trigger_id?: string;
   trigger_name?: string;
+}
+
+/** gsi2 partition of workflow executions that have not settled yet. */
+const OPEN = 'WFX_OPEN';
+
+/** Workflow executions that have not settled (READY or RUNNING), for the reconciler. */
+export async function openWorkflowExecutions(): Promise<WorkflowExecutionItem[]> {
+  return queryAll<WorkflowExecutionItem>({ index: 'gsi2', partition: OPEN });
 }
 
 export async function findExecution(id: string): Promise<WorkflowExecutionItem | undefined> {
@@ -172,6 +180,9 @@ export async function executeWorkflow(
     sk: 'META',
     gsi1pk: executionListKey(workflowId),
     gsi1sk: id,
+    // Listed as open until it settles: the reconciler's worklist.
+    gsi2pk: OPEN,
+    gsi2sk: id,
     id,
     workflow_id: workflowId,
     workflow_name: workflow.name,
@@ -243,7 +254,7 @@ async function settle(
   const after = await updateItem<WorkflowExecutionItem>(executionKey(id), 'META', {
     UpdateExpression: `SET #status = :status, finished_at = :now, started_at = if_not_exists(started_at, :now)${
       reason ? ', #error = if_not_exists(#error, :reason)' : ''
-    }`,
+    } REMOVE gsi2pk, gsi2sk`,
     ConditionExpression: '#status IN (:ready, :running)',
     ExpressionAttributeNames: { '#status': 'status', ...(reason ? { '#error': 'error' } : {}) },
     ExpressionAttributeValues: {
@@ -276,6 +287,14 @@ export async function endJobRun(batch: BatchItem, outcome: 'stop' | 'failed', re
   if (state === 'ENDED') return;
   await finishBatch(batch.id, outcome, reason);
   if (state === 'RUNNING' && batch.execution_id) await runEngine.stop(batch.execution_id, reason);
+}
+
+/** Fails an execution the engine cannot tell about (the reconciler); answers whether it was still open. */
+export async function settleOrphanedExecution(id: string, reason: string): Promise<boolean> {
+  const before = await findExecution(id);
+  if (before?.status !== 'READY' && before?.status !== 'RUNNING') return false;
+  await settle(id, 'FAILED', reason);
+  return true;
 }
 
 /** The finalizer's part for workflow executions (named after them, `wfx-...`). */
