@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
@@ -77,27 +77,121 @@ function externalBuckets(): string[] {
   return names;
 }
 
-async function claimDataDir(dataDir: string): Promise<string> {
+/**
+ * The data directory lock, `host.pid`: `{"pid": N, "started": "..."}` naming the host that owns the
+ * directory. A lock whose holder is gone is taken over, so a host killed with `kill -9` restarts.
+ *
+ * Why a pid file with the holder's identity rather than an OS lock (flock/fcntl, released by the
+ * kernel at exit): Node has no file-lock API without a native module. `process.kill(pid, 0)` alone
+ * is not enough either: it succeeds on a zombie (a killed host its parent has not reaped yet) and
+ * on an unrelated process that got the pid again. So on Linux the holder is read from
+ * `/proc/<pid>/stat`: state Z/X is dead, and `started` (boot id + the process's start time in
+ * clock ticks) must match, so a recycled pid does not count. Where there is no /proc (macOS,
+ * Windows) or the process is not visible in it, kill(pid, 0) decides (EPERM = alive). A bare pid
+ * (the lock of an older host) has no identity, so only the zombie check applies to it.
+ *
+ * The lock is written complete to a temporary file and hard-linked into place (link fails when
+ * the name exists), so of two hosts starting at once exactly one gets it and nobody ever reads a
+ * half-written lock. A stale lock is first moved aside and only taken if the moved file is the one
+ * judged stale; a fresh lock moved by mistake is linked back.
+ */
+interface LockHolder {
+  pid: number;
+  /** `<boot id>:<start time in clock ticks>` on Linux; absent elsewhere and in old lock files. */
+  started?: string;
+}
+
+/** State and identity of a process from /proc (Linux), or undefined when it cannot be read. */
+async function procStat(pid: number): Promise<{ state: string; started: string } | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses): 3 is the state,
+    // 22 the start time.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
+    return { state: fields[0] ?? '', started: `${bootId}:${fields[19] ?? ''}` };
+  } catch {
+    return undefined;
+  }
+}
+
+function parseLock(text: string): LockHolder | undefined {
+  const trimmed = text.trim();
+  // Hosts before the identity check wrote the bare pid.
+  if (/^\d+$/.test(trimmed)) return { pid: Number(trimmed) };
+  try {
+    const { pid, started } = JSON.parse(trimmed) as Partial<LockHolder>;
+    if (typeof pid !== 'number') return undefined;
+    return typeof started === 'string' ? { pid, started } : { pid };
+  } catch {
+    return undefined;
+  }
+}
+
+async function holderAlive(holder: LockHolder | undefined): Promise<boolean> {
+  if (!holder || !Number.isInteger(holder.pid) || holder.pid <= 0 || holder.pid === process.pid) return false;
+  const stat = await procStat(holder.pid);
+  if (stat) {
+    if (stat.state === 'Z' || stat.state === 'X') return false;
+    return holder.started === undefined || holder.started === stat.started;
+  }
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function claimDataDir(dataDir: string): Promise<{ release(): Promise<void> }> {
   await mkdir(dataDir, { recursive: true });
   const lockFile = join(dataDir, 'host.pid');
-  if (existsSync(lockFile)) {
-    const pid = Number((await readFile(lockFile, 'utf8')).trim());
-    let alive = false;
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+  const started = (await procStat(process.pid))?.started;
+  const mine = JSON.stringify(started ? { pid: process.pid, started } : { pid: process.pid });
+  const unique = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const temp = `${lockFile}.${unique}.tmp`;
+  const aside = `${lockFile}.${unique}.stale`;
+  const code = (error: unknown) => (error as NodeJS.ErrnoException).code;
+  await writeFile(temp, mine);
+  try {
+    for (let attempt = 0; ; attempt++) {
       try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch {
-        alive = false;
+        await link(temp, lockFile).catch((error: unknown) => {
+          // A filesystem without hard links: an exclusive create (its content lands a moment later).
+          if (code(error) === 'EEXIST') throw error;
+          return writeFile(lockFile, mine, { flag: 'wx' });
+        });
+        break;
+      } catch (error) {
+        if (code(error) !== 'EEXIST' || attempt >= 10) throw error;
       }
+      const seen = await readFile(lockFile, 'utf8').catch(() => undefined);
+      if (seen === undefined) continue; // released meanwhile
+      const holder = parseLock(seen);
+      if (await holderAlive(holder))
+        throw new Error(
+          `Another Sluice host (pid ${holder?.pid}) is using ${dataDir}. Stop it or set SLUICE_DATA_DIR.`,
+        );
+      // Take the stale lock away, unless another host replaced it since it was read.
+      try {
+        await rename(lockFile, aside);
+      } catch (error) {
+        if (code(error) === 'ENOENT') continue;
+        throw error;
+      }
+      if ((await readFile(aside, 'utf8')) !== seen) await link(aside, lockFile).catch(() => undefined);
+      await rm(aside, { force: true });
     }
-    if (alive)
-      throw new Error(
-        `Another Sluice host (pid ${pid}) is using ${dataDir}. Stop it or set SLUICE_DATA_DIR.`,
-      );
+  } finally {
+    await rm(temp, { force: true });
   }
-  await writeFile(lockFile, String(process.pid));
-  return lockFile;
+  return {
+    // Remove the lock only while it is still this host's.
+    async release() {
+      if ((await readFile(lockFile, 'utf8').catch(() => undefined)) === mine)
+        await rm(lockFile, { force: true });
+    },
+  };
 }
 
 /** A secret key of this data directory (`jwt`, `data-sources`), created on first start (owner-only file). */
@@ -171,7 +265,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
   if (started) throw new Error('The local host can only be started once per process.');
   started = true;
   const dataDir = resolve(options.dataDir);
-  const lockFile = await claimDataDir(dataDir);
+  const lock = await claimDataDir(dataDir);
   const tmpDir = join(dataDir, 'tmp');
   await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir, { recursive: true });
@@ -211,6 +305,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     localTriggers,
     triggers,
     triggerFiring,
+    reconciler,
+    config,
   ] = await Promise.all([
     loadHandlers(),
     import('#functions/authorizer'),
@@ -229,6 +325,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     import('#core/triggers/local'),
     import('#core/triggers/triggers'),
     import('#core/triggers/fire'),
+    import('#core/engine/reconcile'),
+    import('#core/config'),
   ]);
   const tasks = background();
   // The run engine: compiled pipelines on aws-local-stepfunctions, tasks on the in-process worker.
@@ -283,6 +381,21 @@ export async function startHost(options: HostOptions): Promise<Host> {
     );
   });
 
+  // The reconciler, as the AWS schedule runs it: settles runs whose end was never recorded.
+  const { graceSeconds, intervalSeconds } = config.reconcileConfig();
+  const reconcileTimer = setInterval(() => {
+    tasks.track(
+      reconciler
+        .reconcile({ graceSeconds })
+        .then((report) => {
+          if (report.settled + report.started > 0)
+            options.log(`Reconciled: ${report.settled} run(s) settled, ${report.started} started.`);
+        })
+        .catch((error: unknown) => options.log(`reconciling failed: ${(error as Error).message}`)),
+    );
+  }, intervalSeconds * 1000);
+  reconcileTimer.unref();
+
   const server: Server = createApiServer({
     areas: handlers as never,
     authorizer: authorizer.handler as never,
@@ -306,12 +419,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
       });
       // No trigger starts a run once the host is stopping.
       triggerBus.stopAll();
+      clearInterval(reconcileTimer);
       await engine.stopAll();
       await queryEngine.stopAll();
       await tasks.drain(30_000);
       await s3.close();
       await dynamo.close();
-      await rm(lockFile, { force: true });
+      await lock.release();
     })();
     return stopping;
   };

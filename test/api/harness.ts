@@ -41,7 +41,12 @@ export async function tempDir(prefix = 'sluice-test-'): Promise<string> {
 }
 
 export async function startHost(
-  options: { dataDir?: string; env?: Record<string, string> } = {},
+  options: {
+    dataDir?: string;
+    env?: Record<string, string>;
+    /** Own process group (pid = group id), so a test can kill the whole group. */
+    detached?: boolean;
+  } = {},
 ): Promise<RunningHost> {
   const dataDir = options.dataDir ?? (await tempDir());
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', 'tsx', 'local/main.ts'], {
@@ -57,6 +62,7 @@ export async function startHost(
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
