@@ -12,6 +12,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { DATA_BUCKET, s3 } from './clients.ts';
+import { requirePlainKey } from './object-keys.ts';
 
 export async function putFile(
   key: string,
@@ -33,7 +34,7 @@ export async function uploadFile(
   const out = await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
-      Key: key,
+      Key: requirePlainKey(key),
       Body: createReadStream(path),
       ContentLength: size,
       ContentType: contentType,
@@ -47,8 +48,8 @@ export async function copyObject(fromKey: string, toKey: string): Promise<void> 
   await s3.send(
     new CopyObjectCommand({
       Bucket: DATA_BUCKET,
-      Key: toKey,
-      CopySource: `${DATA_BUCKET}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
+      Key: requirePlainKey(toKey),
+      CopySource: `${DATA_BUCKET}/${requirePlainKey(fromKey).split('/').map(encodeURIComponent).join('/')}`,
     }),
   );
 }
@@ -57,7 +58,7 @@ export async function putJson(key: string, value: unknown, bucket = DATA_BUCKET)
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
-      Key: key,
+      Key: requirePlainKey(key),
       Body: JSON.stringify(value),
       ContentType: 'application/json',
     }),
@@ -65,12 +66,12 @@ export async function putJson(key: string, value: unknown, bucket = DATA_BUCKET)
 }
 
 export async function getJson<T>(key: string, bucket = DATA_BUCKET): Promise<T> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: requirePlainKey(key) }));
   return JSON.parse(await (out.Body as { transformToString(): Promise<string> }).transformToString()) as T;
 }
 
 export async function downloadToFile(key: string, path: string, bucket = DATA_BUCKET): Promise<number> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: requirePlainKey(key) }));
   await pipeline(out.Body as Readable, createWriteStream(path, { highWaterMark: 1024 * 1024 }));
   return (await stat(path)).size;
 }
@@ -83,14 +84,14 @@ export async function getRange(
   bucket = DATA_BUCKET,
 ): Promise<ArrayBuffer> {
   const out = await s3.send(
-    new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
+    new GetObjectCommand({ Bucket: bucket, Key: requirePlainKey(key), Range: `bytes=${start}-${end - 1}` }),
   );
   const bytes = await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
 export async function deleteObject(key: string, bucket = DATA_BUCKET): Promise<void> {
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: requirePlainKey(key) }));
 }
 
 /** Deletes every object under a prefix, a page of up to 1000 at a time. */
@@ -99,7 +100,7 @@ export async function deletePrefix(prefix: string, bucket = DATA_BUCKET): Promis
   let token: string | undefined;
   do {
     const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: requirePlainKey(prefix), ContinuationToken: token }),
     );
     const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
     if (keys.length > 0) {
@@ -123,7 +124,7 @@ export async function listObjects(prefix: string, bucket = DATA_BUCKET): Promise
   let token: string | undefined;
   do {
     const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: requirePlainKey(prefix), ContinuationToken: token }),
     );
     for (const o of page.Contents ?? []) {
       if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}) });

@@ -423,6 +423,44 @@ describe('TRANSFORM_FILTER', () => {
   });
 });
 
+describe('user values in generated SQL', () => {
+  it('quotes column names and filter values, so neither can change the query', async () => {
+    const tricky = await parquetInput(
+      '1697770000009',
+      `SELECT * FROM (VALUES (1, 'plain'), (2, 'x'' OR ''1''=''1')) t("we""ird", "v'al")`,
+    );
+    const filter = (value: string) => ({
+      type: 'TRANSFORM_FILTER',
+      filterType: 'AND',
+      filterConditionList: [{ name: "v'al", operator: 'EQ', value }],
+    });
+    const injected = await run(filter("nothing' OR '1'='1"), [tricky]);
+    expect(injected.rows).toEqual([]);
+    const literal = await run(filter("x' OR '1'='1"), [tricky]);
+    expect(literal.rows).toEqual([[2, "x' OR '1'='1"]]);
+    const renamed = await run(
+      {
+        type: 'TRANSFORM_RENAME',
+        renameFieldList: [{ name: 'we"ird', newName: 'a") AS x, read_text(\'/etc/passwd\') AS ("' }],
+      },
+      [tricky],
+    );
+    expect(renamed.fields.map((f) => f.name)).toEqual(['a") AS x, read_text(\'/etc/passwd\') AS ("', "v'al"]);
+  });
+
+  it('refuses a DEFINE type that is not one of the field types', () => {
+    const result = nodeType('TRANSFORM_DEFINE')?.schema.safeParse({
+      id: 1697770000010,
+      name: 'define',
+      type: 'TRANSFORM_DEFINE',
+      parentNodeIds: [1697770000001],
+      defineFieldList: [{ name: 'id', newType: "VARCHAR); SELECT * FROM read_text('/etc/passwd'" }],
+    });
+    expect(result?.success).toBe(false);
+    expect(JSON.stringify(result?.error?.issues.map((i) => i.path))).toContain('newType');
+  });
+});
+
 describe('TRANSFORM_DEFINE', () => {
   it('casts columns in place, renaming them when asked', async () => {
     const { rows, fields } = await run(

@@ -237,6 +237,22 @@ describe('validatePipeline', () => {
     expect(await problemsOf([source(1), sql("SELECT name, 'from x' AS label FROM src")])).toEqual([]);
   });
 
+  it('refuses S3 prefixes with "." or ".." segments, backslashes or control characters, naming the field', async () => {
+    const message =
+      'must be a plain folder path (no "." or ".." segments, backslashes or control characters)';
+    for (const prefix of ['../secrets', 'in/../../other-bucket', './in', 'in\\..\\x', 'in\u0000x']) {
+      expect(await problemsOf([source(1, { prefix }), target(2, 1)])).toEqual([
+        `${key(1)} prefix: ${message}`,
+      ]);
+      expect(await problemsOf([source(1), target(2, 1, { prefix })])).toEqual([
+        `${key(2)} prefix: ${message}`,
+      ]);
+    }
+    expect(
+      await problemsOf([source(1, { prefix: 'in/2026..12/' }), target(2, 1, { prefix: 'out/a.b/' })]),
+    ).toEqual([]);
+  });
+
   it('rejects a column reference the input lacks, naming the column and the available ones', async () => {
     expect(
       await problemsOf([source(1), filter(2, 1, [{ name: 'nmae', operator: 'EQ', value: 'A' }])]),

@@ -14,6 +14,7 @@
  *   with its prefix (DuckDB's own `id_1` otherwise), and SUM is cast to its declared type.
  */
 import { z } from 'zod';
+import { isPlainKey, PLAIN_KEY_MESSAGE } from '../object-keys.ts';
 import { alwaysCheck } from '../schemas.ts';
 import { sqlIdent, sqlString } from '../sql.ts';
 import { type ColumnType, isDateValue, isTimestampValue } from '../tables/csv.ts';
@@ -376,7 +377,11 @@ const sourceObsSchema = z.looseObject({
   regionNo,
   bucketName: text(63),
   /** '' reads the whole bucket. */
-  prefix: z.string().max(1024, 'must be at most 1024 characters').default(''),
+  prefix: z
+    .string()
+    .max(1024, 'must be at most 1024 characters')
+    .refine(isPlainKey, PLAIN_KEY_MESSAGE)
+    .default(''),
   dataType: upperEnum(['CSV', 'JSON', 'NDJSON', 'PARQUET']),
   fieldList: z.array(fieldSpecSchema).min(1, 'must list at least one field'),
 });
@@ -575,7 +580,7 @@ const targetObsSchema = z.looseObject({
   regionNo,
   bucketName: text(63),
   /** Never the bucket root: OVERWRITE replaces everything under the prefix. */
-  prefix: text(1024),
+  prefix: text(1024).refine(isPlainKey, PLAIN_KEY_MESSAGE),
   dataType: upperEnum(['CSV', 'JSON', 'PARQUET']),
   updateType: upperEnum(UPDATE_TYPES).default('OVERWRITE'),
   fieldList: z.array(fieldRefOrName).optional(),

@@ -10,6 +10,7 @@ import { hasRole } from '../auth/principal.ts';
 import { s3 } from '../clients.ts';
 import { pipelinesConfig, queryConfig } from '../config.ts';
 import { AppError, BadStateError, NotFoundError, ValidationError } from '../errors.ts';
+import { isPlainKey, PLAIN_KEY_MESSAGE } from '../object-keys.ts';
 import { logger, metrics } from '../observability.ts';
 import { getJson } from '../storage.ts';
 import { PAGE_ROWS, PREVIEW_ROWS, previewKey, queryEngine } from './engine.ts';
@@ -82,12 +83,7 @@ export const submitQuerySchema = z
 /** `a/b/` and `/a//b` are both `a/b`; `..` and control characters are refused. */
 function normalisePath(raw: string): string {
   const parts = raw.split('/').filter((p) => p !== '');
-  if (parts.some((p) => p === '.' || p === '..') || [...raw].some((c) => c < ' ' || c === '\\')) {
-    throw ValidationError.field(
-      'body.path',
-      'must be a plain folder path (no "..", backslashes or control characters)',
-    );
-  }
+  if (!isPlainKey(raw)) throw ValidationError.field('body.path', PLAIN_KEY_MESSAGE);
   return parts.join('/');
 }
 
