@@ -16,7 +16,7 @@ import type { WorkflowSetting, Workflows } from './workflows.ts';
 
 /**
  * Every area Lambda, plus the authorizer, the S3-event side of ingest, the engine's step
- * worker and finalizer, and Data Query's query-events handler.
+ * worker, finalizer and reconciler, and Data Query's query-events handler.
  */
 export type FunctionRole =
   | Area
@@ -24,6 +24,7 @@ export type FunctionRole =
   | 'ingestEvents'
   | 'stepWorker'
   | 'finalizer'
+  | 'reconciler'
   | 'queryEvents'
   | 'triggerFire'
   | 'workflowStep';
@@ -145,6 +146,23 @@ function managePipelines(role: FunctionRole): Profile {
   };
 }
 
+/**
+ * Records a batch's terminal state; may start (the next waiting batch), stop (a workflow's
+ * abandoned job runs) and describe pipeline executions; announces finished batches for
+ * RUN_FINISHED triggers.
+ */
+function settleRuns(role: FunctionRole): Profile {
+  return (fn, resources) => {
+    const { storage } = resources;
+    const engine = requireEngine(resources, role);
+    useStorage(fn, storage);
+    useEngine(fn, engine, STEP_FUNCTIONS_SETTINGS);
+    storage.grantTable(fn, 'readWrite');
+    engine.grantRunPipelines(fn);
+    grantPublishSluiceEvents(fn);
+  };
+}
+
 export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
   health(fn, { storage }) {
     useStorage(fn, storage);
@@ -250,17 +268,13 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     registerVersions(fn, requireQuery(resources, 'stepWorker'));
     grantPublishSluiceEvents(fn);
   },
-  /** Records a batch's terminal state; may start, stop and describe pipeline executions. */
-  finalizer(fn, resources) {
-    const { storage } = resources;
-    const engine = requireEngine(resources, 'finalizer');
-    useStorage(fn, storage);
-    useEngine(fn, engine, STEP_FUNCTIONS_SETTINGS);
-    storage.grantTable(fn, 'readWrite');
-    engine.grantRunPipelines(fn);
-    // Announces finished batches for RUN_FINISHED triggers.
-    grantPublishSluiceEvents(fn);
-  },
+  finalizer: settleRuns('finalizer'),
+  /**
+   * Settles runs whose end event was lost through the finalizer's code (functions/core/engine/
+   * reconcile.ts): describes their executions, records what it learns, starts the batches waiting
+   * for the slots it frees, and stops the job runs of a workflow execution it ends. The same rights.
+   */
+  reconciler: settleRuns('reconciler'),
   /**
    * Data Query: submits queries to Athena (which reads the datasets and stages results with this
    * role's credentials), serves result pages, answers catalog statements (SHOW, CREATE/DROP

@@ -23,6 +23,8 @@ export const CONTEXT_KEYS = {
   stepWorkerEphemeralStorageMiB: 'sluice:stepWorkerEphemeralStorageMiB',
   /** Most bytes one Data Query query may scan (Athena's per-query cutoff), in bytes. */
   queryBytesScannedLimit: 'sluice:queryBytesScannedLimit',
+  /** Email address subscribed to the alarm topic. */
+  alarmEmail: 'sluice:alarmEmail',
 } as const;
 
 export interface SluiceSettings {
@@ -58,6 +60,11 @@ export function readSettings(node: Node): SluiceSettings {
 
   const externalBuckets = bucketList(node.tryGetContext(CONTEXT_KEYS.buckets));
 
+  const alarmEmail = text(CONTEXT_KEYS.alarmEmail)?.trim() || undefined;
+  if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail)) {
+    throw new Error(`Context ${CONTEXT_KEYS.alarmEmail} must be an email address, got "${alarmEmail}"`);
+  }
+
   const entries: Partial<Record<keyof SluiceStackProps, unknown>> = {
     throttlingRateLimit: int(CONTEXT_KEYS.throttlingRateLimit, 1, 10_000),
     throttlingBurstLimit: int(CONTEXT_KEYS.throttlingBurstLimit, 1, 5_000),
@@ -73,6 +80,7 @@ export function readSettings(node: Node): SluiceSettings {
       MIN_BYTES_SCANNED_LIMIT,
       Number.MAX_SAFE_INTEGER,
     ),
+    alarmEmail,
   };
   const props = Object.fromEntries(
     Object.entries(entries).filter(([, value]) => value !== undefined),

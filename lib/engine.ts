@@ -4,11 +4,13 @@
  * execution role that may invoke the step worker (one Task per node) and deliver execution
  * history and traces. When an execution ends, Step Functions announces it on the default
  * EventBridge bus and a rule hands it to the finalizer, which records the batch's terminal
- * state. The state machines themselves are created at runtime, so this construct owns the
- * name prefix and grants every Step Functions permission on that prefix only.
+ * state; should that event be lost, the reconciler (run every few minutes by a schedule rule)
+ * finds the run still open, asks Step Functions and settles it. The state machines themselves
+ * are created at runtime, so this construct owns the name prefix and grants every Step Functions
+ * permission on that prefix only.
  */
 import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
-import { Match, Rule } from 'aws-cdk-lib/aws-events';
+import { Match, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, PrincipalWithConditions, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -22,6 +24,9 @@ import { acknowledgeWildcard, grantExecutionLogsAndTraces } from './nag.ts';
 export const PIPELINE_ID_LENGTH = 25;
 /** Step Functions' limit on a state machine name. */
 export const STATE_MACHINE_NAME_MAX_LENGTH = 80;
+
+/** How often the reconciler looks for runs whose end event was lost. */
+export const RECONCILE_INTERVAL = Duration.minutes(5);
 
 /** Data Flow's LARGE workerType: Lambda's largest memory size and generous scratch space. */
 export const LARGE_WORKER_MEMORY_MB = 10_240;
@@ -68,12 +73,23 @@ export class Engine extends Construct {
   public readonly finalizerDeadLetterQueue: Queue;
   /** Fires on terminal status changes of this stack's state machines' executions. */
   public readonly executionStatusRule: Rule;
+  /**
+   * Settles runs whose end event was lost: batches and workflow executions left running or
+   * pending are looked up in Step Functions and recorded; a pending batch whose slot came starts.
+   */
+  public readonly reconciler: SluiceFunction;
+  /** Dead letters of the reconciler: schedule ticks that could not be delivered or kept failing. */
+  public readonly reconcilerDeadLetterQueue: Queue;
+  /** Runs the reconciler every `RECONCILE_INTERVAL`. */
+  public readonly reconcilerSchedule: Rule;
   /** The role every pipeline state machine runs as. */
   public readonly statesRole: Role;
   /** Execution history of every pipeline state machine. */
   public readonly executionLogGroup: LogGroup;
   /** Every state machine the engine creates is named this prefix plus a pipeline id. */
   public readonly stateMachinePrefix: string;
+  /** The pipeline state machines' names start with this (`<prefix>pl-`, pipeline ids start with `pl-`). */
+  public readonly pipelineStateMachinePrefix: string;
   /** `arn:<partition>:states:<region>:<account>:stateMachine:` (a state machine ARN minus its name). */
   public readonly stateMachineArnBase: string;
   public readonly externalBuckets: readonly string[];
@@ -91,6 +107,7 @@ export class Engine extends Construct {
     }
 
     this.stateMachinePrefix = stateMachinePrefix(stack.stackName);
+    this.pipelineStateMachinePrefix = `${this.stateMachinePrefix}pl-`;
     this.stateMachineArnBase = this.stateMachineArn('');
 
     this.executionLogGroup = new LogGroup(this, 'ExecutionLogs', {
@@ -184,6 +201,44 @@ export class Engine extends Construct {
       }),
     );
 
+    this.reconcilerDeadLetterQueue = new Queue(this, 'ReconcilerDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.reconcilerDeadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This queue is the end of the line: it is the dead-letter queue of the reconciler schedule target ' +
+        'and of the reconciler; a message here means the reconciler could not run, which an operator ' +
+        'investigates; nothing consumes it automatically.',
+    });
+
+    // Mirrors the finalizer, whose code it runs for each run it settles: the same stores, settings
+    // and rights (lib/access.ts), invoked asynchronously with a dead-letter queue.
+    this.reconciler = new SluiceFunction(this, 'Reconciler', {
+      entry: functionEntry('reconciler'),
+      description: 'Sluice reconciler: settles runs whose end event was lost and starts pending batches',
+      memorySize: 512,
+      // Well below the interval, so that runs do not pile up.
+      timeout: Duration.minutes(2),
+      deadLetterQueue: this.reconcilerDeadLetterQueue,
+      logRetention: props.logRetention,
+    });
+
+    this.reconcilerSchedule = new Rule(this, 'ReconcilerSchedule', {
+      description: 'Sluice: runs the reconciler, which settles runs whose end event was lost',
+      schedule: Schedule.rate(RECONCILE_INTERVAL),
+    });
+    this.reconcilerSchedule.addTarget(
+      new LambdaFunction(this.reconciler, {
+        deadLetterQueue: this.reconcilerDeadLetterQueue,
+        retryAttempts: 2,
+        // A tick older than the next one is worth nothing.
+        maxEventAge: RECONCILE_INTERVAL,
+      }),
+    );
+
     this.environment = {
       ...(this.externalBuckets.length > 0 ? { SLUICE_BUCKETS: this.externalBuckets.join(',') } : {}),
       SLUICE_STEP_WORKER_ARN: workerArn,
@@ -198,6 +253,7 @@ export class Engine extends Construct {
     grantAccess('stepWorker', this.stepWorker, resources);
     grantAccess('stepWorker', this.largeStepWorker, resources);
     grantAccess('finalizer', this.finalizer, resources);
+    grantAccess('reconciler', this.reconciler, resources);
   }
 
   /**
@@ -271,7 +327,7 @@ export class Engine extends Construct {
 
   private grantStateMachineActions(fn: SluiceFunction, actions: string[]): void {
     // Pipeline ids start with `pl-`: workflow state machines (`<prefix>wf-…`) are not covered.
-    const machines = this.stateMachineArn(`${this.stateMachinePrefix}pl-*`);
+    const machines = this.stateMachineArn(`${this.pipelineStateMachinePrefix}*`);
     const versions = `${machines}:*`;
     fn.addToRolePolicy(new PolicyStatement({ actions, resources: [machines, versions] }));
     acknowledgeWildcard(

@@ -1,11 +1,12 @@
 /**
- * The Sluice stack: stores, secrets, Data Query, the pipeline engine, triggers, workflows, the HTTP API and upload ingest,
- * composed from one construct per concern. Props carry the few knobs an operator turns; `bin/sluice.ts` reads
+ * The Sluice stack: stores, secrets, Data Query, the pipeline engine, triggers, workflows, the HTTP API, upload ingest
+ * and the alarms that watch them, composed from one construct per concern. Props carry the few knobs an operator turns; `bin/sluice.ts` reads
  * them from context.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { Alarms } from './alarms.ts';
 import { SluiceApi } from './api.ts';
 import { Engine } from './engine.ts';
 import { UploadIngest } from './ingest.ts';
@@ -36,6 +37,8 @@ export interface SluiceStackProps extends StackProps {
   readonly stepWorkerEphemeralStorageMiB?: number;
   /** Most bytes one Data Query query may scan before Athena cancels it. @default 100 GiB */
   readonly queryBytesScannedLimit?: number;
+  /** Email address subscribed to the alarm topic (it confirms by email). @default none */
+  readonly alarmEmail?: string;
 }
 
 export const STACK_DEFAULTS = {
@@ -54,6 +57,7 @@ export class SluiceStack extends Stack {
   public readonly workflows: Workflows;
   public readonly api: SluiceApi;
   public readonly ingest: UploadIngest;
+  public readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, {
@@ -129,6 +133,39 @@ export class SluiceStack extends Stack {
         : {}),
     });
 
+    // Last: it watches what the others built.
+    this.alarms = new Alarms(this, 'Alarms', {
+      ...(props.alarmEmail !== undefined ? { alarmEmail: props.alarmEmail } : {}),
+      functions: {
+        'api-authorizer': this.api.authorizerFunction,
+        ...Object.fromEntries(
+          Object.entries(this.api.areaFunctions).map(([area, fn]) => [`api-${area}`, fn]),
+        ),
+        'step-worker': this.engine.stepWorker,
+        'large-step-worker': this.engine.largeStepWorker,
+        finalizer: this.engine.finalizer,
+        reconciler: this.engine.reconciler,
+        ingest: this.ingest.function,
+        'query-events': this.query.queryEvents,
+        'trigger-fire': this.triggers.fireFunction,
+        'workflow-step': this.workflows.workflowStep,
+      },
+      deadLetterQueues: {
+        finalizer: this.engine.finalizerDeadLetterQueue,
+        reconciler: this.engine.reconcilerDeadLetterQueue,
+        ingest: this.ingest.deadLetterQueue,
+        'query-events': this.query.queryEventsDeadLetterQueue,
+        triggers: this.triggers.deadLetterQueue,
+      },
+      // Workflow state machines log to the engine's group too (functions/core/engine/sfn.ts).
+      executionLogGroup: this.engine.executionLogGroup,
+      stateMachineFamilies: {
+        Pipeline: this.engine.pipelineStateMachinePrefix,
+        Workflow: this.workflows.stateMachinePrefix,
+      },
+      queryWorkGroupName: this.query.workGroupName,
+    });
+
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the Sluice API',
       value: this.api.url,
@@ -157,6 +194,11 @@ export class SluiceStack extends Stack {
     new CfnOutput(this, 'TriggerDeadLetterQueueUrl', {
       description: 'Trigger firings that failed after their retries (schedules, rules and the fire function)',
       value: this.triggers.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description:
+        'SNS topic every alarm notifies; subscribe to it (or set sluice:alarmEmail) to hear of failures',
+      value: this.alarms.topic.topicArn,
     });
     new CfnOutput(this, 'AdminSecretName', {
       description:

@@ -7,6 +7,7 @@ import { nagPacks } from '#lib/nag';
 import { Secrets } from '#lib/secrets';
 import { Storage } from '#lib/storage';
 import {
+  actionsOf,
   asArray,
   cdkJsonContext,
   environmentOf,
@@ -238,6 +239,80 @@ describe('finalizer', () => {
         Resource: statesArn(':execution:SluiceTest_*:*'),
       }),
     ]);
+  });
+});
+
+describe('reconciler', () => {
+  it('runs every 5 minutes from a schedule rule, with retries and a dead-letter queue', () => {
+    const [fnId] = resource(synth.template, 'AWS::Lambda::Function', 'EngineReconciler');
+    const [queueId] = resource(synth.template, 'AWS::SQS::Queue', 'EngineReconcilerDeadLetterQueue');
+    const [, rule] = resource(synth.template, 'AWS::Events::Rule', 'EngineReconcilerSchedule');
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' });
+    expect(rule.Properties?.EventPattern).toBeUndefined();
+    expect(rule.Properties?.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+      }),
+    ]);
+  });
+
+  it('is sized like the finalizer, finishes well within the interval and dead-letters failed runs', () => {
+    const [queueId] = resource(synth.template, 'AWS::SQS::Queue', 'EngineReconcilerDeadLetterQueue');
+    const [, fn] = resource(synth.template, 'AWS::Lambda::Function', 'EngineReconciler');
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 120,
+      Handler: 'index.handler',
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+    });
+  });
+
+  it('gets the same settings as the finalizer', () => {
+    const [, finalizer] = resource(synth.template, 'AWS::Lambda::Function', 'EngineFinalizer');
+    const [, reconciler] = resource(synth.template, 'AWS::Lambda::Function', 'EngineReconciler');
+    expect(environmentOf(reconciler)).toEqual(environmentOf(finalizer));
+    expect(environmentOf(reconciler)).toMatchObject({
+      SLUICE_TABLE: { Ref: expect.stringMatching(/^StorageTable/) },
+      SLUICE_STATE_MACHINE_PREFIX: 'SluiceTest_',
+      SLUICE_EVENT_BUS: 'default',
+    });
+  });
+
+  it('has the finalizer’s Step Functions rights, whose code it runs: start, stop and describe', () => {
+    const states = (role: string) =>
+      statementsOfRole(synth.template, role).filter((s) =>
+        asArray(s.Action).some((a) => a.startsWith('states:')),
+      );
+    expect(states('EngineReconcilerRole')).toEqual([
+      // A batch waiting for the slot a settled run frees.
+      expect.objectContaining({
+        Action: 'states:StartExecution',
+        Resource: [statesArn(':stateMachine:SluiceTest_pl-*'), statesArn(':stateMachine:SluiceTest_pl-*:*')],
+      }),
+      // Pipeline (`SluiceTest_pl-…`) and workflow (`SluiceTest_wf-…`) executions alike; a settled
+      // workflow execution stops the job runs it leaves behind.
+      expect.objectContaining({
+        Action: ['states:DescribeExecution', 'states:StopExecution'],
+        Resource: statesArn(':execution:SluiceTest_*:*'),
+      }),
+    ]);
+    expect(states('EngineReconcilerRole')).toEqual(states('EngineFinalizerRole'));
+  });
+
+  it('reads and writes the table, announces finished batches, and touches nothing else', () => {
+    const statements = statementsOfRole(synth.template, 'EngineReconcilerRole');
+    const [tableId] = resource(synth.template, 'AWS::DynamoDB::Table', 'StorageTable');
+    expect(statementsWith(statements, 'dynamodb:UpdateItem')).toEqual([
+      expect.objectContaining({ Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } }),
+    ]);
+    expect(statementsWith(statements, 'dynamodb:Query')).toHaveLength(1);
+    expect(statementsWith(statements, 'events:PutEvents')).toHaveLength(1);
+    const services = new Set(actionsOf(statements).map((a) => a.split(':')[0]));
+    expect([...services].sort()).toEqual(['dynamodb', 'events', 'logs', 'sqs', 'states', 'xray']);
   });
 });
 
