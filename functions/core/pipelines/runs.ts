@@ -64,6 +64,8 @@ export interface BatchItem extends Item {
   started_at: string | null;
   finished_at: string | null;
   execution_id?: string;
+  /** What the engine starts the run from (its deployed version), written when the run is recorded. */
+  engine_ref?: string;
   /** Set while the batch holds one of the pipeline's run slots. */
   holds_slot?: boolean;
   error?: string;
@@ -159,6 +161,19 @@ export async function createRun(
   await recordRunDay(batch);
   await noteLastRun(pipelineId, 'pending', batch.created_at);
   metrics.addMetric('RunsRequested', 'Count', 1);
+  // Deployed here, by the caller that may deploy: whoever starts a waiting run later (the
+  // finalizer or the reconciler, when a slot frees) only starts it.
+  try {
+    const ref = await deployment(batch, version);
+    await updateItem(batchKey(id), 'META', {
+      UpdateExpression: 'SET engine_ref = :ref',
+      ExpressionAttributeValues: { ':ref': ref },
+    });
+  } catch (error) {
+    logger.error('could not deploy a batch', { batchId: id, error: error as Error });
+    await finishBatch(id, 'failed', NOT_STARTED);
+    return { batch: (await findBatch(id)) ?? batch, started: false };
+  }
   const started = await dispatchPending(pipelineId);
   return { batch: (await findBatch(id)) ?? batch, started: started.has(id) };
 }
@@ -275,6 +290,7 @@ async function promote(batchId: string): Promise<BatchItem | undefined> {
 }
 
 const MAX_RUN_MINUTES = 1440;
+const NOT_STARTED = 'The run could not be started; see the service logs for the request id.';
 
 const settingsKey = (b: BatchItem) =>
   `t${b.timeout_minutes}-w${b.num_workers}${b.worker_type && b.worker_type !== 'DEFAULT' ? `-${b.worker_type}` : ''}`;
@@ -309,9 +325,12 @@ async function deployment(batch: BatchItem, version: VersionItem): Promise<strin
 
 async function startExecution(batch: BatchItem): Promise<boolean> {
   try {
-    const pipeline = await requirePipeline(batch.pipeline_id);
-    const version = await requireVersion(pipeline, batch.pipeline_version);
-    const ref = await deployment(batch, version);
+    const ref =
+      batch.engine_ref ??
+      (await deployment(
+        batch,
+        await requireVersion(await requirePipeline(batch.pipeline_id), batch.pipeline_version),
+      ));
     const executionId = await (await engine()).start({
       ref,
       input: { batch_id: batch.id, pipeline_id: batch.pipeline_id, pipeline_version: batch.pipeline_version },
@@ -324,11 +343,7 @@ async function startExecution(batch: BatchItem): Promise<boolean> {
     return true;
   } catch (error) {
     logger.error('could not start a batch', { batchId: batch.id, error: error as Error });
-    await finishBatch(
-      batch.id,
-      'failed',
-      'The run could not be started; see the service logs for the request id.',
-    );
+    await finishBatch(batch.id, 'failed', NOT_STARTED);
     return false;
   }
 }
@@ -384,11 +399,7 @@ export async function recordRun(
     return { batch: { ...batch, execution_id: executionId }, ref };
   } catch (error) {
     logger.error('could not deploy a recorded batch', { batchId: batch.id, error: error as Error });
-    await finishBatch(
-      batch.id,
-      'failed',
-      'The run could not be started; see the service logs for the request id.',
-    );
+    await finishBatch(batch.id, 'failed', NOT_STARTED);
     throw error;
   }
 }
