@@ -25,14 +25,14 @@ import {
   stopBatch,
 } from '#core/pipelines/runs';
 import { listTraces } from '#core/pipelines/traces';
-import { forceQuerySchema, listQuerySchema } from '#core/schemas';
+import { forceQuerySchema, listQuerySchema, parametersSchema } from '#core/schemas';
 
 const pipelineParams = z.object({ pipeline_id: z.string().max(64) });
 const batchParams = z.object({ pipeline_id: z.string().max(64), batch_id: z.string().max(64) });
 const versionNumber = z.coerce.number().int().min(1).max(999_999_999);
 
 const runBody = z.object({
-  parameters: z.record(z.string(), z.unknown()).optional(),
+  parameters: parametersSchema.optional(),
   pipeline_version: versionNumber.optional(),
 });
 

@@ -16,9 +16,9 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ddb, TABLE } from './clients.ts';
-import { ValidationError } from './errors.ts';
+import { PayloadTooLargeError, ValidationError } from './errors.ts';
 import { decodeToken, type PageRequest } from './paging.ts';
-import type { IndexName } from './table-schema.ts';
+import { type IndexName, TABLE_KEYS } from './table-schema.ts';
 
 export type Item = Record<string, unknown>;
 
@@ -37,15 +37,83 @@ function alive<T extends Item>(item: T | undefined, now = Date.now()): T | undef
   return item;
 }
 
+/**
+ * DynamoDB refuses key values that are empty or longer than 2048 bytes (partition) or 1024 bytes
+ * (sort), as a ValidationException. No item can have such a key, so reads and conditional writes
+ * by one (a name or id taken from a request: a node's `database`, a query parameter) find nothing
+ * instead of failing.
+ */
+const MAX_PARTITION_KEY_BYTES = 2048;
+const MAX_SORT_KEY_BYTES = 1024;
+const usable = (value: string, max: number) => value !== '' && Buffer.byteLength(value, 'utf8') <= max;
+const usableKey = (pk: string, sk: string) =>
+  usable(pk, MAX_PARTITION_KEY_BYTES) && usable(sk, MAX_SORT_KEY_BYTES);
+
 export async function getItem<T extends Item>(
   pk: string,
   sk = 'META',
   consistent = true,
 ): Promise<T | undefined> {
+  if (!usableKey(pk, sk)) return undefined;
   const out = await ddb.send(
     new GetCommand({ TableName: TABLE, Key: { pk, sk }, ConsistentRead: consistent }),
   );
   return alive(out.Item as T | undefined);
+}
+
+/** DynamoDB's item size limit (attribute names and values, UTF-8). */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
+/**
+ * An upper bound of a value's size as DynamoDB counts it: UTF-8 bytes of strings and of
+ * attribute names, at most 21 bytes a number, 1 a boolean or null, and 3 bytes plus 1 per
+ * element for lists and maps.
+ */
+export function itemBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  if (typeof value === 'number' || typeof value === 'bigint') return Math.min(21, String(value).length + 1);
+  if (value === null || value === undefined || typeof value === 'boolean') return 1;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (Array.isArray(value)) return value.reduce((sum: number, v) => sum + 1 + itemBytes(v), 3);
+  if (typeof value === 'object') {
+    let sum = 3;
+    for (const [key, v] of Object.entries(value)) sum += 1 + Buffer.byteLength(key, 'utf8') + itemBytes(v);
+    return sum;
+  }
+  return 0;
+}
+
+/**
+ * Refuses an item DynamoDB would refuse, naming `field` (the request part it came from) instead
+ * of answering with an SDK error: a key value that is empty or too long (400), or an item over
+ * the size limit (413). `headroom` keeps bytes free for later updates of the item.
+ */
+export function checkStorable(item: Item, field: string, headroom = 0): void {
+  const keys = [
+    [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey],
+    ...TABLE_KEYS.indexes.map((index) => [index.partitionKey, index.sortKey]),
+  ];
+  for (const [partition, sort] of keys as Array<[string, string]>) {
+    const p = item[partition];
+    const s = item[sort];
+    if (
+      (typeof p === 'string' && !usable(p, MAX_PARTITION_KEY_BYTES)) ||
+      (typeof s === 'string' && !usable(s, MAX_SORT_KEY_BYTES))
+    ) {
+      throw ValidationError.field(
+        field,
+        'holds a name or reference too long (or empty) to be stored as a key',
+      );
+    }
+  }
+  const bytes = itemBytes(item);
+  const limit = MAX_ITEM_BYTES - headroom;
+  if (bytes > limit) {
+    throw PayloadTooLargeError.field(
+      field,
+      `makes a record of about ${bytes} bytes; at most ${limit} can be stored`,
+    );
+  }
 }
 
 /** Put; returns false when the condition failed. */
@@ -53,6 +121,7 @@ export async function putItem(
   item: Item,
   options: Omit<PutCommandInput, 'TableName' | 'Item'> = {},
 ): Promise<boolean> {
+  checkStorable(item, 'body');
   try {
     await ddb.send(new PutCommand({ TableName: TABLE, Item: item, ...options }));
     return true;
@@ -72,6 +141,7 @@ export async function updateItem<T extends Item>(
   sk: string,
   input: Omit<UpdateCommandInput, 'TableName' | 'Key'>,
 ): Promise<T | undefined> {
+  if (!usableKey(pk, sk)) return undefined;
   try {
     const out = await ddb.send(
       new UpdateCommand({ TableName: TABLE, Key: { pk, sk }, ReturnValues: 'ALL_NEW', ...input }),
@@ -88,6 +158,7 @@ export async function deleteItem(
   sk = 'META',
   options: Omit<DeleteCommandInput, 'TableName' | 'Key'> = {},
 ): Promise<boolean> {
+  if (!usableKey(pk, sk)) return false;
   try {
     await ddb.send(new DeleteCommand({ TableName: TABLE, Key: { pk, sk }, ...options }));
     return true;
@@ -143,8 +214,17 @@ export async function queryPage<T extends Item>(
     condition += ' AND begins_with(#sk, :sk)';
   }
   const allowed = new Set(['pk', 'sk', pk, sk]);
-  if (page.after && !Object.keys(page.after).every((key) => allowed.has(key))) {
+  if (
+    page.after &&
+    !Object.entries(page.after).every(([key, value]) => allowed.has(key) && usable(value, MAX_SORT_KEY_BYTES))
+  ) {
     throw ValidationError.field('query.token', 'is not a valid paging token');
+  }
+  if (
+    !usable(spec.partition, MAX_PARTITION_KEY_BYTES) ||
+    (spec.sortPrefix && !usable(spec.sortPrefix, MAX_SORT_KEY_BYTES))
+  ) {
+    return { items: [] };
   }
   const read = (limit: number, from: Record<string, unknown> | undefined): Promise<QueryCommandOutput> =>
     ddb.send(

@@ -98,8 +98,13 @@ export class ForbiddenError extends AppError {
 }
 
 export class PayloadTooLargeError extends AppError {
-  constructor(detail: string) {
-    super(413, 'payload-too-large', 'Payload Too Large', detail);
+  /** `errors` names what is too large (`body`, `body.nodes`), as a validation error does. */
+  constructor(detail: string, errors: FieldProblem[] = []) {
+    super(413, 'payload-too-large', 'Payload Too Large', detail, { errors });
+  }
+
+  static field(field: string, message: string): PayloadTooLargeError {
+    return new PayloadTooLargeError(`${field}: ${message}`, [{ field, message }]);
   }
 }
 

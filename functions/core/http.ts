@@ -17,11 +17,13 @@ import {
   type FieldProblem,
   ForbiddenError,
   MethodNotAllowedError,
+  PayloadTooLargeError,
   RouteNotFoundError,
   toProblem,
   UnauthorizedError,
   ValidationError,
 } from './errors.ts';
+import { BODY_LIMITS, jsonShapeProblems } from './json-limits.ts';
 import { logger, publishMetrics, tracer } from './observability.ts';
 import './schemas.ts';
 import { type Area, findRoute, matchRoute, type RouteDef } from './routes.ts';
@@ -152,14 +154,29 @@ function rawBody(event: HttpEvent): Buffer {
   return Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
 }
 
+/**
+ * The request's JSON body, structurally sound (see json-limits.ts): within the size limit (413),
+ * then parseable and within the depth, size, number and text limits (400 naming each field).
+ */
 function parseJsonBody(event: HttpEvent): unknown {
-  const text = rawBody(event).toString('utf8');
+  const bytes = rawBody(event);
+  if (bytes.length > BODY_LIMITS.maxBytes) {
+    throw PayloadTooLargeError.field(
+      'body',
+      `is ${bytes.length} bytes; JSON bodies are limited to ${BODY_LIMITS.maxBytes} bytes`,
+    );
+  }
+  const text = bytes.toString('utf8');
   if (text.trim() === '') return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new ValidationError('Malformed JSON body.', [{ field: 'body', message: 'is not valid JSON' }]);
   }
+  const problems = jsonShapeProblems(value, 'body');
+  if (problems.length > 0) throw ValidationError.of(problems);
+  return value;
 }
 
 function authenticate(event: HttpEvent, route: RouteDef): Principal {

@@ -21,6 +21,18 @@ export const listQuerySchema = z.object({
   token: z.string().max(2048).optional(),
 });
 
+/**
+ * Free-form run parameters (`POST /pipelines/{id}/run`, `POST /jobs/{id}/executions`), stored on
+ * the batch record as sent. The body check (json-limits.ts) already refuses values DynamoDB
+ * cannot hold (`1.5e300`); this bounds their size so the batch record keeps room for its steps.
+ */
+export const PARAMETERS_MAX_JSON = 64 * 1024;
+export const parametersSchema = z
+  .record(z.string(), z.unknown(), { error: 'must be an object' })
+  .refine((p) => JSON.stringify(p).length <= PARAMETERS_MAX_JSON, {
+    message: `must be at most ${PARAMETERS_MAX_JSON} characters as JSON`,
+  });
+
 export const forceQuerySchema = z.object({
   force: z
     .enum(['true', 'false'])

@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal.ts';
 import { queryAll } from '../db.ts';
 import { engine } from '../engine/engine.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import { pipelineNodesSchema } from '../pipelines/node-shape.ts';
 import {
   deletePipeline,
   findPipeline,
@@ -20,6 +21,7 @@ import {
   verifyNodes,
 } from '../pipelines/pipelines.ts';
 import { type BatchItem, createRun, findBatch, removeRuns } from '../pipelines/runs.ts';
+import { parametersSchema } from '../schemas.ts';
 import {
   dataflowDate,
   dataflowNameSchema,
@@ -41,7 +43,7 @@ export const JOB_STATUSES = [
   'EDITING',
 ] as const;
 
-const nodesSchema = z.array(z.unknown()).max(200, 'must have at most 200 nodes');
+const nodesSchema = pipelineNodesSchema;
 
 const runConditionSchema = z.object({
   workerType: z.enum(WORKER_TYPES, { message: `must be one of ${WORKER_TYPES.join(', ')}` }).optional(),
@@ -79,7 +81,7 @@ export const verifyJobSchema = z.object({ name: dataflowNameSchema, nodes: nodes
 export const executeJobSchema = z
   .object({
     jobCondition: runConditionSchema.optional(),
-    parameters: z.record(z.string(), z.unknown()).optional(),
+    parameters: parametersSchema.optional(),
   })
   .default({});
 

@@ -16,6 +16,7 @@ import {
 import { findDatasetByRef } from '../catalog/datasets.ts';
 import { pipelinesConfig } from '../config.ts';
 import {
+  checkStorable,
   deleteItem,
   getItem,
   type Item,
@@ -30,10 +31,11 @@ import { newId } from '../ids.ts';
 import { dhubList } from '../paging.ts';
 import { alwaysCheck } from '../schemas.ts';
 import type { Field, PipelineNode, Problem } from './model.ts';
+import { pipelineNodesSchema } from './node-shape.ts';
 import { echoNode, fieldTypeOfColumn, nodeType, type ParsedNode } from './nodes.ts';
 import { type ValidationEnv, type ValidationResult, validatePipeline } from './validate.ts';
 
-const nodesSchema = z.array(z.unknown()).max(200, 'must have at most 200 nodes');
+const nodesSchema = pipelineNodesSchema;
 
 const runSettings = {
   max_concurrent_runs: z.number().int().min(1).max(100).optional(),
@@ -250,6 +252,8 @@ async function writeVersion(
     created_at: new Date().toISOString(),
     created_by: principal.username,
   };
+  // Room is kept for the engine references recorded when the version is deployed.
+  checkStorable(item, 'body.nodes', 16 * 1024);
   // Versions are immutable: a second writer of the same number lost the race.
   const written = await putItem(item, {
     ConditionExpression: 'attribute_not_exists(pk) OR created_at < :stale',

@@ -6,6 +6,7 @@
  * is unknown is not checked further, so one mistake never shows up as a cascade of others.
  */
 import type { z } from 'zod';
+import { RESERVED_KEYS } from '../json-limits.ts';
 import { type Field, nodeKey, type Problem } from './model.ts';
 import { commonNodeSchema, isId, NODE_TYPES, type NodeTypeDef, nodeType, type ParsedNode } from './nodes.ts';
 
@@ -195,8 +196,12 @@ function components(keys: readonly string[], children: ReadonlyMap<string, strin
   return out;
 }
 
+/**
+ * Step names: node names made unique. They key a batch's `steps` map, so a name that cannot be a
+ * stored property name (`constructor`, `__proto__`) is numbered like a repeated one.
+ */
 function uniqueNames(members: readonly Entry[]): Record<string, string> {
-  const taken = new Set<string>();
+  const taken = new Set<string>(RESERVED_KEYS);
   const names: Record<string, string> = {};
   for (const e of members) {
     const base = e.name?.trim() || String(e.key);

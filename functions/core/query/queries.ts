@@ -62,8 +62,8 @@ export const submitQuerySchema = z
       .trim()
       .min(1, 'is required')
       .max(256 * 1024, 'must be at most 256 KiB'),
-    bucketName: z.string().optional(),
-    path: z.string().optional(),
+    bucketName: z.string().max(63, 'must be 3 to 63 characters').optional(),
+    path: z.string().max(900, 'must be at most 900 characters').optional(),
     resultConfig: resultConfig.optional(),
   })
   .transform((body, ctx) => {

@@ -44,7 +44,7 @@ export const uploadOptionsSchema = z.object({
     .string()
     .optional()
     .refine(
-      (d) => d === undefined || d in DELIMITERS,
+      (d) => d === undefined || Object.hasOwn(DELIMITERS, d),
       'must be one of , ; | tab (or comma, semicolon, tab, pipe)',
     )
     .transform((d) => (d === undefined ? undefined : DELIMITERS[d])),
@@ -55,7 +55,10 @@ export const uploadOptionsSchema = z.object({
   encoding: z
     .string()
     .optional()
-    .refine((e) => e === undefined || e.toLowerCase() in ENCODINGS, 'must be utf-8 or cp949 (euc-kr)')
+    .refine(
+      (e) => e === undefined || Object.hasOwn(ENCODINGS, e.toLowerCase()),
+      'must be utf-8 or cp949 (euc-kr)',
+    )
     .transform((e) => (e === undefined ? undefined : ENCODINGS[e.toLowerCase()])),
 });
 

@@ -11,13 +11,14 @@ import { deleteItem, getItem, type Item, putNew, queryAll, updateItem } from '..
 import { engine } from '../engine/engine.ts';
 import { BadStateError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { workflowNodesSchema } from '../pipelines/node-shape.ts';
 import { findPipeline } from '../pipelines/pipelines.ts';
 import { validateWorkflow, type WorkflowNode, type WorkflowProblem } from './model.ts';
 
 export const workflowBodySchema = z.object({
   name: dataflowNameSchema,
   description: z.string().max(2000, 'must be at most 2000 characters').optional(),
-  nodes: z.array(z.unknown()).max(100, 'must have at most 100 nodes'),
+  nodes: workflowNodesSchema,
 });
 
 export const listWorkflowsSchema = pageQuerySchema.extend({ name: z.string().max(100).optional() });
