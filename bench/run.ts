@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   browse: () => import('./browse.ts'),
   pipeline: () => import('./pipeline.ts'),
   query: () => import('./query.ts'),
+  bundles: () => import('./bundles.ts'),
 };
 
 const name = process.argv[2];

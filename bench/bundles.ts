@@ -1,0 +1,200 @@
+/**
+ * Bundles: synthesizes the stack with real bundling (esbuild, as `cdk deploy` would), then for
+ * every function prints its minified size and the median time a fresh Node process takes to
+ * import it (the module init a cold start pays before the handler runs), against a baseline
+ * bundle holding only the DynamoDB document client and the Powertools logger, built with the
+ * same esbuild options and measured the same way, in the same run.
+ *
+ * Targets (API functions; the DuckDB workers are listed for information): at most 1 MB minified
+ * and an init at most 1.5× the baseline's. `ratio` is the largest init ratio of an API function.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { App, type CfnResource, Stack } from 'aws-cdk-lib';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { build } from 'esbuild';
+import { PROJECT_ROOT, SluiceFunction } from '../lib/function.ts';
+import { SluiceStack } from '../lib/sluice-stack.ts';
+import { median, report, table } from './common.ts';
+
+const run = promisify(execFile);
+const RUNS = 7;
+const MAX_BYTES = 1024 * 1024;
+const TARGET = 1.5;
+
+interface Bundle {
+  name: string;
+  file: string;
+  env: Record<string, string>;
+  /** Carries DuckDB: not held to the API targets. */
+  worker: boolean;
+}
+
+/** Every function of a stack synthesized with bundling, with its bundle file and environment. */
+async function synthesizedBundles(outdir: string): Promise<Bundle[]> {
+  // The feature flags of cdk.json, as `cdk synth` reads them.
+  const cdkJson = JSON.parse(await readFile(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  const app = new App({ outdir, context: cdkJson.context ?? {} });
+  const stack = new SluiceStack(app, 'SluiceBench');
+  app.synth();
+  const functions = stack.node.findAll().filter((c): c is SluiceFunction => c instanceof SluiceFunction);
+  const bundles: Bundle[] = [];
+  for (const fn of functions) {
+    const cfn = fn.node.defaultChild as CfnFunction & CfnResource;
+    const code = Stack.of(fn).resolve(cfn.code) as { s3Key?: string };
+    const hash = code.s3Key?.replace(/\.zip$/, '');
+    if (!hash) continue;
+    const dir = join(outdir, `asset.${hash}`);
+    const entry = (await readdir(dir)).find((f) => f === 'index.mjs' || f === 'index.js');
+    if (!entry) continue;
+    const variables = (Stack.of(fn).resolve(cfn.environment) as { variables?: Record<string, unknown> })
+      ?.variables;
+    bundles.push({
+      name: fn.node.path.replace(/^SluiceBench\//, ''),
+      file: join(dir, entry),
+      env: placeholders(variables ?? {}),
+      worker: Object.keys(variables ?? {}).includes('SLUICE_DUCKDB_MEMORY_LIMIT'),
+    });
+  }
+  return bundles;
+}
+
+/** Deploy-time tokens (Refs, ARNs) become plausible literals: init only needs them present. */
+function placeholders(variables: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(variables)) {
+    if (typeof value === 'string') out[key] = value;
+    else if (/ARN$/.test(key)) out[key] = 'arn:aws:lambda:us-east-1:123456789012:function:bench';
+    else if (/URL$/.test(key)) out[key] = 'https://example.com/bench';
+    else out[key] = 'bench';
+  }
+  return out;
+}
+
+/** The baseline: the DynamoDB document client and the Powertools logger, nothing else. */
+async function baselineBundle(dir: string): Promise<Bundle> {
+  const entry = join(dir, 'baseline.ts');
+  await writeFile(
+    entry,
+    [
+      "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
+      "import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';",
+      "import { Logger } from '@aws-lambda-powertools/logger';",
+      'const logger = new Logger();',
+      'const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}));',
+      "export const handler = async () => { logger.info('get'); return ddb.send(new GetCommand({ TableName: 't', Key: { pk: 'x' } })); };",
+    ].join('\n'),
+  );
+  const file = join(dir, 'baseline.mjs');
+  // The options of the house function (lib/function.ts).
+  await build({
+    entryPoints: [entry],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    minify: true,
+    keepNames: true,
+    sourcemap: true,
+    sourcesContent: false,
+    absWorkingDir: process.cwd(),
+    nodePaths: [join(process.cwd(), 'node_modules')],
+    banner: {
+      js: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  return { name: 'baseline (DynamoDB document client + Logger)', file, env: {}, worker: false };
+}
+
+const IMPORT_AND_TIME =
+  'const t = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t)); process.exit(0);';
+
+/** Milliseconds one fresh process spends importing the bundle (its module init). */
+async function initMs(bundle: Bundle): Promise<number> {
+  const { stdout } = await run(
+    process.execPath,
+    ['--input-type=module', '-e', IMPORT_AND_TIME, pathToFileURL(bundle.file).href],
+    {
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'bench',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        AWS_LAMBDA_FUNCTION_NAME: 'bench',
+        POWERTOOLS_SERVICE_NAME: 'sluice',
+        POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...bundle.env,
+      },
+      timeout: 60_000,
+    },
+  );
+  return Number(stdout);
+}
+
+export async function main(): Promise<void> {
+  const outdir = await mkdtemp(join(tmpdir(), 'sluice-bundles-'));
+  try {
+    console.log('synthesizing with bundling ...');
+    const functions = await synthesizedBundles(outdir);
+    const baseline = await baselineBundle(outdir);
+    const all = [baseline, ...functions];
+    const times = new Map<Bundle, number[]>(all.map((b) => [b, []]));
+    // Rounds alternate over every bundle, so drift on the machine hits all of them alike.
+    for (let round = 0; round < RUNS; round++) {
+      for (const bundle of all) {
+        try {
+          times.get(bundle)?.push(await initMs(bundle));
+        } catch (error) {
+          throw new Error(`${bundle.name} did not load: ${(error as Error).message.split('\n')[0]}`);
+        }
+      }
+    }
+    const baseMs = median(times.get(baseline) ?? []);
+    const rows = await Promise.all(
+      all.map(async (b) => {
+        const bytes = (await stat(b.file)).size;
+        const ms = median(times.get(b) ?? []);
+        return { b, bytes, ms, ratio: ms / baseMs };
+      }),
+    );
+    table([
+      ['function', 'kind', 'minified KB', 'init ms (median)', '× baseline', 'meets'],
+      ...rows.map(({ b, bytes, ms, ratio }) => [
+        b.name,
+        b === baseline ? 'baseline' : b.worker ? 'worker (DuckDB)' : 'api/event',
+        (bytes / 1024).toFixed(0),
+        ms.toFixed(0),
+        ratio.toFixed(2),
+        b === baseline || b.worker ? '' : bytes <= MAX_BYTES && ratio <= TARGET ? 'yes' : 'no',
+      ]),
+    ]);
+    const held = rows.filter(({ b }) => b !== baseline && !b.worker);
+    const worst = held.reduce((a, r) => (r.ratio > a.ratio ? r : a), held[0] ?? rows[0]);
+    const largest = held.reduce((a, r) => (r.bytes > a.bytes ? r : a), held[0] ?? rows[0]);
+    report({
+      bench: 'bundles',
+      ratio: Number((worst?.ratio ?? 0).toFixed(3)),
+      target: TARGET,
+      baseline_ms: Math.round(baseMs),
+      baseline_kb: Math.round((rows[0]?.bytes ?? 0) / 1024),
+      worst: worst?.b.name,
+      largest_kb: Math.round((largest?.bytes ?? 0) / 1024),
+      largest: largest?.b.name,
+      max_kb: MAX_BYTES / 1024,
+      over_size: held.filter((r) => r.bytes > MAX_BYTES).length,
+      functions: held.length,
+    });
+  } finally {
+    await rm(outdir, { recursive: true, force: true });
+  }
+}
