@@ -17,6 +17,7 @@ export default defineConfig({
           name: 'api',
           include: ['test/api/**/*.test.ts'],
           globalSetup: ['test/api/global-setup.ts'],
+          setupFiles: ['test/api/setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -40,6 +40,44 @@ export async function tempDir(prefix = 'sluice-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
+/**
+ * Hosts this process started and that have not exited. A test file that forgets to stop one (or
+ * fails before its afterAll) must not leave it running: when the test worker exits, whatever is
+ * left is killed, whole process group included for detached hosts.
+ */
+const orphans = new Map<ChildProcess, { group: boolean }>();
+
+/**
+ * Stops every host this process started that is still running (test/api/setup.ts runs it after
+ * each file): SIGINT as Ctrl-C would, SIGKILL for one still there after 30 s.
+ */
+export async function stopAllHosts(): Promise<void> {
+  await Promise.all(
+    [...orphans.keys()].map(async (child) => {
+      const exited = new Promise<void>((res) => {
+        if (child.exitCode !== null || child.signalCode !== null) res();
+        else child.once('exit', () => res());
+      });
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
+// The last resort when a worker exits without the hook above having run.
+process.once('exit', () => {
+  for (const [child, { group }] of orphans) {
+    try {
+      if (group && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 export async function startHost(
   options: {
     dataDir?: string;
@@ -64,6 +102,8 @@ export async function startHost(
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
+  orphans.set(child, { group: options.detached ?? false });
+  child.once('exit', () => orphans.delete(child));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

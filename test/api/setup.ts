@@ -1,0 +1,5 @@
+/** Runs in every API test file: no host a file started outlives it. */
+import { afterAll } from 'vitest';
+import { stopAllHosts } from './harness.ts';
+
+afterAll(stopAllHosts, 60_000);
