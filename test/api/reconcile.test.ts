@@ -98,6 +98,16 @@ async function runToEnd(pipelineId: string) {
   );
 }
 
+/** The batch once the reconciler has moved it on from `running`. */
+function settledBatch(pipelineId: string, batchId: string) {
+  return until(
+    'the reconciler to settle the batch',
+    () => batchOf(pipelineId, batchId),
+    (b) => b.status !== 'running',
+    20_000,
+  );
+}
+
 /** Puts a finished batch back as it was while running, as if the finalizer never ran. */
 async function loseTheEnd(pipelineId: string, batchId: string, set: Record<string, unknown> = {}) {
   const extra = Object.keys(set);
@@ -134,12 +144,7 @@ describe('the reconciler', () => {
 
     await loseTheEnd(pipelineId, batch.id);
 
-    const settled = await until(
-      'the reconciler to settle the batch',
-      () => batchOf(pipelineId, batch.id),
-      (b) => b.status !== 'running',
-      20_000,
-    );
+    const settled = await settledBatch(pipelineId, batch.id);
     expect(settled.status).toBe('completed');
     expect(settled.finished_at).toEqual(expect.any(String));
   });
@@ -153,12 +158,7 @@ describe('the reconciler', () => {
 
     await loseTheEnd(pipelineId, batch.id);
 
-    const settled = await until(
-      'the reconciler to settle the batch',
-      () => batchOf(pipelineId, batch.id),
-      (b) => b.status !== 'running',
-      20_000,
-    );
+    const settled = await settledBatch(pipelineId, batch.id);
     expect(settled.status).toBe('failed');
     expect(settled.error).toBe(reason);
   });
@@ -170,12 +170,7 @@ describe('the reconciler', () => {
       execution_id: 'arn:aws:states:us-east-1:000000000000:execution:sluice-local-gone:nothing',
     });
 
-    const settled = await until(
-      'the reconciler to settle the batch',
-      () => batchOf(pipelineId, batch.id),
-      (b) => b.status !== 'running',
-      20_000,
-    );
+    const settled = await settledBatch(pipelineId, batch.id);
     expect(settled.status).toBe('failed');
     expect(settled.error).toMatch(/no longer knows/);
   });

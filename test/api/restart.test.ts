@@ -66,51 +66,20 @@ describe('the local host', () => {
     host = await track(startHost({ dataDir }));
     let api = client(host.url);
     let token = await api.login(ADMIN.username, ADMIN.password);
-    const col = await api.post('/api/v1/collections', { name: '중단 테스트' }, { token });
-    const ds = await api.post('/api/v1/datasets', { name: 'src', collection_id: col.body.id }, { token });
-    expect((await api.upload(ds.body.id, 'k\n1\n', token)).status).toBe(200);
-    const nodes = [
-      {
-        id: 1,
-        name: 'src',
-        type: 'SOURCE_CATALOG',
-        parentNodeIds: [],
-        database: col.body.name,
-        table: 'src',
-      },
-      {
-        id: 2,
-        name: 'slow',
-        type: 'TRANSFORM_SQL',
-        parentNodeIds: [1],
-        sourceNameList: [{ parentId: 1, newName: 'src' }],
-        sql: 'SELECT count(*) AS n FROM src, range(200000) a, range(200000) b',
-      },
-    ];
-    const pl = await api.post(
-      '/api/v1/pipelines',
-      { name: 'slow', collection_id: col.body.id, nodes },
-      { token },
-    );
-    const run = await api.post(`/api/v1/pipelines/${pl.body.id}/run`, {}, { token });
-    for (let i = 0; i < 300; i++) {
-      const b = await api.get(`/api/v1/batches/${run.body.batch_id}`, { token });
-      if (b.body.state?.steps?.slow?.state === 'running') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const slow = await startSlowBatch(api, token, '중단 테스트');
 
     expect(await host.stop()).toBe(0);
     host = await track(startHost({ dataDir }));
     api = client(host.url);
     token = await api.login(ADMIN.username, ADMIN.password);
-    const batch = await api.get(`/api/v1/batches/${run.body.batch_id}`, { token });
+    const batch = await api.get(`/api/v1/batches/${slow.batchId}`, { token });
     expect(batch.body.status).toBe('failed');
     expect(batch.body.error).toMatch(/local host stopped/);
     expect(host.output()).toMatch(/Marked 1 batch\(es\) interrupted/);
     // The pipeline's run slot is free again: a new run starts.
-    const again = await api.post(`/api/v1/pipelines/${pl.body.id}/run`, {}, { token });
+    const again = await api.post(`/api/v1/pipelines/${slow.pipelineId}/run`, {}, { token });
     expect(again.body.status).toBe('running');
-    await api.put(`/api/v1/batches/${pl.body.id}/${again.body.batch_id}/stop`, {}, { token });
+    await api.put(`/api/v1/batches/${slow.pipelineId}/${again.body.batch_id}/stop`, {}, { token });
   });
 
   it('ends a query that was running when the host stopped as FAILED, with the reason', async () => {
@@ -172,9 +141,9 @@ describe('the local host', () => {
   });
 });
 
-/** A slow pipeline (like the in-flight test's), started; answers once its slow step runs. */
-async function startSlowBatch(api: ReturnType<typeof client>, token: string) {
-  const col = await api.post('/api/v1/collections', { name: 'kill-9 테스트' }, { token });
+/** A pipeline with one slow SQL step, started; answers once that step runs. */
+async function startSlowBatch(api: ReturnType<typeof client>, token: string, collection = 'kill-9 테스트') {
+  const col = await api.post('/api/v1/collections', { name: collection }, { token });
   const ds = await api.post('/api/v1/datasets', { name: 'src', collection_id: col.body.id }, { token });
   expect((await api.upload(ds.body.id, 'k,v\n1,하나\n2,둘\n', token)).status).toBe(200);
   const nodes = [
@@ -200,7 +169,11 @@ async function startSlowBatch(api: ReturnType<typeof client>, token: string) {
     async () => (await api.get(`/api/v1/batches/${run.body.batch_id}`, { token })).body,
     (b) => b.state?.steps?.slow?.state === 'running',
   );
-  return { datasetId: ds.body.id as string, batchId: run.body.batch_id as string };
+  return {
+    datasetId: ds.body.id as string,
+    pipelineId: pl.body.id as string,
+    batchId: run.body.batch_id as string,
+  };
 }
 
 /**
