@@ -188,7 +188,8 @@ describe('the reconciler', () => {
     );
     const started = await api.post(`/api/v1/pipelines/${pipelineId}/run`, {}, { token });
     expect(started.status, started.text).toBe(200);
-    expect((await batchOf(pipelineId, started.body.batch_id)).status).toBe('pending');
+    // Read from the answer itself: under load the reconciler may start it before a second request.
+    expect(started.body.status).toBe('pending');
 
     const done = await until(
       'the waiting batch to run',
