@@ -4,20 +4,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlString, withSandbox } from '#core/duckdb';
 import type { Field } from '#core/pipelines/model';
-import {
-  duckdbType,
-  echoNode,
-  fieldTypeOfColumn,
-  fieldTypeOfDuckDb,
-  type NodeInput,
-  nodeType,
-  type ParsedNode,
-  sourceCatalogSql,
-  sourceObsSql,
-  targetCopyOptions,
-  targetFileExtension,
-  targetSingleFile,
-} from '#core/pipelines/nodes';
+import { echoNode, type NodeInput, nodeType, type ParsedNode } from '#core/pipelines/nodes/index';
+import { sourceCatalogSql } from '#core/pipelines/nodes/SOURCE_CATALOG';
+import { sourceObsSql } from '#core/pipelines/nodes/SOURCE_OBS';
+import { targetCopyOptions, targetFileExtension, targetSingleFile } from '#core/pipelines/nodes/TARGET_OBS';
+import { duckDbTypeOfField as duckdbType, fieldTypeOfColumn, fieldTypeOfDuckDb } from '#core/type-map';
 
 let dir: string;
 let fileCount = 0;

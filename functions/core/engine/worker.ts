@@ -20,16 +20,16 @@ import { AppError } from '../errors.ts';
 import { logger, metrics } from '../observability.ts';
 import type { Field, WorkerEvent } from '../pipelines/model.ts';
 import {
-  duckdbType,
-  fieldTypeOfDuckDb,
+  definitionOf,
+  type HookContext,
   type NodeInput,
-  nodeType,
-  sourceCatalogSql,
-  sourceObsSql,
-  targetCopyOptions,
-  targetFileExtension,
-} from '../pipelines/nodes.ts';
-import { type PlanNode, pipelineKey, type VersionItem } from '../pipelines/pipelines.ts';
+  type PlanNode,
+  parquetRelation,
+  type Sample,
+  type SourcePlan,
+  type TargetContext,
+} from '../pipelines/nodes/index.ts';
+import { pipelineKey, type VersionItem } from '../pipelines/pipelines.ts';
 import { type BatchItem, batchKey, findBatch } from '../pipelines/runs.ts';
 import { type TraceItem, traceSk } from '../pipelines/traces.ts';
 import {
@@ -43,7 +43,7 @@ import {
   uploadFile,
 } from '../storage.ts';
 import { ROW_GROUP_SIZE } from '../tables/convert.ts';
-import { type Column, type ColumnType, duckdbType as columnDuckdbType } from '../tables/csv.ts';
+import type { Column } from '../tables/csv.ts';
 import { withWorkDir } from '../tables/ingest.ts';
 import { readPartRows } from '../tables/reader.ts';
 import {
@@ -53,6 +53,7 @@ import {
   publishVersion,
   versionPrefix,
 } from '../tables/versions.ts';
+import { columnTypeOfDuckDb, duckDbTypeOfField, fieldTypeOfDuckDb } from '../type-map.ts';
 import { recallPart, rememberPart } from './part-cache.ts';
 
 /** A step failure the state machine must not retry; the message is shown to the user. */
@@ -274,10 +275,10 @@ async function copyTo(connection: DuckDBConnection, select: string, path: string
   return typeof count === 'bigint' || typeof count === 'number' ? Number(count) : result.rowsChanged;
 }
 
-async function sampleOf(connection: DuckDBConnection, relation: string): Promise<TraceItem['sample']> {
+async function sampleOf(connection: DuckDBConnection, relation: string): Promise<Sample> {
   const reader = await connection.runAndReadAll(`SELECT * FROM ${relation} LIMIT ${SAMPLE_ROWS}`);
   // DuckDB's JSON form writes 64-bit integers as text; show them as numbers like table pages do.
-  const integer = reader.columnTypes().map((t) => columnTypeOf(t.toString()) === 'integer');
+  const integer = reader.columnTypes().map((t) => columnTypeOfDuckDb(t.toString()) === 'integer');
   const rows = (reader.getRowsJson() as unknown[][]).map((row) =>
     row.map((value, i) =>
       integer[i] && typeof value === 'string' && Number.isSafeInteger(Number(value)) ? Number(value) : value,
@@ -285,10 +286,6 @@ async function sampleOf(connection: DuckDBConnection, relation: string): Promise
   );
   return { columns: reader.columnNames(), rows };
 }
-
-// Parts of one output share a schema, except pieces copied from an appended dataset version.
-const parquetList = (files: string[]) =>
-  `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`;
 
 /** Uploads one part of a node's output and keeps the file for the next step. */
 async function uploadPart(key: string, file: string): Promise<number> {
@@ -320,19 +317,6 @@ async function fetchParentParts(
 // ---------------------------------------------------------------------------------------------
 // Sources: plan partitions, run each, seal
 
-interface SourcePlan {
-  /** S3 bucket the keys are in (the data bucket for dataset sources). */
-  bucket?: string;
-  groups: string[][];
-  /**
-   * A dataset source that reads every column as stored: the parts of each group, with their
-   * row counts, and the version's columns. Such a partition copies the parts server side
-   * instead of rewriting them.
-   */
-  parts?: ManifestPart[][];
-  columns?: Column[];
-}
-
 function groupKeys(keys: string[], max: number): string[][] {
   const count = Math.min(keys.length, max);
   const groups: string[][] = Array.from({ length: count }, () => []);
@@ -349,59 +333,38 @@ function requireAllowedBucket(bucket: string): void {
   }
 }
 
-const prefixDir = (prefix: string) => (prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`);
+/** What source and target hooks may ask of the worker; their log lines go to `logs`. */
+function hookContext(logs: string[]): HookContext {
+  return {
+    failure: (message) => new StepFailedError(message),
+    log: (line) => {
+      logs.push(line);
+    },
+    requireAllowedBucket,
+    listObjects,
+    findCollection: findCollectionByRef,
+    findDataset: findDatasetByRef,
+  };
+}
+
+function sourceHooks(ctx: StepContext) {
+  const source = definitionOf(ctx.node).source;
+  if (!source) throw new StepFailedError(`Node type ${ctx.node.type} is not a source.`);
+  return source;
+}
 
 async function planSource(ctx: StepContext): Promise<{ partitions: Array<{ partition: number }> }> {
-  const node = ctx.node.node as Record<string, unknown>;
   const max = Math.min(pipelinesConfig().maxPartitions, 1000);
-  let plan: SourcePlan;
   const logs: string[] = [];
-  if (ctx.node.type === 'SOURCE_OBS') {
-    const bucket = String(node.bucketName);
-    requireAllowedBucket(bucket);
-    const prefix = prefixDir(String(node.prefix ?? ''));
-    const objects = (await listObjects(prefix, bucket)).filter((o) => !o.key.endsWith('/') && o.size > 0);
-    plan = {
-      bucket,
-      groups: groupKeys(
-        objects.map((o) => o.key),
-        max,
-      ),
-    };
-    logs.push(`s3://${bucket}/${prefix}: ${objects.length} object(s) in ${plan.groups.length} partition(s)`);
-  } else {
-    const dataset = await catalogDataset(ctx);
-    if (!dataset?.manifest_key) {
-      throw new StepFailedError(`Dataset "${String(node.table)}" has no data yet; upload a table first.`);
-    }
-    const manifest = await getManifest(dataset.manifest_key);
-    const groups = groupKeys(
-      manifest.parts.map((p) => p.key),
-      max,
-    );
-    const byKey = new Map(manifest.parts.map((p) => [p.key, p]));
-    plan = node.fieldList
-      ? { groups }
-      : {
-          groups,
-          parts: groups.map((keys) => keys.map((k) => byKey.get(k) as ManifestPart)),
-          columns: manifest.columns,
-        };
-    logs.push(
-      `dataset ${dataset.id} version ${manifest.version}: ${manifest.rows} row(s) in ${plan.groups.length} partition(s)`,
-    );
-  }
+  const plan = await sourceHooks(ctx).plan(ctx.node.node, {
+    ...hookContext(logs),
+    partition: (keys) => groupKeys(keys, max),
+    readManifest: getManifest,
+  });
   await putJson(planKey(ctx.batch.id, ctx.node.key), plan);
   await startTrace(ctx, { partitions: plan.groups.length, logs });
   await setStep(ctx, 'running');
   return { partitions: plan.groups.map((_, partition) => ({ partition })) };
-}
-
-async function catalogDataset(ctx: StepContext) {
-  const node = ctx.node.node as Record<string, unknown>;
-  const collection = await findCollectionByRef(String(node.database));
-  if (!collection) throw new StepFailedError(`Collection "${String(node.database)}" does not exist.`);
-  return findDatasetByRef(collection.id, String(node.table));
 }
 
 async function runPartition(ctx: StepContext, partition: number, signal?: AbortSignal) {
@@ -419,12 +382,11 @@ async function runPartition(ctx: StepContext, partition: number, signal?: AbortS
       files.push(file);
     }
     const out = join(dir, 'out.parquet');
-    const node = ctx.node.node;
-    const select = ctx.node.type === 'SOURCE_OBS' ? sourceObsSql(node, files) : sourceCatalogSql(node, files);
+    const select = sourceHooks(ctx).sql(ctx.node.node, files);
     const { rows, sample } = await withWatchedConnection(ctx.batch.id, dir, signal, async (c) => ({
       rows: await copyTo(c, select, out),
       // The first partition's first rows are the step's sample (the seal does not re-read data).
-      sample: partition === 0 ? await sampleOf(c, parquetList([out])) : undefined,
+      sample: partition === 0 ? await sampleOf(c, parquetRelation([out])) : undefined,
     }));
     const bytesOut = await uploadPart(partKey(ctx.batch.id, ctx.node.key, partition), out);
     if (sample) await setSample(ctx, sample);
@@ -460,7 +422,7 @@ function extensionOf(key: string): string {
   return m ? m[0].toLowerCase() : '';
 }
 
-async function setSample(ctx: StepContext, sample: NonNullable<TraceItem['sample']>): Promise<void> {
+async function setSample(ctx: StepContext, sample: Sample): Promise<void> {
   await updateItem(batchKey(ctx.batch.id), traceSk(ctx.position), {
     UpdateExpression: 'SET #sample = :sample',
     ConditionExpression: 'attribute_exists(pk)',
@@ -480,7 +442,7 @@ async function sealSource(ctx: StepContext) {
         await copyTo(connection, emptySelect(ctx.node.fields ?? []), file);
         await uploadPart(partKey(ctx.batch.id, ctx.node.key, 0), file);
         await setOffset(ctx, 0, 0);
-        return sampleOf(connection, parquetList([file]));
+        return sampleOf(connection, parquetRelation([file]));
       }),
     );
     await endTrace(ctx, 'success', { sample });
@@ -493,7 +455,7 @@ async function sealSource(ctx: StepContext) {
 
 function emptySelect(fields: Field[]): string {
   if (fields.length === 0) return 'SELECT NULL AS "empty" LIMIT 0';
-  return `SELECT ${fields.map((f) => `CAST(NULL AS ${duckdbType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')} LIMIT 0`;
+  return `SELECT ${fields.map((f) => `CAST(NULL AS ${duckDbTypeOfField(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')} LIMIT 0`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,8 +464,8 @@ function emptySelect(fields: Field[]): string {
 async function runNode(ctx: StepContext, signal?: AbortSignal) {
   await startTrace(ctx);
   await setStep(ctx, 'running');
-  const def = nodeType(ctx.node.type);
-  if (!def?.sql) throw new StepFailedError(`Node type ${ctx.node.type} cannot run here.`);
+  const def = definitionOf(ctx.node);
+  if (!def.sql) throw new StepFailedError(`Node type ${ctx.node.type} cannot run here.`);
   return withWorkDir(async (dir) => {
     const inputs: NodeInput[] = [];
     let bytesIn = 0;
@@ -511,7 +473,7 @@ async function runNode(ctx: StepContext, signal?: AbortSignal) {
       const fetched = await fetchParentParts(ctx.batch.id, parent, join(dir, `in-${parent}`));
       bytesIn += fetched.bytes;
       const fields = ctx.plan.find((n) => n.key === parent)?.fields ?? null;
-      inputs.push({ nodeId: parent, relation: parquetList(fetched.files), fields });
+      inputs.push({ nodeId: parent, relation: parquetRelation(fetched.files), fields });
     }
     return withWatchedConnection(ctx.batch.id, dir, signal, async (connection) => {
       // Columns unknown before running (downstream of TRANSFORM_SQL) are read from the data.
@@ -521,18 +483,12 @@ async function runNode(ctx: StepContext, signal?: AbortSignal) {
       const select = def.sql?.(ctx.node.node, inputs) ?? '';
       const rowsIn = await countRows(connection, inputs);
       await addToTrace(ctx, { rows_in: rowsIn, bytes_in: bytesIn });
-      let result: { rows: number; bytes: number; sample?: TraceItem['sample']; logs: string[] };
-      if (ctx.node.type === 'TARGET_OBS') result = await writeObjectTarget(ctx, connection, select, dir);
-      else if (ctx.node.type === 'TARGET_CATALOG')
-        result = await writeDatasetTarget(ctx, connection, select, dir);
-      else {
-        const out = join(dir, 'out.parquet');
-        const rows = await copyTo(connection, select, out);
-        const bytes = await uploadPart(partKey(ctx.batch.id, ctx.node.key, 0), out);
-        result = { rows, bytes, sample: await sampleOf(connection, parquetList([out])), logs: [] };
-      }
+      const logs: string[] = [];
+      const result = def.target
+        ? await def.target.write(ctx.node.node, targetContext(ctx, connection, dir, select, logs))
+        : await writeOutput(ctx, connection, select, dir);
       await setOffset(ctx, 0, result.rows);
-      await addToTrace(ctx, { rows_out: result.rows, bytes_out: result.bytes }, result.logs);
+      await addToTrace(ctx, { rows_out: result.rows, bytes_out: result.bytes }, logs);
       await endTrace(ctx, 'success', result.sample ? { sample: result.sample } : {});
       await setStep(ctx, 'success');
       return { rows: result.rows, bytes: result.bytes };
@@ -580,118 +536,54 @@ async function countRows(connection: DuckDBConnection, inputs: NodeInput[]): Pro
   return total;
 }
 
-async function writeObjectTarget(
+/** A transform's output: one Parquet part under the run, read by the nodes after it. */
+async function writeOutput(ctx: StepContext, connection: DuckDBConnection, select: string, dir: string) {
+  const out = join(dir, 'out.parquet');
+  const rows = await copyTo(connection, select, out);
+  const bytes = await uploadPart(partKey(ctx.batch.id, ctx.node.key, 0), out);
+  return { rows, bytes, sample: await sampleOf(connection, parquetRelation([out])) };
+}
+
+/** What a target's write hook may ask of the worker, within this step's sandbox and work folder. */
+function targetContext(
   ctx: StepContext,
   connection: DuckDBConnection,
-  select: string,
   dir: string,
-) {
-  const node = ctx.node.node as Record<string, unknown>;
-  const bucket = String(node.bucketName);
-  requireAllowedBucket(bucket);
-  const prefix = prefixDir(String(node.prefix ?? ''));
-  const mode = String(node.updateType ?? 'OVERWRITE');
-  const existing = await listObjects(prefix, bucket);
-  if (mode === 'IGNORE' && existing.length > 0) {
-    return {
-      rows: 0,
-      bytes: 0,
-      logs: [`s3://${bucket}/${prefix} already has data; IGNORE left it unchanged`],
-    };
-  }
-  const ext = targetFileExtension(ctx.node.node);
-  const file = join(dir, `out.${ext}`);
-  const rows = await copyTo(connection, select, file, targetCopyOptions(ctx.node.node));
-  const key = `${prefix}part-00000-${ctx.batch.id}.${ext}`;
-  const contentType =
-    ext === 'csv' ? 'text/csv' : ext === 'json' ? 'application/x-ndjson' : 'application/vnd.apache.parquet';
-  const bytes = await putFile(key, file, contentType, bucket);
-  const logs = [`wrote ${rows} row(s) to s3://${bucket}/${key}`];
-  if (mode === 'OVERWRITE') {
-    // The new file is in place before the old ones go: a reader never sees an empty prefix.
-    const stale = existing.filter((o) => o.key !== key);
-    for (const o of stale) await deleteObject(o.key, bucket);
-    if (stale.length > 0) logs.push(`OVERWRITE removed ${stale.length} earlier object(s)`);
-  }
-  const sample = await sampleOf(connection, `(${select})`);
-  return { rows, bytes, sample, logs };
-}
-
-/** The dataset column type a DuckDB result type is stored as. */
-export function columnTypeOf(duckType: string): ColumnType {
-  const t = duckType.toUpperCase();
-  if (/^(BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT|INT\d*)$/.test(t))
-    return 'integer';
-  if (/^(DOUBLE|FLOAT|REAL|DECIMAL)/.test(t)) return 'double';
-  if (t === 'BOOLEAN') return 'boolean';
-  if (t === 'DATE') return 'date';
-  if (t.startsWith('TIMESTAMP')) return 'timestamp';
-  return 'string';
-}
-
-async function writeDatasetTarget(
-  ctx: StepContext,
-  connection: DuckDBConnection,
   select: string,
-  dir: string,
-) {
-  const node = ctx.node.node as Record<string, unknown>;
-  const collection = await findCollectionByRef(String(node.database));
-  if (!collection) throw new StepFailedError(`Collection "${String(node.database)}" does not exist.`);
-  const table = String(node.table);
-  let dataset = await findDatasetByRef(collection.id, table);
-  const logs: string[] = [];
-  if (!dataset) {
-    const owner = { kind: 'user', userId: '', username: ctx.batch.created_by, role: 'editor' } as Principal;
-    const created = await createDataset({ name: table, collection_id: collection.id }, owner);
-    dataset = await findDatasetByRef(collection.id, created.id);
-    logs.push(`created dataset ${created.id} "${table}"`);
-  }
-  if (!dataset) throw new StepFailedError(`Dataset "${table}" could not be created.`);
-  const mode = String(node.updateType ?? 'OVERWRITE');
-  if (mode === 'IGNORE' && dataset.current_version > 0) {
-    return {
-      rows: 0,
-      bytes: 0,
-      logs: [...logs, `dataset ${dataset.id} already has data; IGNORE left it unchanged`],
-    };
-  }
-  const described = await connection.runAndReadAll(`DESCRIBE (${select})`);
-  const columns: Column[] = described.getRows().map((r) => ({
-    name: String(r[0]),
-    type: columnTypeOf(String(r[1])),
-  }));
-  const append = mode === 'APPEND' && dataset.current_version > 0;
-  if (append && !sameColumns(columns, dataset.columns)) {
-    throw new StepFailedError(
-      `APPEND needs the columns of dataset "${dataset.name}" (${dataset.columns.map((c) => `${c.name} ${c.type}`).join(', ')}); this node produces ${columns.map((c) => `${c.name} ${c.type}`).join(', ')}.`,
-    );
-  }
-  const cast = `SELECT ${columns.map((c) => `CAST(${sqlIdent(c.name)} AS ${columnDuckdbType(c.type)}) AS ${sqlIdent(c.name)}`).join(', ')} FROM (${select})`;
-  const { lock, dataset: locked } = await acquireDatasetLock(dataset.id, 'upload', 900);
-  try {
-    const out = join(dir, 'dataset.parquet');
-    const rows = await copyTo(connection, cast, out);
-    const key = `${versionPrefix(locked.id, locked.current_version + 1)}part-00000.parquet`;
-    const bytes = await putFile(key, out, 'application/vnd.apache.parquet');
-    const manifest = await publishVersion(
-      locked,
-      lock,
-      { key, rows, bytes, columns },
-      append ? 'append' : 'overwrite',
-      { username: ctx.batch.created_by },
-    );
-    logs.push(`published dataset ${locked.id} version ${manifest.version} (${manifest.rows} row(s))`);
-    const sample = await sampleOf(connection, parquetList([out]));
-    return { rows, bytes, sample, logs };
-  } catch (error) {
-    await abandonVersion(locked, lock);
-    throw error;
-  }
-}
-
-function sameColumns(a: Column[], b: Column[]): boolean {
-  return a.length === b.length && a.every((c, i) => c.name === b[i]?.name && c.type === b[i]?.type);
+  logs: string[],
+): TargetContext {
+  return {
+    ...hookContext(logs),
+    select,
+    batchId: ctx.batch.id,
+    async copyToFile(query, fileName, options) {
+      const path = join(dir, fileName);
+      return { rows: await copyTo(connection, query, path, options), path };
+    },
+    async describeQuery(query) {
+      const described = await connection.runAndReadAll(`DESCRIBE (${query})`);
+      return described.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]) }));
+    },
+    sample: (relation) => sampleOf(connection, relation),
+    putFile,
+    deleteObject,
+    createDataset(collectionId, name) {
+      const owner = { kind: 'user', userId: '', username: ctx.batch.created_by, role: 'editor' } as Principal;
+      return createDataset({ name, collection_id: collectionId }, owner);
+    },
+    async publishVersion(datasetId, mode, write) {
+      const { lock, dataset } = await acquireDatasetLock(datasetId, 'upload', 900);
+      try {
+        const part = await write(
+          `${versionPrefix(dataset.id, dataset.current_version + 1)}part-00000.parquet`,
+        );
+        return await publishVersion(dataset, lock, part, mode, { username: ctx.batch.created_by });
+      } catch (error) {
+        await abandonVersion(dataset, lock);
+        throw error;
+      }
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /**
  * The pipeline model shared by validation, the compiler, the engine and the step worker.
  * Nodes follow Data Flow's ETLJobNode: common fields (`id`, `name`, `type`, `parentNodeIds`)
- * plus type-specific fields, which the node registry (nodes.ts) defines per type.
+ * plus type-specific fields, which the node registry (nodes/, one file per type) defines.
  */
 
 /** A node as the API receives it. `id` is a Long in Data Flow: a number, or a string of digits. */
@@ -55,6 +55,24 @@ export interface Problem {
 }
 
 export type NodeKind = 'source' | 'transform' | 'target';
+
+/**
+ * One node of a saved version's plan: its parsed form with the step name, parents and output
+ * columns worked out at validation. `nodes/index.ts` instantiates it per node type as `PlanNode`,
+ * a union on `type`, so `node` is typed by its node type.
+ */
+export interface PlanNodeOf<T extends string, N> {
+  key: string;
+  step: string;
+  type: T;
+  kind: NodeKind;
+  parents: string[];
+  node: N;
+  /** Output columns, when known before running. */
+  fields: Field[] | null;
+  /** Catalog nodes: the resolved collection (and dataset, when it exists). */
+  catalog?: { collectionId: string; datasetId?: string };
+}
 
 /** The key of a node everywhere inside Sluice (ids arrive as numbers or digit strings). */
 export const nodeKey = (id: number | string): string => String(id);

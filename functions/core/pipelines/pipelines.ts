@@ -30,9 +30,10 @@ import { BadStateError, ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { dhubList } from '../paging.ts';
 import { alwaysCheck } from '../schemas.ts';
+import { fieldTypeOfColumn } from '../type-map.ts';
 import type { Field, PipelineNode, Problem } from './model.ts';
 import { pipelineNodesSchema } from './node-shape.ts';
-import { echoNode, fieldTypeOfColumn, nodeType, type ParsedNode } from './nodes.ts';
+import { echoNode, nodeType, type ParsedNode, type PlanNode } from './nodes/index.ts';
 import { type ValidationEnv, type ValidationResult, validatePipeline } from './validate.ts';
 
 const nodesSchema = pipelineNodesSchema;
@@ -119,19 +120,6 @@ export interface VersionItem extends Item {
   engine_refs?: Record<string, string>;
 }
 
-export interface PlanNode {
-  key: string;
-  step: string;
-  type: string;
-  kind: 'source' | 'transform' | 'target';
-  parents: string[];
-  node: ParsedNode;
-  /** Output columns, when known before running. */
-  fields: Field[] | null;
-  /** Catalog nodes: the resolved collection (and dataset, when it exists). */
-  catalog?: { collectionId: string; datasetId?: string };
-}
-
 export const pipelineKey = (id: string) => `PL#${id}`;
 const versionSk = (version: number) => `VER#${String(version).padStart(10, '0')}`;
 
@@ -204,6 +192,7 @@ export function planOf(result: ValidationResult): PlanNode[] {
     const node = result.nodes[key] as ParsedNode;
     const def = nodeType(node.type);
     const catalog = result.datasets[key];
+    // `type` is the node's own type, which TypeScript cannot pair with `node` across the union.
     return {
       key,
       step: result.stepNames[key] ?? node.name,
@@ -213,7 +202,7 @@ export function planOf(result: ValidationResult): PlanNode[] {
       node,
       fields: result.outputs[key] ?? null,
       ...(catalog ? { catalog } : {}),
-    };
+    } as PlanNode;
   });
 }
 

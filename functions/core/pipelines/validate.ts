@@ -8,7 +8,14 @@
 import type { z } from 'zod';
 import { RESERVED_KEYS } from '../json-limits.ts';
 import { type Field, nodeKey, type Problem } from './model.ts';
-import { commonNodeSchema, isId, NODE_TYPES, type NodeTypeDef, nodeType, type ParsedNode } from './nodes.ts';
+import {
+  commonNodeSchema,
+  isId,
+  NODE_TYPES,
+  type NodeTypeDef,
+  nodeType,
+  type ParsedNode,
+} from './nodes/index.ts';
 
 export interface ValidationEnv {
   allowedBuckets: readonly string[];
@@ -247,7 +254,7 @@ async function resolveCatalog(entry: Entry, env: ValidationEnv, problems: Proble
   const dataset = await env.resolveDataset(collection.collectionId, table);
   if (!dataset) {
     // A target creates its dataset; a source needs it to exist.
-    if (entry.def?.type === 'SOURCE_CATALOG') {
+    if (entry.def?.kind === 'source') {
       problems.add(entry, 'table', `dataset "${table}" does not exist in collection "${database}"`);
     }
     return { collectionId: collection.collectionId };
@@ -343,16 +350,15 @@ export async function validatePipeline(nodes: unknown, env: ValidationEnv): Prom
   const catalogs = new Map<string, Resolved>();
   await Promise.all(
     members.map(async (e) => {
-      const type = e.def?.type;
-      if (type === 'SOURCE_OBS' || type === 'TARGET_OBS') checkBucket(e, env.allowedBuckets, problems);
-      if (type === 'SOURCE_CATALOG' || type === 'TARGET_CATALOG')
-        catalogs.set(e.key, await resolveCatalog(e, env, problems));
+      const location = e.def?.location;
+      if (location === 'bucket') checkBucket(e, env.allowedBuckets, problems);
+      if (location === 'dataset') catalogs.set(e.key, await resolveCatalog(e, env, problems));
     }),
   );
   for (const e of members) {
     const catalog = catalogs.get(e.key);
     // A source counts as resolved only with its dataset; a target may create one.
-    const resolved = e.def?.type === 'SOURCE_CATALOG' ? catalog?.datasetId : catalog?.collectionId;
+    const resolved = e.def?.kind === 'source' ? catalog?.datasetId : catalog?.collectionId;
     if (catalog?.collectionId && resolved) {
       result.datasets[e.key] = {
         collectionId: catalog.collectionId,
@@ -366,8 +372,9 @@ export async function validatePipeline(nodes: unknown, env: ValidationEnv): Prom
   for (const key of order) {
     const e = byKey.get(key) as Entry;
     if (!e.node || !e.def || e.blocked) continue;
+    // A dataset source's one input is the dataset's columns.
     const inputs =
-      e.def.type === 'SOURCE_CATALOG'
+      e.def.location === 'dataset' && e.def.kind === 'source'
         ? [catalogs.get(key)?.fields ?? null]
         : e.node.parentNodeIds.map((p) => result.outputs[nodeKey(p)] ?? null);
     if (inputs.some((i) => i === null)) continue;

@@ -31,8 +31,8 @@ import type { DatasetItem } from '../catalog/datasets.ts';
 import { DATA_BUCKET, s3 } from '../clients.ts';
 import { athenaConfig, storageConfig } from '../config.ts';
 import { logger, tracer } from '../observability.ts';
-import type { ColumnType } from '../tables/csv.ts';
 import type { Manifest } from '../tables/versions.ts';
+import { glueTypeOfColumn } from '../type-map.ts';
 
 /** The catalog Athena resolves Glue databases in. */
 export const ATHENA_CATALOG = 'AwsDataCatalog';
@@ -43,15 +43,6 @@ export const PARQUET_SERDE = 'org.apache.hadoop.hive.ql.io.parquet.serde.Parquet
 
 /** Table parameter holding the dataset version the table points at. */
 export const VERSION_PARAMETER = 'sluice.version';
-
-const GLUE_TYPES: Record<ColumnType, string> = {
-  integer: 'bigint',
-  double: 'double',
-  boolean: 'boolean',
-  date: 'date',
-  timestamp: 'timestamp',
-  string: 'string',
-};
 
 /** Glue and Athena names are lower case; ids only add `-`, which becomes `_`. */
 const glueName = (text: string) => text.replaceAll('-', '_').toLowerCase();
@@ -98,7 +89,7 @@ export function tableInput(
 ): TableInput {
   const columns: GlueColumn[] = manifest.columns.map((c) => ({
     Name: c.name.toLowerCase(),
-    Type: GLUE_TYPES[c.type] ?? 'string',
+    Type: glueTypeOfColumn(c.type),
   }));
   return {
     Name: glueTableName(dataset.id),

@@ -110,37 +110,8 @@ function trim(value: number): string {
   return String(Math.round(value * 100) / 100);
 }
 
-/** DuckDB type names as the query API shows them (Trino's lower-case names). */
-export function sqlTypeOfDuckDb(type: string): string {
-  const t = type.toUpperCase();
-  const simple: Record<string, string> = {
-    BIGINT: 'bigint',
-    INTEGER: 'integer',
-    SMALLINT: 'smallint',
-    TINYINT: 'tinyint',
-    HUGEINT: 'decimal(38,0)',
-    UBIGINT: 'decimal(20,0)',
-    UINTEGER: 'bigint',
-    USMALLINT: 'integer',
-    UTINYINT: 'smallint',
-    DOUBLE: 'double',
-    FLOAT: 'real',
-    BOOLEAN: 'boolean',
-    VARCHAR: 'varchar',
-    DATE: 'date',
-    TIME: 'time',
-    TIMESTAMP: 'timestamp',
-    'TIMESTAMP WITH TIME ZONE': 'timestamp with time zone',
-    BLOB: 'varbinary',
-    UUID: 'uuid',
-    INTERVAL: 'interval day to second',
-  };
-  if (simple[t]) return simple[t];
-  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
-  if (decimal) return `decimal(${decimal[1]},${decimal[2]})`;
-  if (t.endsWith('[]')) return `array(${sqlTypeOfDuckDb(t.slice(0, -2))})`;
-  return type.toLowerCase();
-}
+// DuckDB result types as the query API shows them: the map lives in type-map.ts.
+export { sqlTypeOfDuckDb } from '../type-map.ts';
 
 /** Why a query over the time limit was aborted: `limitMs` as minutes, or seconds under one. */
 export function timeLimitReason(limitMs: number): string {

@@ -20,6 +20,7 @@ import { queryConfig } from '../config.ts';
 import { ForbiddenError, ValidationError } from '../errors.ts';
 import { deleteDatasetData } from '../tables/data.ts';
 import { getManifest } from '../tables/versions.ts';
+import { sqlTypeOfColumn } from '../type-map.ts';
 import { findDataSource } from './data-sources.ts';
 import type { ResolvedTable } from './engine.ts';
 import type { ResultColumn } from './model.ts';
@@ -301,21 +302,3 @@ export async function runCatalogStatement(
 }
 
 const removeDataset = (id: string) => deleteDataset(id, deleteDatasetData);
-
-/** The SQL type a dataset column has in query results. */
-export function sqlTypeOfColumn(type: string): string {
-  switch (type) {
-    case 'integer':
-      return 'bigint';
-    case 'double':
-      return 'double';
-    case 'boolean':
-      return 'boolean';
-    case 'date':
-      return 'date';
-    case 'timestamp':
-      return 'timestamp';
-    default:
-      return 'varchar';
-  }
-}

@@ -11,8 +11,9 @@ import { isUtf8 } from 'node:buffer';
 import { open, rm } from 'node:fs/promises';
 import iconv from 'iconv-lite';
 import { ValidationError } from '../errors.ts';
+import type { ColumnType } from '../type-map.ts';
 
-export type ColumnType = 'integer' | 'double' | 'boolean' | 'date' | 'timestamp' | 'string';
+export type { ColumnType };
 
 export interface Column {
   name: string;
@@ -31,18 +32,8 @@ export const SAMPLE_BYTES = 1024 * 1024;
 
 const CHUNK_BYTES = 1024 * 1024;
 
-const DUCKDB_TYPES: Record<ColumnType, string> = {
-  integer: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-  timestamp: 'TIMESTAMP',
-  string: 'VARCHAR',
-};
-
-export function duckdbType(type: ColumnType): string {
-  return DUCKDB_TYPES[type];
-}
+// The map lives in type-map.ts; this module's importers know it by its older name.
+export { duckDbTypeOfColumn as duckdbType } from '../type-map.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Problems

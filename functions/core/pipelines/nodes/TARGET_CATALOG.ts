@@ -1,0 +1,77 @@
+/** TARGET_CATALOG: publishes its input as a new version of a dataset (created when missing). */
+import { z } from 'zod';
+import { sqlIdent } from '../../sql.ts';
+import type { Column } from '../../tables/csv.ts';
+import { columnTypeOfDuckDb, duckDbTypeOfColumn } from '../../type-map.ts';
+import { type NodeDefinition, ONE_INPUT } from './definition.ts';
+import { common, fieldRefOrName, text, UPDATE_TYPES, upperEnum } from './schema-parts.ts';
+import { parquetRelation } from './sql-parts.ts';
+import { targetOutput, targetSql } from './targets.ts';
+
+const schema = z.looseObject({
+  ...common('TARGET_CATALOG'),
+  database: text(200),
+  table: text(200),
+  fieldList: z.array(fieldRefOrName).optional(),
+  updateType: upperEnum(UPDATE_TYPES).default('OVERWRITE'),
+});
+
+export type TargetCatalogNode = z.output<typeof schema>;
+
+const describeColumns = (columns: readonly Column[]) => columns.map((c) => `${c.name} ${c.type}`).join(', ');
+
+function sameColumns(a: Column[], b: Column[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.name === b[i]?.name && c.type === b[i]?.type);
+}
+
+const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
+  type: 'TARGET_CATALOG',
+  kind: 'target',
+  arity: ONE_INPUT,
+  location: 'dataset',
+  schema,
+  output: (node, [input], ctx) => targetOutput(node, input, ctx),
+  sql: targetSql,
+  target: {
+    async write(node, ctx) {
+      const collection = await ctx.findCollection(node.database);
+      if (!collection) throw ctx.failure(`Collection "${node.database}" does not exist.`);
+      const table = node.table;
+      let dataset = await ctx.findDataset(collection.id, table);
+      if (!dataset) {
+        const created = await ctx.createDataset(collection.id, table);
+        dataset = await ctx.findDataset(collection.id, created.id);
+        ctx.log(`created dataset ${created.id} "${table}"`);
+      }
+      if (!dataset) throw ctx.failure(`Dataset "${table}" could not be created.`);
+      const mode = node.updateType;
+      if (mode === 'IGNORE' && dataset.current_version > 0) {
+        ctx.log(`dataset ${dataset.id} already has data; IGNORE left it unchanged`);
+        return { rows: 0, bytes: 0 };
+      }
+      const columns: Column[] = (await ctx.describeQuery(ctx.select)).map((c) => ({
+        name: c.name,
+        type: columnTypeOfDuckDb(c.type),
+      }));
+      const append = mode === 'APPEND' && dataset.current_version > 0;
+      if (append && !sameColumns(columns, dataset.columns)) {
+        throw ctx.failure(
+          `APPEND needs the columns of dataset "${dataset.name}" (${describeColumns(dataset.columns)}); this node produces ${describeColumns(columns)}.`,
+        );
+      }
+      const cast = `SELECT ${columns.map((c) => `CAST(${sqlIdent(c.name)} AS ${duckDbTypeOfColumn(c.type)}) AS ${sqlIdent(c.name)}`).join(', ')} FROM (${ctx.select})`;
+      let written = { rows: 0, bytes: 0, path: '' };
+      const version = await ctx.publishVersion(dataset.id, append ? 'append' : 'overwrite', async (key) => {
+        const { rows, path } = await ctx.copyToFile(cast, 'dataset.parquet');
+        const bytes = await ctx.putFile(key, path, 'application/vnd.apache.parquet');
+        written = { rows, bytes, path };
+        return { key, rows, bytes, columns };
+      });
+      ctx.log(`published dataset ${dataset.id} version ${version.version} (${version.rows} row(s))`);
+      const sample = await ctx.sample(parquetRelation([written.path]));
+      return { rows: written.rows, bytes: written.bytes, sample };
+    },
+  },
+};
+
+export default TARGET_CATALOG;

@@ -1,0 +1,74 @@
+/** TRANSFORM_DEFINE: casts columns to new types, optionally renaming them. */
+import { z } from 'zod';
+import { sqlIdent } from '../../sql.ts';
+import { duckDbTypeOfField } from '../../type-map.ts';
+import { checkUnique, column, copyFields } from './columns.ts';
+import { type NodeDefinition, ONE_INPUT } from './definition.ts';
+import { castable } from './field-types.ts';
+import { columnName, common, fieldTypeSchema } from './schema-parts.ts';
+import { onlyInput } from './sql-parts.ts';
+
+const schema = z.looseObject({
+  ...common('TRANSFORM_DEFINE'),
+  defineFieldList: z
+    .array(z.looseObject({ name: columnName, newType: fieldTypeSchema, newName: columnName.optional() }))
+    .min(1, 'must list at least one field'),
+});
+
+export type DefineNode = z.output<typeof schema>;
+
+const TRANSFORM_DEFINE: NodeDefinition<DefineNode> = {
+  type: 'TRANSFORM_DEFINE',
+  kind: 'transform',
+  arity: ONE_INPUT,
+  schema,
+  output(node, [input], ctx) {
+    if (!input) return null;
+    let ok = true;
+    const out = copyFields(input);
+    const defined = new Set<string>();
+    node.defineFieldList.forEach((d, i) => {
+      const col = column(input, d.name, `defineFieldList.${i}.name`, ctx);
+      if (!col) {
+        ok = false;
+        return;
+      }
+      if (defined.has(col.name)) {
+        ctx.problem(`defineFieldList.${i}.name`, `column "${col.name}" is defined more than once`);
+        ok = false;
+      }
+      defined.add(col.name);
+      if (!castable(col.type, d.newType)) {
+        ctx.problem(
+          `defineFieldList.${i}.newType`,
+          `cannot cast column "${col.name}" from ${col.type} to ${d.newType}`,
+        );
+        ok = false;
+      }
+      const target = out.find((f) => f.name === col.name);
+      if (target) {
+        target.type = d.newType;
+        if (d.newName) target.name = d.newName;
+      }
+    });
+    const renamed = node.defineFieldList.flatMap((d, i) =>
+      d.newName ? [{ source: d.name, name: d.newName, field: `defineFieldList.${i}.newName` }] : [],
+    );
+    const kept = input.filter((f) => !renamed.some((r) => r.source === f.name));
+    const unique = checkUnique([...kept.map((f) => ({ name: f.name, field: '' })), ...renamed], ctx);
+    return ok && unique ? out : null;
+  },
+  sql(node, inputs) {
+    const input = onlyInput(inputs);
+    const casts = node.defineFieldList
+      .map((d) => `CAST(${sqlIdent(d.name)} AS ${duckDbTypeOfField(d.newType)}) AS ${sqlIdent(d.name)}`)
+      .join(', ');
+    const cast = `SELECT * REPLACE (${casts}) FROM ${input.relation}`;
+    const renames = node.defineFieldList.filter((d) => d.newName && d.newName !== d.name);
+    if (renames.length === 0) return cast;
+    const list = renames.map((d) => `${sqlIdent(d.name)} AS ${sqlIdent(d.newName as string)}`).join(', ');
+    return `SELECT * RENAME (${list}) FROM (${cast})`;
+  },
+};
+
+export default TRANSFORM_DEFINE;

@@ -1,0 +1,56 @@
+/** TRANSFORM_RENAME: gives columns new names, keeping their order and types. */
+import { z } from 'zod';
+import { sqlIdent } from '../../sql.ts';
+import { checkUnique, column, copyFields } from './columns.ts';
+import { type NodeDefinition, ONE_INPUT } from './definition.ts';
+import { columnName, common } from './schema-parts.ts';
+import { onlyInput } from './sql-parts.ts';
+
+const schema = z.looseObject({
+  ...common('TRANSFORM_RENAME'),
+  renameFieldList: z
+    .array(z.looseObject({ name: columnName, newName: columnName }))
+    .min(1, 'must list at least one field'),
+});
+
+export type RenameNode = z.output<typeof schema>;
+
+const TRANSFORM_RENAME: NodeDefinition<RenameNode> = {
+  type: 'TRANSFORM_RENAME',
+  kind: 'transform',
+  arity: ONE_INPUT,
+  schema,
+  output(node, [input], ctx) {
+    if (!input) return null;
+    let ok = true;
+    const out = copyFields(input);
+    const renamedFrom = new Set<string>();
+    node.renameFieldList.forEach((r, i) => {
+      const col = column(input, r.name, `renameFieldList.${i}.name`, ctx);
+      if (!col) {
+        ok = false;
+        return;
+      }
+      if (renamedFrom.has(col.name)) {
+        ctx.problem(`renameFieldList.${i}.name`, `column "${col.name}" is renamed more than once`);
+        ok = false;
+      }
+      renamedFrom.add(col.name);
+      const target = out.find((f) => f.name === col.name);
+      if (target) target.name = r.newName;
+    });
+    const renamed = node.renameFieldList.map((r, i) => ({
+      name: r.newName,
+      field: `renameFieldList.${i}.newName`,
+    }));
+    const kept = input.filter((f) => !renamedFrom.has(f.name)).map((f) => ({ name: f.name, field: '' }));
+    const unique = checkUnique([...kept, ...renamed], ctx);
+    return ok && unique ? out : null;
+  },
+  sql(node, inputs) {
+    const list = node.renameFieldList.map((r) => `${sqlIdent(r.name)} AS ${sqlIdent(r.newName)}`).join(', ');
+    return `SELECT * RENAME (${list}) FROM ${onlyInput(inputs).relation}`;
+  },
+};
+
+export default TRANSFORM_RENAME;

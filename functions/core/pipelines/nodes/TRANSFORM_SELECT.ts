@@ -1,0 +1,31 @@
+/** TRANSFORM_SELECT: keeps the listed columns, in the listed order. */
+import { z } from 'zod';
+import { projectOutput } from './columns.ts';
+import { type NodeDefinition, ONE_INPUT } from './definition.ts';
+import { common, fieldRefOrName } from './schema-parts.ts';
+import { onlyInput, projection } from './sql-parts.ts';
+
+const schema = z.looseObject({
+  ...common('TRANSFORM_SELECT'),
+  fieldList: z.array(fieldRefOrName).min(1, 'must list at least one field'),
+});
+
+export type SelectNode = z.output<typeof schema>;
+
+const TRANSFORM_SELECT: NodeDefinition<SelectNode> = {
+  type: 'TRANSFORM_SELECT',
+  kind: 'transform',
+  arity: ONE_INPUT,
+  schema,
+  output(node, [input], ctx) {
+    if (!input) return null;
+    // A type given here describes the column; it does not cast (use TRANSFORM_DEFINE).
+    const names = node.fieldList.map((f) => ({ name: f.name }));
+    return projectOutput(names, input, 'fieldList', ctx);
+  },
+  sql(node, inputs) {
+    return `SELECT ${projection(node.fieldList.map((f) => ({ name: f.name })))} FROM ${onlyInput(inputs).relation}`;
+  },
+};
+
+export default TRANSFORM_SELECT;

@@ -1,0 +1,95 @@
+/** Literal values a user typed (filter values, fill defaults) as SQL of a column's type. */
+import { sqlString } from '../../sql.ts';
+import { isDateValue, isTimestampValue } from '../../tables/csv.ts';
+import { duckDbTypeOfField } from '../../type-map.ts';
+import type { FieldType } from '../model.ts';
+import { typeFamily } from './field-types.ts';
+import type { Scalar } from './schema-parts.ts';
+
+const NUMBER_RE = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+const WHOLE_RE = /^[+-]?[0-9]+$/;
+/** A timestamp with a zone after its time: group 1 is the part before the zone. */
+const ZONED_RE = /^(.*[0-9]:[0-5][0-9](?:\.[0-9]+)?)\s*(?:Z|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)$/i;
+
+const INTEGER_RANGE: Partial<Record<FieldType, readonly [bigint, bigint]>> = {
+  tinyint: [-(2n ** 7n), 2n ** 7n - 1n],
+  smallint: [-(2n ** 15n), 2n ** 15n - 1n],
+  int: [-(2n ** 31n), 2n ** 31n - 1n],
+  bigint: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+
+type LiteralResult = { sql: string } | { error: string };
+
+const shown = (value: Scalar) => JSON.stringify(value);
+
+function isTimestampTzValue(value: string): boolean {
+  return isTimestampValue(ZONED_RE.exec(value)?.[1] ?? value);
+}
+
+/**
+ * A literal as SQL typed for a column of type `type`, or why it does not fit. `compare` keeps
+ * numeric comparisons exact (`1.5` against an int column compares as a double); `assign`
+ * produces a value of exactly the column type (COALESCE defaults).
+ */
+export function typedLiteral(value: Scalar, type: FieldType, mode: 'compare' | 'assign'): LiteralResult {
+  const cast = (text: string, to: string) => ({ sql: `CAST(${sqlString(text)} AS ${to})` });
+  switch (typeFamily(type)) {
+    case 'string':
+      return { sql: sqlString(String(value)) };
+    case 'numeric': {
+      const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+      if (!NUMBER_RE.test(text)) return { error: `${shown(value)} is not a number` };
+      const range = INTEGER_RANGE[type];
+      if (range) {
+        const whole = WHOLE_RE.test(text) && BigInt(text) >= range[0] && BigInt(text) <= range[1];
+        if (whole) return cast(text, duckDbTypeOfField(type));
+        if (mode === 'assign') return { error: `${shown(value)} is not a whole number that fits ${type}` };
+        return cast(text, 'DOUBLE');
+      }
+      if (type === 'decimal' && /^[+-]?[0-9]{0,28}(?:\.[0-9]{0,10})?$/.test(text))
+        return cast(text, 'DECIMAL(38,10)');
+      return cast(text, mode === 'assign' ? duckDbTypeOfField(type) : 'DOUBLE');
+    }
+    case 'boolean': {
+      const t = String(value).trim().toLowerCase();
+      if (t === 'true' || t === '1') return { sql: 'TRUE' };
+      if (t === 'false' || t === '0') return { sql: 'FALSE' };
+      return { error: `${shown(value)} is not a boolean (true or false)` };
+    }
+    case 'temporal': {
+      const text = typeof value === 'string' ? value.trim() : '';
+      if (type === 'date') {
+        return isDateValue(text)
+          ? cast(text, 'DATE')
+          : { error: `${shown(value)} is not a date (YYYY-MM-DD)` };
+      }
+      if (type === 'timestampwithtimezone') {
+        return isTimestampTzValue(text)
+          ? cast(text, 'TIMESTAMPTZ')
+          : { error: `${shown(value)} is not a timestamp (YYYY-MM-DD HH:MM:SS with an optional zone)` };
+      }
+      return isTimestampValue(text)
+        ? cast(text, 'TIMESTAMP')
+        : { error: `${shown(value)} is not a timestamp (YYYY-MM-DD HH:MM:SS)` };
+    }
+    case 'binary':
+      return typeof value === 'string'
+        ? cast(value, 'BLOB')
+        : { error: `${shown(value)} is not binary text` };
+  }
+}
+
+/** A literal whose column type is unknown: DuckDB converts it on comparison. */
+function untypedLiteral(value: Scalar): string {
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (typeof value === 'number') return String(value);
+  return sqlString(value);
+}
+
+/** A literal as SQL (typed when the column type is known); throws when it does not fit. */
+export function literalSql(value: Scalar, type: FieldType | undefined, mode: 'compare' | 'assign'): string {
+  if (!type) return untypedLiteral(value);
+  const result = typedLiteral(value, type, mode);
+  if ('error' in result) throw new Error(result.error);
+  return result.sql;
+}
