@@ -2,18 +2,36 @@
 import { z } from 'zod';
 import { ensureBootstrapAdmin } from '#core/auth/bootstrap';
 import {
+  clearedRefreshCookie,
+  presentedRefreshToken,
+  REFRESH_COOKIE,
+  refreshCookie,
+  requestIsSecure,
+} from '#core/auth/cookies';
+import {
   createCredential,
   createCredentialSchema,
   deleteCredential,
   listCredentials,
 } from '#core/auth/credentials';
-import { login, loginSchema, logout, refresh, refreshSchema } from '#core/auth/sessions';
+import { login, loginSchema, logout, refresh, refreshSchema, type TokenPair } from '#core/auth/sessions';
 import { readSecretString } from '#core/auth/tokens';
 import { authConfig } from '#core/config';
-import { areaHandler, operation, reply } from '#core/http';
+import { areaHandler, type OperationContext, operation, reply } from '#core/http';
 import { listQuerySchema } from '#core/schemas';
 
-const { adminSecretArn } = authConfig();
+const { adminSecretArn, secureCookies } = authConfig();
+
+type Ctx = Pick<OperationContext<unknown, unknown, unknown>, 'event' | 'cookie'>;
+
+const secure = ({ event }: Ctx) => requestIsSecure(secureCookies, event.headers ?? {});
+
+/** The token pair as JSON, with the refresh token also set as the HTTP-only cookie. */
+const withCookie = (pair: TokenPair, ctx: Ctx) =>
+  reply(200, pair, {}, [refreshCookie(pair.refresh_token, pair.refresh_expires_in, secure(ctx))]);
+
+const tokenOf = (body: { refresh_token?: string }, ctx: Ctx) =>
+  presentedRefreshToken(body.refresh_token, ctx.cookie(REFRESH_COOKIE), ctx.event.headers ?? {});
 
 /** In AWS the first admin comes from a generated Secrets Manager secret, created on first use. */
 let bootstrap: Promise<unknown> | undefined;
@@ -32,20 +50,20 @@ function bootstrapAdmin(): Promise<unknown> {
 export const handler = areaHandler('auth', {
   login: operation({
     body: loginSchema,
-    async run({ body }) {
+    async run(ctx) {
       await bootstrapAdmin();
-      return login(body.username ?? (body.email as string), body.password);
+      return withCookie(await login(ctx.body.username ?? (ctx.body.email as string), ctx.body.password), ctx);
     },
   }),
   refresh: operation({
     body: refreshSchema,
-    run: ({ body }) => refresh(body.refresh_token),
+    run: async (ctx) => withCookie(await refresh(tokenOf(ctx.body, ctx)), ctx),
   }),
   logout: operation({
     body: refreshSchema,
-    async run({ body, principal }) {
-      await logout(body.refresh_token, principal);
-      return { message: 'Logged out successfully' };
+    async run(ctx) {
+      await logout(tokenOf(ctx.body, ctx));
+      return reply(200, { message: 'Logged out successfully' }, {}, [clearedRefreshCookie(secure(ctx))]);
     },
   }),
   me: operation({

@@ -21,7 +21,7 @@ import {
   updateDataset,
   updateDatasetSchema,
 } from '#core/catalog/datasets';
-import { areaHandler, operation, reply } from '#core/http';
+import { areaHandler, type Operation, operation, reply } from '#core/http';
 import { forceQuerySchema, listQuerySchema } from '#core/schemas';
 import { deleteDatasetData } from '#core/tables/data';
 
@@ -29,7 +29,8 @@ const collectionParams = z.object({ collection_id: z.string() });
 const datasetParams = z.object({ dataset_id: z.string() });
 const removeDataset = (id: string) => deleteDataset(id, deleteDatasetData);
 
-export const handler = areaHandler('catalog', {
+/** Exported for the pipelines function, which serves some of them for trailing-slash paths. */
+export const catalogOperations = {
   createCollection: operation({
     body: createCollectionSchema,
     run: async ({ body, principal }) => reply(201, await createCollection(body, principal)),
@@ -79,4 +80,6 @@ export const handler = areaHandler('catalog', {
       return { message: 'Dataset deleted successfully' };
     },
   }),
-});
+} satisfies Record<string, Operation>;
+
+export const handler = areaHandler('catalog', catalogOperations);

@@ -1,5 +1,6 @@
 /**
- * Ingest: the direct upload route (multipart, up to the Lambda payload limit) and the handler
+ * Ingest: the direct upload route (multipart field `file` or `files`, up to the Lambda payload
+ * limit; also at `/datasets/{id}/upload`, the D.Hub client page's path) and the handler
  * for objects landing under `uploads/` (EventBridge "Object Created"; locally the host calls it
  * when s3rver stores an upload). Both run the same CSV → Parquet ingest; this is the one
  * function (with query and pipeline workers later) that carries DuckDB.
@@ -16,7 +17,7 @@ import { warmUp } from '#core/duckdb';
 import { areaHandler, operation } from '#core/http';
 import { logger, publishMetrics, tracer } from '#core/observability';
 import { ingestCsv, withWorkDir } from '#core/tables/ingest';
-import { parseMultipartFile } from '#core/tables/multipart';
+import { FILE_FIELDS, parseMultipartFile } from '#core/tables/multipart';
 import { processUploadedObject } from '#core/tables/upload-events';
 import { csvOptions, uploadOptionsSchema } from '#core/tables/uploads';
 
@@ -35,7 +36,7 @@ export const handler = areaHandler('ingest', {
       const file = await parseMultipartFile(
         rawBody(),
         header('content-type'),
-        'file',
+        FILE_FIELDS,
         directUploadMaxBytes,
         `For larger files, use POST /api/v1/tables/${params.dataset_id}/upload-url.`,
       );

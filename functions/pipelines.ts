@@ -1,7 +1,13 @@
-/** Pipelines area: pipelines and their versions, batches (runs) and traces. */
+/**
+ * Pipelines area: pipelines and their versions, batches (runs) and traces. It also answers the
+ * trailing-slash forms of the D.Hub collection routes (`POST /api/v1/datasets/`, ...; see
+ * routes.ts), borrowing the catalog's create/list/get operations, which only touch the table
+ * this function already writes.
+ */
 import { z } from 'zod';
 import { deleteJob } from '#core/dataflow/jobs';
-import { areaHandler, operation, reply } from '#core/http';
+import { NotFoundError } from '#core/errors';
+import { areaHandler, type Operation, operation, reply } from '#core/http';
 import {
   createPipeline,
   createPipelineSchema,
@@ -24,8 +30,16 @@ import {
   requireBatch,
   stopBatch,
 } from '#core/pipelines/runs';
-import { listTraces } from '#core/pipelines/traces';
+import {
+  batchTrace,
+  latestTrace,
+  listTraces,
+  parseTracePath,
+  stepTraces,
+  traceHistory,
+} from '#core/pipelines/traces';
 import { forceQuerySchema, listQuerySchema, parametersSchema } from '#core/schemas';
+import { catalogOperations } from '#functions/catalog';
 
 const pipelineParams = z.object({ pipeline_id: z.string().max(64) });
 const batchParams = z.object({ pipeline_id: z.string().max(64), batch_id: z.string().max(64) });
@@ -36,7 +50,7 @@ const runBody = z.object({
   pipeline_version: versionNumber.optional(),
 });
 
-export const handler = areaHandler('pipelines', {
+const operations = {
   createPipeline: operation({
     body: createPipelineSchema,
     run: async ({ body, principal }) => reply(201, await createPipeline(body, principal)),
@@ -139,4 +153,34 @@ export const handler = areaHandler('pipelines', {
     query: z.object({ pipeline_id: z.string().max(64).optional(), batch_id: z.string().max(64).optional() }),
     run: ({ query }) => listTraces(query.pipeline_id, query.batch_id),
   }),
+  getLatestTrace: operation({
+    params: pipelineParams,
+    run: ({ params }) => latestTrace(params.pipeline_id),
+  }),
+  getBatchTrace: operation({
+    params: batchParams,
+    run: ({ params }) => batchTrace(params.pipeline_id, params.batch_id),
+  }),
+  tracesProxy: operation({
+    params: z.object({ proxy: z.string().max(200) }),
+    query: listQuerySchema,
+    async run({ params, query }) {
+      const form = parseTracePath(params.proxy);
+      if (form?.kind === 'history') return traceHistory(form.pipelineId, query.limit, query.token);
+      if (form?.kind === 'one') return batchTrace(form.pipelineId, form.batchId);
+      throw new NotFoundError('BATCH', params.proxy);
+    },
+  }),
+  getStepTraces: operation({
+    params: z.object({ batch_id: z.string().max(64) }),
+    run: ({ params }) => stepTraces(params.batch_id),
+  }),
+} satisfies Record<string, Operation>;
+
+/** The catalog operations reachable through a trailing slash (`/collections/`, `/datasets/`). */
+const { createCollection, listCollections, getCollection, createDataset, listDatasets, getDataset } =
+  catalogOperations;
+
+export const handler = areaHandler('pipelines', operations, {
+  catalog: { createCollection, listCollections, getCollection, createDataset, listDatasets, getDataset },
 });

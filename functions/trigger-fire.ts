@@ -1,9 +1,10 @@
 /**
  * The trigger-fire Lambda: the target of every trigger schedule (EventBridge Scheduler) and
  * trigger rule (EventBridge). Both send `{triggerId, eventId, time}` (rules add the event's
- * source, detail-type and detail); it records and starts the run through `fireTrigger`, as the
- * local host does in-process. A failure is thrown so that the invocation is retried and, in the
- * end, lands in the dead-letter queue.
+ * source, detail-type and detail); `fireTrigger` resolves what the trigger starts (its target and
+ * the workflows whose TRIGGER nodes name it) and records and starts those runs, as the local host
+ * does in-process. A failure is thrown so that the invocation is retried and, in the end, lands
+ * in the dead-letter queue.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';

@@ -1,8 +1,16 @@
-/** Data Flow workflows area: workflows (DAGs of jobs and triggers) and their executions. */
+/**
+ * Data Flow workflows area: workflows (DAGs of jobs and triggers) and their executions.
+ * getWorkflowExecutions lists job executions (Data Flow's shape); `?view=runs` lists the
+ * workflow executions, each with its job executions.
+ */
 import { z } from 'zod';
-import { pageQuerySchema } from '#core/dataflow/views';
 import { areaHandler, operation, reply } from '#core/http';
-import { executeWorkflow, getWorkflowExecution, listWorkflowExecutions } from '#core/workflows/executions';
+import {
+  executeWorkflow,
+  getWorkflowExecution,
+  listWorkflowExecutions,
+  listWorkflowExecutionsSchema,
+} from '#core/workflows/executions';
 import {
   createWorkflow,
   deleteWorkflow,
@@ -39,8 +47,8 @@ export const handler = areaHandler('workflows', {
   }),
   getWorkflowExecutions: operation({
     params: workflowParams,
-    query: pageQuerySchema,
-    run: ({ params, query }) => listWorkflowExecutions(params.workflow_id, query.page, query.limit),
+    query: listWorkflowExecutionsSchema,
+    run: ({ params, query }) => listWorkflowExecutions(params.workflow_id, query),
   }),
   executeWorkflow: operation({
     params: workflowParams,

@@ -40,12 +40,24 @@ export interface AccessResources {
   readonly triggers?: Triggers;
   /** Workflow state machines and their step function; built after the engine, before the API. */
   readonly workflows?: Workflows;
+  /**
+   * Not a resource but an operator setting: the zone of Data Flow dates and of schedules that name
+   * none (SLUICE_DEFAULT_TIMEZONE, `dataflowConfig`; the functions default to UTC without it).
+   */
+  readonly defaultTimezone?: string;
 }
 
 type Profile = (fn: SluiceFunction, resources: AccessResources) => void;
 
 function useStorage(fn: SluiceFunction, storage: Storage): void {
   for (const [name, value] of Object.entries(storage.environment)) fn.addEnvironment(name, value);
+}
+
+/** The Data Flow areas write dates in this zone and schedule in it when a trigger names none. */
+function useDataflow(fn: SluiceFunction, resources: AccessResources): void {
+  if (resources.defaultTimezone !== undefined) {
+    fn.addEnvironment('SLUICE_DEFAULT_TIMEZONE', resources.defaultTimezone);
+  }
 }
 
 /** What `stepFunctionsConfig` (functions/core/config.ts) reads. */
@@ -210,7 +222,10 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
   ingestEvents: ingest,
   pipelines: managePipelines('pipelines'),
   /** Jobs are pipelines seen through the Data Flow API: the same rights. */
-  jobs: managePipelines('jobs'),
+  jobs(fn, resources) {
+    managePipelines('jobs')(fn, resources);
+    useDataflow(fn, resources);
+  },
   /**
    * Workflows: records in the table; deploys workflow state machines (passing the workflow role)
    * and starts their executions. Job runs are recorded and started by the state machines.
@@ -221,6 +236,7 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     useStorage(fn, storage);
     useEngine(fn, requireEngine(resources, 'workflows'), STEP_FUNCTIONS_SETTINGS);
     useWorkflows(fn, workflows, ['SLUICE_WORKFLOW_STEP_ARN', 'SLUICE_WORKFLOW_ROLE_ARN']);
+    useDataflow(fn, resources);
     storage.grantTable(fn, 'readWrite');
     workflows.grantManageWorkflows(fn);
   },
@@ -237,6 +253,7 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     const { storage } = resources;
     useStorage(fn, storage);
     useEngine(fn, requireEngine(resources, 'triggers'), ['SLUICE_BUCKETS']);
+    useDataflow(fn, resources);
     storage.grantTable(fn, 'readWrite');
     requireTriggers(resources, 'triggers').grantManageTriggers(fn);
   },

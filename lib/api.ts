@@ -17,6 +17,7 @@ import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-ap
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SECURE_COOKIES_SETTING } from '#core/config';
 import { AREAS, type Area, ROUTES, type RouteDef, routeKey } from '#core/routes';
 import { type AccessResources, grantAccess } from './access.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
@@ -180,6 +181,8 @@ export class SluiceApi extends Construct {
       integrations[area] = new HttpLambdaIntegration(`${pascal(area)}Integration`, fn);
     }
     this.areaFunctions = areaFunctions;
+    // The API is HTTPS only: the refresh cookie is always Secure.
+    areaFunctions.auth.addEnvironment(SECURE_COOKIES_SETTING, 'true');
 
     for (const fn of [this.authorizerFunction, ...Object.values(areaFunctions)]) {
       Validations.of(fn).acknowledge({
@@ -204,7 +207,7 @@ export class SluiceApi extends Construct {
       if (isPublic) {
         Validations.of(httpRoute).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `${key} is public by design (${route.operation}): it is how a caller obtains credentials or checks liveness; every other route goes through the Lambda authorizer.`,
+          reason: `${key} is public by design (${route.operation}): it is how a caller obtains or gives up credentials (a refresh token it presents) or checks liveness; every other route goes through the Lambda authorizer.`,
         });
       }
       routes.set(key, httpRoute);

@@ -5,6 +5,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { canonicalTimezone } from '#core/config';
 import { bucketNameProblem } from './engine.ts';
 import { MIN_BYTES_SCANNED_LIMIT } from './query.ts';
 import type { SluiceStackProps } from './sluice-stack.ts';
@@ -25,6 +26,8 @@ export const CONTEXT_KEYS = {
   queryBytesScannedLimit: 'sluice:queryBytesScannedLimit',
   /** Email address subscribed to the alarm topic. */
   alarmEmail: 'sluice:alarmEmail',
+  /** IANA time zone of Data Flow dates and of schedules that name none (SLUICE_DEFAULT_TIMEZONE). */
+  defaultTimezone: 'sluice:defaultTimezone',
 } as const;
 
 export interface SluiceSettings {
@@ -65,6 +68,14 @@ export function readSettings(node: Node): SluiceSettings {
     throw new Error(`Context ${CONTEXT_KEYS.alarmEmail} must be an email address, got "${alarmEmail}"`);
   }
 
+  const timezoneText = text(CONTEXT_KEYS.defaultTimezone);
+  const defaultTimezone = timezoneText === undefined ? undefined : canonicalTimezone(timezoneText);
+  if (timezoneText !== undefined && defaultTimezone === undefined) {
+    throw new Error(
+      `Context ${CONTEXT_KEYS.defaultTimezone} must be an IANA time zone name such as UTC or Asia/Seoul, got "${timezoneText}"`,
+    );
+  }
+
   const entries: Partial<Record<keyof SluiceStackProps, unknown>> = {
     throttlingRateLimit: int(CONTEXT_KEYS.throttlingRateLimit, 1, 10_000),
     throttlingBurstLimit: int(CONTEXT_KEYS.throttlingBurstLimit, 1, 5_000),
@@ -81,6 +92,7 @@ export function readSettings(node: Node): SluiceSettings {
       Number.MAX_SAFE_INTEGER,
     ),
     alarmEmail,
+    defaultTimezone,
   };
   const props = Object.fromEntries(
     Object.entries(entries).filter(([, value]) => value !== undefined),

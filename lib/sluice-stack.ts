@@ -39,6 +39,11 @@ export interface SluiceStackProps extends StackProps {
   readonly queryBytesScannedLimit?: number;
   /** Email address subscribed to the alarm topic (it confirms by email). @default none */
   readonly alarmEmail?: string;
+  /**
+   * IANA time zone Data Flow dates are written in and schedules without one run in
+   * (SLUICE_DEFAULT_TIMEZONE). @default 'UTC'
+   */
+  readonly defaultTimezone?: string;
 }
 
 export const STACK_DEFAULTS = {
@@ -46,6 +51,7 @@ export const STACK_DEFAULTS = {
   throttlingBurstLimit: 100,
   logRetention: RetentionDays.ONE_MONTH,
   adminUsername: 'admin',
+  defaultTimezone: 'UTC',
 } as const;
 
 export class SluiceStack extends Stack {
@@ -116,6 +122,7 @@ export class SluiceStack extends Stack {
       engine: this.engine,
       triggers: this.triggers,
       workflows: this.workflows,
+      defaultTimezone: props.defaultTimezone ?? STACK_DEFAULTS.defaultTimezone,
     };
 
     this.api = new SluiceApi(this, 'Api', {

@@ -1,9 +1,11 @@
 /**
  * Triggers on AWS. The triggers area creates one EventBridge Scheduler schedule (in this
  * construct's schedule group) per SCHEDULED trigger and one EventBridge rule on the default bus
- * (named with this construct's rule prefix) per EVENT trigger, at runtime. Every schedule and rule
- * targets the trigger-fire Lambda, which records and starts the run through the same code as the
- * API, with retries and this construct's dead-letter queue. Because the schedules and rules are
+ * (named with this construct's rule prefix) per EVENT trigger, at runtime, whether or not the
+ * trigger names a target. Every schedule and rule targets the trigger-fire Lambda, which resolves
+ * what the trigger starts when it fires (its target, and the workflows whose TRIGGER nodes name
+ * it: a Query of the table's index, then those workflows' state machines) and records and starts
+ * the runs through the same code as the API, with retries and this construct's dead-letter queue. Because the schedules and rules are
  * created at runtime, the construct owns their names (group, prefix) and grants every permission
  * on those names only:
  * - Scheduler invokes the fire function as `schedulerRole`, which may invoke that function and

@@ -96,7 +96,8 @@ function toEvent(
     routeKey: key,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
-    ...(req.headers.cookie ? { cookies: req.headers.cookie.split(/;\s*/) } : {}),
+    // As API Gateway does: the Cookie header leaves `headers` and arrives split, one `name=value` each.
+    ...(req.headers.cookie ? { cookies: req.headers.cookie.split(/;\s*/).filter((c) => c !== '') } : {}),
     headers,
     ...(url.search ? { queryStringParameters: query } : {}),
     ...(params ? { pathParameters: params } : {}),
@@ -140,14 +141,15 @@ function authorizerEvent(event: HttpEvent) {
   };
 }
 
+/** Writes a payload 2.0 result as API Gateway does: each of `cookies` is one Set-Cookie header. */
 function send(res: ServerResponse, result: HttpResult): void {
-  const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
+  const headers: Record<string, string | number | boolean | string[]> = { ...(result.headers ?? {}) };
   const body = result.body
     ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8')
     : Buffer.alloc(0);
   headers['content-length'] = body.length;
-  res.writeHead(result.statusCode ?? 200, headers as Record<string, string>);
-  if (result.cookies?.length) res.setHeader('set-cookie', result.cookies);
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+  res.writeHead(result.statusCode ?? 200, headers as Record<string, string | string[]>);
   res.end(body);
 }
 

@@ -53,6 +53,13 @@ export const storageConfig = once(() => ({
   s3PublicEndpoint: envOptional('SLUICE_S3_PUBLIC_ENDPOINT') ?? envOptional('SLUICE_S3_ENDPOINT'),
 }));
 
+/**
+ * Set to `true` by lib/api.ts on the auth function: on AWS the API is HTTPS only, so the
+ * refresh cookie is always `Secure`. Unset (the local host), a cookie is `Secure` when the
+ * request came through an HTTPS proxy (`X-Forwarded-Proto: https`).
+ */
+export const SECURE_COOKIES_SETTING = 'SLUICE_SECURE_COOKIES';
+
 export const authConfig = once(() => {
   const secret = envOptional('SLUICE_JWT_SECRET');
   const secretArn = envOptional('SLUICE_JWT_SECRET_ARN');
@@ -67,6 +74,8 @@ export const authConfig = once(() => {
     refreshTokenTtlSeconds: envInt('SLUICE_REFRESH_TOKEN_TTL', 30 * 86_400, 3_600, 365 * 86_400),
     loginMaxFailures: envInt('SLUICE_LOGIN_MAX_FAILURES', 5, 1, 1_000),
     loginLockSeconds: envInt('SLUICE_LOGIN_LOCK_SECONDS', 900, 1, 86_400),
+    /** Mark the refresh cookie `Secure` on every response (see SECURE_COOKIES_SETTING). */
+    secureCookies: envOptional(SECURE_COOKIES_SETTING) === 'true',
   };
 });
 
@@ -178,6 +187,38 @@ export const workflowsConfig = once(() => ({
   /** The role workflow state machines run as; only the functions that deploy workflows get it. */
   roleArn: envOptional('SLUICE_WORKFLOW_ROLE_ARN'),
 }));
+
+/**
+ * The canonical name of an IANA time zone (`asia/seoul` → `Asia/Seoul`), or undefined for anything
+ * else. Offsets such as `+09:00` are refused: they are not zones and have no daylight-saving rules.
+ */
+export function canonicalTimezone(name: string): string | undefined {
+  const text = typeof name === 'string' ? name.trim() : '';
+  if (text === '' || /^[+-]/.test(text)) return undefined;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Data Flow settings (every host). */
+export const dataflowConfig = once(() => {
+  const raw = envString('SLUICE_DEFAULT_TIMEZONE', 'UTC');
+  const zone = canonicalTimezone(raw);
+  if (!zone) {
+    throw new ConfigError(
+      `Setting SLUICE_DEFAULT_TIMEZONE must be an IANA time zone name such as UTC or Asia/Seoul, got "${raw}"`,
+    );
+  }
+  return {
+    /**
+     * The zone Data Flow dates are written in (`…+09:00` for Asia/Seoul), the one stats dates
+     * without an offset are read in, and the one a trigger schedule runs in when it names none.
+     */
+    defaultTimezone: zone,
+  };
+});
 
 /** Trigger settings read by the triggers API (every host). */
 export const triggersConfig = once(() => ({

@@ -12,6 +12,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import type { z } from 'zod';
+import { parseCookies } from './auth/cookies.ts';
 import { type AuthContext, contextToPrincipal, hasRole, type Principal } from './auth/principal.ts';
 import {
   type FieldProblem,
@@ -26,7 +27,7 @@ import {
 import { BODY_LIMITS, jsonShapeProblems } from './json-limits.ts';
 import { logger, publishMetrics, tracer } from './observability.ts';
 import './schemas.ts';
-import { type Area, findRoute, matchRoute, type RouteDef } from './routes.ts';
+import { type Area, findRoute, matchRoute, type RouteDef, type RouteMatch } from './routes.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthContext>;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -36,10 +37,29 @@ export interface Reply {
   status: number;
   body: unknown;
   headers: Record<string, string>;
+  /** Set-Cookie values (payload 2.0 `cookies`: one Set-Cookie header each). */
+  cookies: string[];
 }
 
-export function reply(status: number, body: unknown, headers: Record<string, string> = {}): Reply {
-  return { kind: 'reply', status, body, headers };
+export function reply(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  cookies: string[] = [],
+): Reply {
+  return { kind: 'reply', status, body, headers, cookies };
+}
+
+/** A response that is not JSON (a CSV download): the text is sent as is, UTF-8. */
+export interface TextReply {
+  readonly kind: 'text';
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+export function textReply(status: number, body: string, headers: Record<string, string>): TextReply {
+  return { kind: 'text', status, body, headers };
 }
 
 export interface OperationContext<B, Q, P> {
@@ -52,6 +72,8 @@ export interface OperationContext<B, Q, P> {
   /** Raw request body bytes, for operations that read their own body (multipart uploads). */
   rawBody(): Buffer;
   header(name: string): string | undefined;
+  /** A request cookie by name (from payload 2.0's `cookies`). */
+  cookie(name: string): string | undefined;
 }
 
 type Schema = z.ZodType;
@@ -93,11 +115,17 @@ const JSON_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-function jsonResult(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+function jsonResult(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  cookies: string[] = [],
+): HttpResult {
   return {
     statusCode: status,
     headers: { ...JSON_HEADERS, ...headers },
     body: body === undefined ? '' : JSON.stringify(body),
+    ...(cookies.length > 0 ? { cookies } : {}),
   };
 }
 
@@ -190,28 +218,50 @@ function authenticate(event: HttpEvent, route: RouteDef): Principal {
   return principal;
 }
 
-export function resolveRoute(event: HttpEvent): RouteDef {
-  const route = findRoute(event.routeKey);
-  if (route) return route;
+/**
+ * The route a request is for, with its path parameters. API Gateway names it in `routeKey`;
+ * `$default` requests and the trailing-slash catch-all are matched here: the catch-all stands
+ * for the route its path names without the slash, anything else answers 404, or 405 with the
+ * methods the path does have.
+ */
+export function resolveRoute(event: HttpEvent): RouteMatch {
+  const declared = findRoute(event.routeKey);
+  if (declared && !declared.trailingSlash) {
+    return { route: declared, params: (event.pathParameters ?? {}) as Record<string, string> };
+  }
   const method = event.requestContext.http.method;
   const path = event.rawPath;
-  const match = matchRoute(method, path);
+  const bare = declared && path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : undefined;
+  if (bare !== undefined) {
+    const target = matchRoute(method, bare, { withoutCatchAll: true });
+    if (target && 'route' in target) return target;
+  }
+  const match = matchRoute(method, path, { withoutCatchAll: true });
   if (match && 'allowed' in match) throw new MethodNotAllowedError(method, path, match.allowed);
-  if (match) return match.route;
+  if (match) return match;
   throw new RouteNotFoundError(method, path);
 }
 
-/** Builds an area's Lambda handler from its operations (one per route of the area). */
-export function areaHandler(area: Area, operations: Record<string, Operation>) {
+/**
+ * Builds an area's Lambda handler from its operations (one per route of the area). `borrowed`
+ * holds operations of other areas this function also serves, reached only through the
+ * trailing-slash catch-all (e.g. `POST /api/v1/datasets/` on the pipelines function).
+ */
+export function areaHandler(
+  area: Area,
+  operations: Record<string, Operation>,
+  borrowed: Partial<Record<Area, Record<string, Operation>>> = {},
+) {
   const dispatch = async (event: HttpEvent, context: Context): Promise<HttpResult> => {
-    const route = resolveRoute(event);
-    const op = route.area === area ? operations[route.operation] : undefined;
+    const { route, params: pathParams } = resolveRoute(event);
+    const op = route.area === area ? operations[route.operation] : borrowed[route.area]?.[route.operation];
     if (!op) throw new RouteNotFoundError(event.requestContext.http.method, event.rawPath);
     logger.appendKeys({ route: event.routeKey });
     const principal = authenticate(event, route);
-    const params = parseWith(op.params, event.pathParameters ?? {}, 'path');
+    const params = parseWith(op.params, pathParams, 'path');
     const query = parseWith(op.query, parseQuery(event.rawQueryString), 'query');
     const body = op.body ? parseWith(op.body, parseJsonBody(event), 'body') : undefined;
+    let cookies: Map<string, string> | undefined;
     const result = await op.run({
       body,
       query,
@@ -221,10 +271,22 @@ export function areaHandler(area: Area, operations: Record<string, Operation>) {
       requestId: context.awsRequestId,
       rawBody: () => rawBody(event),
       header: (name) => event.headers?.[name.toLowerCase()],
+      cookie: (name) => {
+        cookies ??= parseCookies(event.cookies);
+        return cookies.get(name);
+      },
     });
     if (result && typeof result === 'object' && (result as Reply).kind === 'reply') {
       const r = result as Reply;
-      return jsonResult(r.status, r.body, r.headers);
+      return jsonResult(r.status, r.body, r.headers, r.cookies);
+    }
+    if (result && typeof result === 'object' && (result as TextReply).kind === 'text') {
+      const r = result as TextReply;
+      return {
+        statusCode: r.status,
+        headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...r.headers },
+        body: r.body,
+      };
     }
     return jsonResult(200, result);
   };

@@ -39,6 +39,13 @@ export interface RouteDef {
   area: Area;
   operation: string;
   access: Access;
+  /**
+   * A catch-all (`/api/v1/{proxy+}`) for paths with a trailing slash: API Gateway refuses
+   * templates that end in `/`, so `POST /api/v1/datasets/` matches no other route. Its handler
+   * serves the route the path names without the slash, with that route's access; any other
+   * path answers 404/405 as the `$default` route would. Never listed in an `Allow` header.
+   */
+  trailingSlash?: true;
 }
 
 const V1 = '/api/v1';
@@ -49,7 +56,9 @@ export const ROUTES: readonly RouteDef[] = [
 
   { method: 'POST', path: `${V1}/auth/login`, area: 'auth', operation: 'login', access: 'public' },
   { method: 'POST', path: `${V1}/auth/refresh`, area: 'auth', operation: 'refresh', access: 'public' },
-  { method: 'POST', path: `${V1}/auth/logout`, area: 'auth', operation: 'logout', access: 'viewer' },
+  // Public: the refresh token (body or cookie) is the credential; a browser whose access token
+  // is gone must still be able to end its session.
+  { method: 'POST', path: `${V1}/auth/logout`, area: 'auth', operation: 'logout', access: 'public' },
   { method: 'GET', path: `${V1}/auth/me`, area: 'auth', operation: 'me', access: 'viewer' },
   {
     method: 'POST',
@@ -142,12 +151,28 @@ export const ROUTES: readonly RouteDef[] = [
     operation: 'deleteDataset',
     access: 'editor',
   },
+  {
+    // The D.Hub client page's upload (multipart field `files`): the tables upload under another path.
+    method: 'POST',
+    path: `${V1}/datasets/{dataset_id}/upload`,
+    area: 'ingest',
+    operation: 'uploadTable',
+    access: 'editor',
+  },
 
   {
     method: 'GET',
     path: `${V1}/tables/{dataset_id}`,
     area: 'tables',
     operation: 'getTablePage',
+    access: 'viewer',
+  },
+  {
+    // Infers the schema of a posted file (multipart `files`) without storing anything.
+    method: 'POST',
+    path: `${V1}/tables/schema`,
+    area: 'tables',
+    operation: 'inferSchema',
     access: 'viewer',
   },
   {
@@ -288,6 +313,35 @@ export const ROUTES: readonly RouteDef[] = [
     access: 'editor',
   },
   { method: 'GET', path: `${V1}/traces`, area: 'pipelines', operation: 'listTraces', access: 'viewer' },
+  {
+    method: 'GET',
+    path: `${V1}/traces/pipelines/{pipeline_id}`,
+    area: 'pipelines',
+    operation: 'getLatestTrace',
+    access: 'viewer',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/traces/pipelines/{pipeline_id}/{batch_id}`,
+    area: 'pipelines',
+    operation: 'getBatchTrace',
+    access: 'viewer',
+  },
+  {
+    // `/traces/pipelines/{pipeline_id}/` (the history) ends in a slash: the batches' greedy form.
+    method: 'GET',
+    path: `${V1}/traces/pipelines/{proxy+}`,
+    area: 'pipelines',
+    operation: 'tracesProxy',
+    access: 'viewer',
+  },
+  {
+    method: 'GET',
+    path: `${V1}/traces/steps/{batch_id}`,
+    area: 'pipelines',
+    operation: 'getStepTraces',
+    access: 'viewer',
+  },
 
   // Data Flow (NAVER Cloud Data Flow compatible): jobs are pipelines, executions are batches
   { method: 'GET', path: `${V1}/jobs`, area: 'jobs', operation: 'getJobs', access: 'viewer' },
@@ -341,6 +395,14 @@ export const ROUTES: readonly RouteDef[] = [
   {
     method: 'GET',
     path: `${V1}/stats/executions-times`,
+    area: 'jobs',
+    operation: 'getExecutionTimes',
+    access: 'viewer',
+  },
+  // The older reference pages' spelling of the same route.
+  {
+    method: 'GET',
+    path: `${V1}/stats/execution-times`,
     area: 'jobs',
     operation: 'getExecutionTimes',
     access: 'viewer',
@@ -445,6 +507,26 @@ export const ROUTES: readonly RouteDef[] = [
     operation: 'registerDataSource',
     access: 'editor',
   },
+
+  // Trailing-slash forms of the D.Hub collection routes (`POST /api/v1/datasets/`, `GET
+  // /api/v1/pipelines/`). The pipelines area serves them: its function may also write the
+  // catalog's records (see functions/pipelines.ts).
+  {
+    method: 'GET',
+    path: `${V1}/{proxy+}`,
+    area: 'pipelines',
+    operation: 'trailingSlash',
+    access: 'viewer',
+    trailingSlash: true,
+  },
+  {
+    method: 'POST',
+    path: `${V1}/{proxy+}`,
+    area: 'pipelines',
+    operation: 'trailingSlash',
+    access: 'viewer',
+    trailingSlash: true,
+  },
 ];
 
 /** Routes that answer without credentials. Everything else goes through the authorizer. */
@@ -464,48 +546,68 @@ interface CompiledRoute {
   pattern: RegExp;
   names: string[];
   greedy: boolean;
+  /** Literal segments: among greedy templates, the longest literal prefix wins. */
+  literals: number;
 }
 
 const COMPILED: CompiledRoute[] = ROUTES.map((route) => {
   const names: string[] = [];
   let greedy = false;
+  let literals = 0;
   const source = route.path
     .split('/')
     .map((segment) => {
       const param = /^\{([a-z_]+)(\+?)\}$/.exec(segment);
-      if (!param?.[1]) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      if (!param?.[1]) {
+        literals++;
+        return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      }
       names.push(param[1]);
       if (param[2]) greedy = true;
       return param[2] ? '(.+)' : '([^/]+)';
     })
     .join('/');
-  return { route, pattern: new RegExp(`^${source}$`), names, greedy };
+  return { route, pattern: new RegExp(`^${source}$`), names, greedy, literals };
 });
+
+export interface MatchOptions {
+  /** Leave out the trailing-slash catch-alls (to find what they stand in for). */
+  withoutCatchAll?: boolean;
+}
 
 /**
  * Matches a request path against the table the way API Gateway does: literal segments
- * first, then templates. Returns the route for the method, or the methods the path allows.
+ * first, then templates, greedy ones last (the one with the longest literal prefix first).
+ * Returns the route for the method, or the methods the path allows; a trailing-slash
+ * catch-all never counts as allowing its method.
  */
-export function matchRoute(method: string, path: string): RouteMatch | { allowed: Method[] } | undefined {
-  const candidates: Array<RouteMatch & { greedy: boolean }> = [];
-  for (const { route, pattern, names, greedy } of COMPILED) {
+export function matchRoute(
+  method: string,
+  path: string,
+  options: MatchOptions = {},
+): RouteMatch | { allowed: Method[] } | undefined {
+  const candidates: Array<RouteMatch & { greedy: boolean; literals: number }> = [];
+  for (const { route, pattern, names, greedy, literals } of COMPILED) {
+    if (options.withoutCatchAll && route.trailingSlash) continue;
     const m = pattern.exec(path);
     if (!m) continue;
     const params: Record<string, string> = {};
     names.forEach((name, i) => {
       params[name] = safeDecode(m[i + 1] ?? '');
     });
-    candidates.push({ route, params, greedy });
+    candidates.push({ route, params, greedy, literals });
   }
-  if (candidates.length === 0) return undefined;
   // Prefer the most literal template (fewest parameters, greedy ones last), as API Gateway does.
   candidates.sort(
     (a, b) =>
-      Number(a.greedy) - Number(b.greedy) || Object.keys(a.params).length - Object.keys(b.params).length,
+      Number(a.greedy) - Number(b.greedy) ||
+      (a.greedy ? b.literals - a.literals : 0) ||
+      Object.keys(a.params).length - Object.keys(b.params).length,
   );
   const best = candidates.filter((c) => c.route.method === method);
   if (best[0]) return { route: best[0].route, params: best[0].params };
-  return { allowed: [...new Set(candidates.map((c) => c.route.method))] };
+  const allowed = [...new Set(candidates.filter((c) => !c.route.trailingSlash).map((c) => c.route.method))];
+  return allowed.length > 0 ? { allowed } : undefined;
 }
 
 function safeDecode(segment: string): string {

@@ -150,7 +150,7 @@ describe('CSV upload', () => {
     const body = await page(ds);
     expect(body).toMatchObject({ columns: ['a', 'b'], data: [[1, 2]], total_rows: 1 });
     const versions = await api.get(`/api/v1/tables/${ds}/versions`, { token });
-    expect(versions.body.versions).toHaveLength(1);
+    expect(versions.body).toHaveLength(1);
   });
 
   it('appends and overwrites, recording each version', async () => {
@@ -169,14 +169,15 @@ describe('CSV upload', () => {
     await api.upload(ds, 'c\ntrue\n', token, '?mode=overwrite');
     expect(await page(ds)).toMatchObject({ columns: ['c'], data: [[true]], total_rows: 1 });
     const versions = await api.get(`/api/v1/tables/${ds}/versions`, { token });
-    expect(versions.body.versions.map((v: { version: number; rows: number }) => [v.version, v.rows])).toEqual(
-      [
-        [3, 1],
-        [2, 3],
-        [1, 2],
-      ],
-    );
-    expect(versions.body.current_version).toBe(3);
+    expect(versions.body.map((v: { version: number; rows: number }) => [v.version, v.rows])).toEqual([
+      [3, 1],
+      [2, 3],
+      [1, 2],
+    ]);
+    expect(versions.body.map((v: { current: boolean }) => v.current)).toEqual([true, false, false]);
+    expect(
+      versions.body.map((v: { operationParameters: { mode: string } }) => v.operationParameters.mode),
+    ).toEqual(['Overwrite', 'Append', 'Overwrite']);
   });
 
   it('pages from the manifest: later pages and a page past the end', async () => {

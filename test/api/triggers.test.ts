@@ -104,7 +104,7 @@ describe('trigger routes', () => {
       triggerId: expect.stringMatching(/^trg-[0-9a-z]{22}$/),
       name,
       type: 'SCHEDULED',
-      triggerRule: { type: 'RECURRING', interval: 'DAY', time: '03:30', dayOfWeek: [], dateOfMonth: [] },
+      triggerRule: { type: 'RECURRING', interval: 'DAY', time: '03:30', dayOfWeek: [], dateOfMonth: null },
       cron: null,
       timezone: 'Asia/Seoul',
       scheduleExpression: 'cron(30 3 * * ? *)',
@@ -264,7 +264,7 @@ describe('scheduled triggers', () => {
 
     const executions = await until(
       'the workflow to be run by the trigger',
-      async () => (await api.get(`/api/v1/workflows/${workflowId}/executions`, { token })).body,
+      async () => (await api.get(`/api/v1/workflows/${workflowId}/executions?view=runs`, { token })).body,
       (b) => (b.list ?? []).some((e: { status: string }) => e.status === 'COMPLETED'),
     );
     expect(executions.count).toBeGreaterThanOrEqual(1);

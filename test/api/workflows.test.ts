@@ -121,8 +121,14 @@ describe('workflows', () => {
     // Arrange
     const a = await goodJob('wf-crud-a');
     const b = await goodJob('wf-crud-b');
+    const trigger = await api.post(
+      '/api/v1/triggers',
+      { name: unique('wf_crud_manual').replaceAll('-', '_'), type: 'NONE' },
+      { token },
+    );
+    expect(trigger.status, trigger.text).toBe(200);
     const nodes = [
-      { id: 1, name: 'hourly', type: 'TRIGGER', parentNodeIds: [], triggerId: 'trg-anything' },
+      { id: 1, name: 'hourly', type: 'TRIGGER', parentNodeIds: [], triggerId: trigger.body.triggerId },
       jobNode(2, a.id, [1]),
     ];
 
@@ -264,9 +270,17 @@ describe('workflow executions', () => {
     const batch = await api.get(`/api/v1/batches/${a.id}/${first.jobExecutionId}`, { token });
     expect(batch.body.status).toBe('completed');
 
-    const list = await api.get(`/api/v1/workflows/${workflow.workflowId}/executions`, { token });
-    expect(list.body).toMatchObject({ count: 1, page: 0, limit: 1000 });
-    expect(list.body.list[0]).toEqual(done);
+    const runs = await api.get(`/api/v1/workflows/${workflow.workflowId}/executions?view=runs`, { token });
+    expect(runs.body).toMatchObject({ count: 1, page: 0, limit: 1000 });
+    expect(runs.body.list[0]).toEqual(done);
+    // Without view=runs: the job executions, newest first, each naming its workflow execution.
+    const jobs = await api.get(`/api/v1/workflows/${workflow.workflowId}/executions?page=0&limit=1`, {
+      token,
+    });
+    expect(jobs.body).toMatchObject({ count: 2, page: 0, limit: 1 });
+    expect(jobs.body.list).toEqual([
+      { ...second, workflowId: workflow.workflowId, workflowName: workflow.name },
+    ]);
     const after = await api.get(`/api/v1/workflows/${workflow.workflowId}`, { token });
     expect(after.body).toMatchObject({ status: 'RUNNABLE', lastExecutionStatus: 'COMPLETED' });
   });

@@ -85,6 +85,16 @@ describe('operator settings from context', () => {
     );
   });
 
+  it('read the default time zone in its canonical spelling, refusing offsets and unknown names', () => {
+    expect(settings({ 'sluice:defaultTimezone': 'asia/seoul' }).props).toEqual({
+      defaultTimezone: 'Asia/Seoul',
+    });
+    expect(() => settings({ 'sluice:defaultTimezone': '+09:00' })).toThrow(/sluice:defaultTimezone/);
+    expect(() => settings({ 'sluice:defaultTimezone': 'Mars/Olympus_Mons' })).toThrow(
+      /sluice:defaultTimezone/,
+    );
+  });
+
   it('reject a step worker /tmp size Lambda does not offer, naming the setting', () => {
     expect(() => settings({ 'sluice:stepWorkerEphemeralStorageMiB': '256' })).toThrow(
       /sluice:stepWorkerEphemeralStorageMiB/,

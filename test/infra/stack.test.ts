@@ -15,7 +15,12 @@ import {
 
 const synth = synthesizeBeforeAll();
 
-const PUBLIC_ROUTE_KEYS = ['POST /api/v1/auth/login', 'POST /api/v1/auth/refresh', 'GET /health'];
+const PUBLIC_ROUTE_KEYS = [
+  'POST /api/v1/auth/login',
+  'POST /api/v1/auth/refresh',
+  'POST /api/v1/auth/logout',
+  'GET /health',
+];
 
 function routesByKey(): Map<string, Record<string, unknown>[]> {
   const byKey = new Map<string, Record<string, unknown>[]>();
@@ -35,7 +40,7 @@ describe('HTTP API routes', () => {
     expect(byKey.size).toBe(ROUTES.length + 1);
   });
 
-  it('treats exactly login, refresh and health as public', () => {
+  it('treats exactly login, refresh, logout and health as public', () => {
     const expected = ROUTES.filter((r) => r.access === 'public').map(routeKey);
     expect(expected.sort()).toEqual([...PUBLIC_ROUTE_KEYS].sort());
   });
@@ -68,6 +73,30 @@ describe('HTTP API routes', () => {
     expect(Object.keys(resourcesOfType(synth.template, 'AWS::ApiGatewayV2::Integration'))).toHaveLength(
       areas.add('fallback').size,
     );
+  });
+
+  it('serves the D.Hub reference routes: traces, schema inference, dataset upload, trailing slashes', () => {
+    const byKey = routesByKey();
+    const target = (key: string) => byKey.get(key)?.[0]?.Target;
+    for (const key of [
+      'GET /api/v1/traces/pipelines/{pipeline_id}',
+      'GET /api/v1/traces/pipelines/{pipeline_id}/{batch_id}',
+      'GET /api/v1/traces/pipelines/{proxy+}',
+      'GET /api/v1/traces/steps/{batch_id}',
+      'POST /api/v1/tables/schema',
+      'POST /api/v1/datasets/{dataset_id}/upload',
+      'GET /api/v1/{proxy+}',
+      'POST /api/v1/{proxy+}',
+    ]) {
+      expect(target(key), key).toBeDefined();
+    }
+    // The dataset upload is the tables upload (the ingest function) under another path.
+    expect(target('POST /api/v1/datasets/{dataset_id}/upload')).toEqual(
+      target('POST /api/v1/tables/{dataset_id}/upload'),
+    );
+    // Trailing-slash collection routes are served by the pipelines function.
+    expect(target('POST /api/v1/{proxy+}')).toEqual(target('POST /api/v1/pipelines'));
+    expect(target('GET /api/v1/traces/pipelines/{proxy+}')).toEqual(target('GET /api/v1/batches/{proxy+}'));
   });
 });
 
@@ -340,6 +369,26 @@ describe('functions', () => {
     }
   });
 
+  it('give the Data Flow areas the default time zone, UTC unless sluice:defaultTimezone says', () => {
+    const dataflow = ['ApiJobsFunction', 'ApiWorkflowsFunction', 'ApiTriggersFunction'];
+    const zoneOf = (template: typeof synth.template) =>
+      Object.fromEntries(
+        Object.entries(resourcesOfType(template, 'AWS::Lambda::Function')).map(([id, fn]) => [
+          id,
+          environmentOf(fn).SLUICE_DEFAULT_TIMEZONE,
+        ]),
+      );
+    const seoul = zoneOf(synthesize({ props: { defaultTimezone: 'Asia/Seoul' } }).template);
+    let checked = 0;
+    for (const [id, zone] of Object.entries(zoneOf(synth.template))) {
+      const isDataflow = dataflow.some((prefix) => id.startsWith(prefix));
+      expect(zone, id).toBe(isDataflow ? 'UTC' : undefined);
+      expect(seoul[id], id).toBe(isDataflow ? 'Asia/Seoul' : undefined);
+      if (isDataflow) checked += 1;
+    }
+    expect(checked).toBe(dataflow.length);
+  });
+
   it('size the S3-event ingest function for large files', () => {
     synth.template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.onObjectCreated',
@@ -396,5 +445,14 @@ describe('outputs', () => {
       expect.arrayContaining(['ApiUrl', 'DataBucketName', 'StateMachinePrefix', 'AdminSecretName']),
     );
     expect(outputs.AdminSecretName?.Description).toContain('aws secretsmanager get-secret-value');
+  });
+});
+
+describe('the refresh cookie', () => {
+  it('is Secure on AWS: only the auth function is told so', () => {
+    const marked = Object.entries(resourcesOfType(synth.template, 'AWS::Lambda::Function'))
+      .filter(([, fn]) => environmentOf(fn).SLUICE_SECURE_COOKIES !== undefined)
+      .map(([id, fn]) => [id.replace(/[0-9A-F]{8}$/, ''), environmentOf(fn).SLUICE_SECURE_COOKIES]);
+    expect(marked).toEqual([['ApiAuthFunction', 'true']]);
   });
 });

@@ -85,6 +85,22 @@ describe('trigger-fire function', () => {
     expect(statementsWith(statements, 'events:DeleteRule').map((s) => s.Resource)).toEqual([RULES]);
   });
 
+  it('resolves and starts the workflows that name a trigger: queries the table indexes, knows the workflow settings', () => {
+    const statements = statementsOfRole(synth.template, 'TriggersFireFunctionRole');
+    // The workflows-by-trigger index is a Query of gsi2.
+    const queries = statementsWith(statements, 'dynamodb:Query');
+    expect(JSON.stringify(queries.map((s) => s.Resource))).toContain('/index/gsi2');
+    const states = statements.filter((s) => asArray(s.Action).includes('states:StartExecution'));
+    expect(JSON.stringify(states.map((s) => s.Resource))).toContain(':stateMachine:SluiceTest_wf-*');
+    const [, fn] = resource(synth.template, 'AWS::Lambda::Function', 'TriggersFireFunction');
+    const [stepId] = resource(synth.template, 'AWS::Lambda::Function', 'WorkflowsWorkflowStep');
+    const [roleId] = resource(synth.template, 'AWS::IAM::Role', 'WorkflowsStatesRole');
+    expect(environmentOf(fn)).toMatchObject({
+      SLUICE_WORKFLOW_STEP_ARN: { 'Fn::GetAtt': [stepId, 'Arn'] },
+      SLUICE_WORKFLOW_ROLE_ARN: { 'Fn::GetAtt': [roleId, 'Arn'] },
+    });
+  });
+
   it('cannot pass the scheduler role nor learn the target settings', () => {
     const [schedulerRoleId] = resource(synth.template, 'AWS::IAM::Role', 'TriggersSchedulerRole');
     const passed = statementsWith(

@@ -1,8 +1,10 @@
 import { Cron } from 'croner';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  formatInZone,
   isValidTimezone,
   nextRuns,
+  parseDateTime,
   type Schedule,
   ScheduleError,
   scheduleFromExpression,
@@ -476,6 +478,72 @@ describe('time zones', () => {
     const rule: TriggerRule = { type: 'RECURRING', interval: 'DAY', time: '09:00' };
     expect(scheduleFromRule(rule, undefined, NOW).timezone).toBe('UTC');
     expect(scheduleFromRule(rule, 'asia/seoul', NOW).timezone).toBe('Asia/Seoul');
+  });
+});
+
+describe('the default time zone setting', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  /** schedule.ts as loaded with SLUICE_DEFAULT_TIMEZONE set (config is read once per load). */
+  async function loadWith(zone: string) {
+    vi.stubEnv('SLUICE_DEFAULT_TIMEZONE', zone);
+    vi.resetModules();
+    return import('#core/triggers/schedule');
+  }
+
+  it('is where a rule without a time zone runs, and where its wall times are read', async () => {
+    // Arrange
+    const schedule = await loadWith('Asia/Seoul');
+    const rule: TriggerRule = { type: 'ONE_TIME', executionDate: '2026-03-01T10:00:00' };
+
+    // Act
+    const made = schedule.scheduleFromRule(rule, undefined, NOW);
+
+    // Assert
+    expect(made.timezone).toBe('Asia/Seoul');
+    expect(made.local).toEqual({ at: '2026-03-01T01:00:00.000Z' });
+  });
+
+  it('gives way to the time zone a trigger names', async () => {
+    const schedule = await loadWith('Asia/Seoul');
+    const rule: TriggerRule = { type: 'RECURRING', interval: 'DAY', time: '09:00' };
+    expect(schedule.scheduleFromRule(rule, 'UTC', NOW).timezone).toBe('UTC');
+  });
+
+  it('is refused, naming the setting, when it is no IANA name: the Data Flow views do not even load', async () => {
+    const schedule = await loadWith('+09:00');
+    const rule: TriggerRule = { type: 'RECURRING', interval: 'DAY', time: '09:00' };
+    expect(() => schedule.scheduleFromRule(rule, undefined, NOW)).toThrow(/SLUICE_DEFAULT_TIMEZONE/);
+    await expect(import('#core/dataflow/views')).rejects.toThrow(/SLUICE_DEFAULT_TIMEZONE/);
+  });
+});
+
+describe('dates in a zone', () => {
+  it.each([
+    ['2024-07-10T05:16:01.250Z', 'Asia/Seoul', '2024-07-10T14:16:01+09:00'],
+    ['2024-07-10T05:16:01Z', 'UTC', '2024-07-10T05:16:01+00:00'],
+    ['2024-07-10T05:16:01Z', 'America/New_York', '2024-07-10T01:16:01-04:00'],
+    ['2024-01-10T05:16:01Z', 'America/New_York', '2024-01-10T00:16:01-05:00'],
+    ['2024-07-10T05:16:01Z', 'Asia/Kolkata', '2024-07-10T10:46:01+05:30'],
+  ])('%s in %s is written %s', (iso, tz, expected) => {
+    expect(formatInZone(Date.parse(iso), tz)).toBe(expected);
+  });
+
+  it.each([
+    ['2025-03-19T00:00:00', 'Asia/Seoul', '2025-03-18T15:00:00.000Z'],
+    ['2023-10-23T15:17:32.833', 'Asia/Seoul', '2023-10-23T06:17:32.000Z'],
+    ['2025-03-19T00:00:00+00:00', 'Asia/Seoul', '2025-03-19T00:00:00.000Z'],
+    ['2025-03-19T00:00:00Z', 'Asia/Seoul', '2025-03-19T00:00:00.000Z'],
+    ['2025-03-19 09:30', 'UTC', '2025-03-19T09:30:00.000Z'],
+  ])('%s read in %s is %s', (text, tz, expected) => {
+    expect(new Date(parseDateTime(text, tz) as number).toISOString()).toBe(expected);
+  });
+
+  it.each([['2025-02-30T00:00:00'], ['yesterday'], ['2025-03-19']])('%s is no date-time', (text) => {
+    expect(parseDateTime(text, 'UTC')).toBeUndefined();
   });
 });
 

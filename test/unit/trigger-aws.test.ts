@@ -14,6 +14,15 @@ import {
   SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
+import { SFNClient, StartExecutionCommand, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsTriggerRuntime, type TriggerRulesConfig } from '#core/triggers/aws';
@@ -21,6 +30,20 @@ import type { ArmedTrigger } from '#core/triggers/runtime';
 
 const scheduler = mockClient(SchedulerClient);
 const events = mockClient(EventBridgeClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
+
+// The stores' settings, read when the service modules load (below).
+process.env.SLUICE_TABLE = 'Sluice-Table';
+process.env.SLUICE_DATA_BUCKET = 'sluice-data';
+process.env.SLUICE_WORKFLOW_STEP_ARN =
+  'arn:aws:lambda:ap-northeast-2:123456789012:function:Sluice-WorkflowStep';
+delete process.env.SLUICE_ALLOW_SECOND_SCHEDULES;
+const { fireTrigger } = await import('#core/triggers/fire');
+const { createTrigger } = await import('#core/triggers/triggers');
+const { useTriggerRuntime } = await import('#core/triggers/runtime');
+const { useEngine } = await import('#core/engine/engine');
+const { SfnEngine } = await import('#core/engine/sfn');
 
 const FIRE = 'arn:aws:lambda:ap-northeast-2:123456789012:function:Sluice-TriggersFire';
 const ROLE = 'arn:aws:iam::123456789012:role/Sluice-TriggersSchedulerRole';
@@ -56,6 +79,8 @@ const daily: ArmedTrigger = {
 beforeEach(() => {
   scheduler.reset();
   events.reset();
+  ddb.reset();
+  sfn.reset();
 });
 
 describe('the AWS trigger runtime', () => {
@@ -240,5 +265,188 @@ describe('the AWS trigger runtime', () => {
     await expect(runtime(removeOnly).register(daily)).rejects.toThrow(
       /SLUICE_TRIGGER_FIRE_ARN, SLUICE_TRIGGER_SCHEDULER_ROLE_ARN/,
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// What a trigger starts is resolved by the fire function, not by its schedule.
+
+const WORKFLOW = 'wf-0123456789abcdefghjkmnpq';
+const JOB = 'pl-0123456789abcdefghjkmnpq';
+const STATE_MACHINES = 'arn:aws:states:ap-northeast-2:123456789012:stateMachine:';
+const WORKFLOW_VERSION = `${STATE_MACHINES}Sluice_${WORKFLOW}:1`;
+const CREATED = '2025-03-01T00:00:00.000Z';
+
+/** A SCHEDULED trigger as stored, with no target of its own. */
+const storedTrigger = {
+  pk: `TRIGGER#${ID}`,
+  sk: 'META',
+  id: ID,
+  name: 'hourly_load',
+  description: '',
+  type: 'SCHEDULED',
+  trigger_rule: { type: 'RECURRING', interval: 'HOUR', time: '15' },
+  timezone: 'UTC',
+  schedule: { expression: 'cron(15 * * * ? *)', timezone: 'UTC', local: { cron: '0 15 * * * *' } },
+  on_busy: 'QUEUE',
+  enabled: true,
+  created_at: CREATED,
+  updated_at: CREATED,
+  created_by: 'admin',
+};
+
+/** Data Flow's workflow: the trigger's node, then the job's node with its jobCondition. */
+const storedWorkflow = {
+  pk: `WF#${WORKFLOW}`,
+  sk: 'META',
+  id: WORKFLOW,
+  name: 'workflow001',
+  description: '',
+  is_temp: false,
+  nodes: [
+    { id: ID, name: 'hourly_load', type: 'TRIGGER', parentNodeIds: [], triggerId: ID },
+    {
+      id: JOB,
+      name: 'job001',
+      type: 'JOB',
+      parentNodeIds: [ID],
+      jobId: JOB,
+      jobCondition: { workerType: 'DEFAULT', numWorker: 3, timeout: 30 },
+    },
+  ],
+  created_at: CREATED,
+  updated_at: CREATED,
+  created_by: 'admin',
+};
+
+const storedJob = {
+  pk: `PL#${JOB}`,
+  sk: 'META',
+  id: JOB,
+  name: 'job001',
+  version: 1,
+  valid: true,
+  timeout_minutes: 360,
+  num_workers: 2,
+  max_concurrent_runs: 1,
+  active_runs: 0,
+};
+
+const commandInput = <T>(mock: typeof ddb | typeof sfn, command: unknown, index = 0) =>
+  (mock.commandCalls(command as never)[index]?.args[0] as { input: T } | undefined)?.input;
+
+describe('triggers on AWS', () => {
+  it('arm a SCHEDULED trigger that has no target: its schedule targets the fire function', async () => {
+    useTriggerRuntime(runtime());
+    ddb.on(PutCommand).resolves({});
+    scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
+
+    const created = await createTrigger(
+      {
+        name: 'trigger001',
+        type: 'SCHEDULED',
+        triggerRule: { type: 'RECURRING', interval: 'DAY', time: '10:00' },
+      },
+      { username: 'admin' },
+    );
+
+    expect(created.target).toBeNull();
+    expect(inputOf(scheduler, CreateScheduleCommand)).toMatchObject({
+      Name: created.triggerId,
+      GroupName: 'Sluice-triggers',
+      ScheduleExpression: 'cron(0 10 * * ? *)',
+      State: 'ENABLED',
+      Target: { Arn: FIRE, RoleArn: ROLE, DeadLetterConfig: { Arn: DLQ } },
+    });
+  });
+
+  it('start, when fired, each workflow whose TRIGGER node names them, found by one Query', async () => {
+    useEngine(
+      new SfnEngine(new SFNClient({ region: 'ap-northeast-2' }), {
+        stateMachinePrefix: 'Sluice_',
+        stateMachineArnBase: STATE_MACHINES,
+        roleArn: 'arn:aws:iam::123456789012:role/Sluice-States',
+        logGroupArn: 'arn:aws:logs:ap-northeast-2:123456789012:log-group:/sluice/states:*',
+        workflowRoleArn: 'arn:aws:iam::123456789012:role/Sluice-WorkflowStates',
+      }),
+    );
+    ddb.on(GetCommand).resolves({});
+    ddb.on(GetCommand, { Key: { pk: `TRIGGER#${ID}`, sk: 'META' } }).resolves({ Item: storedTrigger });
+    ddb.on(GetCommand, { Key: { pk: `WF#${WORKFLOW}`, sk: 'META' } }).resolves({ Item: storedWorkflow });
+    ddb.on(GetCommand, { Key: { pk: `PL#${JOB}`, sk: 'META' } }).resolves({ Item: storedJob });
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb
+      .on(QueryCommand, { IndexName: 'gsi2', ExpressionAttributeValues: { ':pk': `TRIGGERWORKFLOWS#${ID}` } })
+      .resolves({ Items: [{ workflow_id: WORKFLOW, trigger_id: ID }] });
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    sfn
+      .on(UpdateStateMachineCommand)
+      .resolves({ stateMachineVersionArn: WORKFLOW_VERSION, updateDate: new Date() });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution', startDate: new Date() });
+
+    const outcome = await fireTrigger(ID, { kind: 'schedule', id: 'delivery-1' });
+
+    // Resolved by a Query of the workflows-by-trigger index, never a Scan.
+    expect(ddb.commandCalls(ScanCommand)).toHaveLength(0);
+    expect(commandInput(ddb, QueryCommand)).toMatchObject({
+      TableName: 'Sluice-Table',
+      IndexName: 'gsi2',
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'gsi2pk' },
+      ExpressionAttributeValues: { ':pk': `TRIGGERWORKFLOWS#${ID}` },
+    });
+    // One claim of the delivery for this workflow, then the execution with the node's jobCondition.
+    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Record<string, any>);
+    expect(puts[0]).toMatchObject({ pk: `TRIGGER#${ID}`, sk: `FIRE#delivery-1#${WORKFLOW}` });
+    expect(puts[1]).toMatchObject({
+      workflow_id: WORKFLOW,
+      trigger_id: ID,
+      trigger_name: 'hourly_load',
+      created_by: 'trigger:hourly_load',
+      plan: [{ key: JOB, jobId: JOB, jobCondition: { workerType: 'DEFAULT', numWorker: 3, timeout: 30 } }],
+    });
+    // The job's Task waits for the node's 30 minutes (plus the start margin), not the job's 360.
+    const definition = JSON.parse(
+      commandInput<{ definition: string }>(sfn, UpdateStateMachineCommand)?.definition ?? '{}',
+    );
+    const run = Object.values(definition.States as Record<string, any>).find(
+      (state) => state.Resource === 'arn:aws:states:::states:startExecution.sync:2',
+    );
+    expect(run?.TimeoutSeconds).toBe(30 * 60 + 600);
+    const start = commandInput<{ stateMachineArn: string; name: string; input: string }>(
+      sfn,
+      StartExecutionCommand,
+    );
+    expect(start?.stateMachineArn).toBe(WORKFLOW_VERSION);
+    expect(JSON.parse(start?.input ?? '{}')).toEqual({
+      workflow_execution_id: puts[1]?.id,
+      workflow_id: WORKFLOW,
+    });
+    expect(outcome).toEqual({
+      fired: true,
+      targets: [
+        { type: 'WORKFLOW', workflowId: WORKFLOW, started: true, executionId: puts[1]?.id, status: 'READY' },
+      ],
+    });
+    // The firing is recorded on the trigger.
+    const updates = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates.at(-1)).toMatchObject({
+      Key: { pk: `TRIGGER#${ID}`, sk: 'META' },
+      ExpressionAttributeValues: { ':batch': puts[1]?.id },
+    });
+  });
+
+  it('start nothing, and stay armed, when no target and no workflow names them', async () => {
+    ddb.on(GetCommand, { Key: { pk: `TRIGGER#${ID}`, sk: 'META' } }).resolves({ Item: storedTrigger });
+    ddb.on(QueryCommand).resolves({ Items: [] });
+
+    const outcome = await fireTrigger(ID, { kind: 'schedule', id: 'delivery-2' });
+
+    expect(outcome).toEqual({ fired: false, reason: 'no-target' });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+    expect(scheduler.calls()).toHaveLength(0);
   });
 });

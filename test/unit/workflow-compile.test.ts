@@ -1,7 +1,15 @@
 import { createRequire } from 'node:module';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type FindJob, jobNodes, reasonOf, validateWorkflow } from '#core/workflows/model';
+import {
+  type FindJob,
+  type FindTrigger,
+  jobNodes,
+  type ParseJobCondition,
+  reasonOf,
+  triggerIdsOf,
+  validateWorkflow,
+} from '#core/workflows/model';
 import { taskStateNames } from '../../statemachines/compile.ts';
 import {
   compileWorkflow,
@@ -342,7 +350,11 @@ describe('workflow validation', () => {
     const { jobId: _omitted, ...noJob } = jobNode(2, A);
     expect(await problems([jobNode(1, MISSING), noJob, jobNode(3, 'not-a-job')])).toEqual([
       { nodeId: '1', field: 'jobId', message: `job ${MISSING} does not exist` },
-      { nodeId: '2', field: 'jobId', message: 'is required for a JOB node' },
+      {
+        nodeId: '2',
+        field: 'jobId',
+        message: "is required for a JOB node (or give the job's id as the node's id)",
+      },
       { nodeId: '3', field: 'jobId', message: 'job not-a-job does not exist' },
     ]);
   });
@@ -352,7 +364,11 @@ describe('workflow validation', () => {
     expect(
       await problems([noTrigger, { ...triggerNode(2), parentNodeIds: [3] }, jobNode(3, A, [1])]),
     ).toEqual([
-      { nodeId: '1', field: 'triggerId', message: 'is required for a TRIGGER node' },
+      {
+        nodeId: '1',
+        field: 'triggerId',
+        message: "is required for a TRIGGER node (or give the trigger's id as the node's id)",
+      },
       { nodeId: '2', field: 'parentNodeIds', message: 'must be empty: a TRIGGER node starts the workflow' },
     ]);
   });
@@ -393,5 +409,83 @@ describe('workflow validation', () => {
       '0:jobId',
       '1:triggerId',
     ]);
+  });
+  describe("in Data Flow's form (a node's id is its job's or trigger's id)", () => {
+    const T = `trg-${'0'.repeat(21)}t`;
+    const findTrigger: FindTrigger = async (id) => (id === T ? { id, name: 'hourly' } : undefined);
+    const parseJobCondition: ParseJobCondition = (value) => {
+      const c = value as { timeout?: unknown; nrn?: unknown };
+      if (typeof c.timeout === 'number' && c.timeout > 1440) {
+        return { problems: [{ field: 'timeout', message: 'must be at most 1440' }] };
+      }
+      return { condition: c as { timeout?: number; nrn?: string } };
+    };
+    const validate = (nodes: unknown[]) =>
+      validateWorkflow(nodes, findJob, { findTrigger, parseJobCondition });
+
+    it('takes the ids as the trigger and job, parents by those ids, and keeps the jobCondition', async () => {
+      const nodes = [
+        { id: T, name: 'hourly', type: 'TRIGGER', parentNodeIds: [], triggerRule: 'RECURRING' },
+        {
+          id: A,
+          name: 'job a',
+          type: 'JOB',
+          parentNodeIds: [T],
+          jobCondition: { timeout: 30, nrn: 'nrn:PUB:IAM::1:Role/x' },
+        },
+        { id: B, name: 'job b', type: 'JOB', parentNodeIds: [A] },
+      ];
+
+      const result = await validate(nodes);
+
+      expect(result.problems).toEqual([]);
+      expect(result.nodes.map((n) => [n.type, n.triggerId ?? n.jobId, n.jobCondition])).toEqual([
+        ['TRIGGER', T, undefined],
+        ['JOB', A, { timeout: 30, nrn: 'nrn:PUB:IAM::1:Role/x' }],
+        ['JOB', B, undefined],
+      ]);
+      expect(jobNodes(result.nodes)).toEqual([
+        {
+          key: A,
+          jobId: A,
+          name: 'job a',
+          parents: [],
+          jobCondition: { timeout: 30, nrn: 'nrn:PUB:IAM::1:Role/x' },
+        },
+        { key: B, jobId: B, name: 'job b', parents: [A] },
+      ]);
+      expect(triggerIdsOf(result.nodes)).toEqual([T]);
+    });
+
+    it('names the node whose id is no job or trigger, a bad jobCondition field and a bad triggerRule', async () => {
+      const nodes = [
+        { id: 'trg-gone', name: 't', type: 'TRIGGER', parentNodeIds: [], triggerRule: 'WEEKLY' },
+        { id: MISSING, name: 'j', type: 'JOB', parentNodeIds: ['trg-gone'] },
+        { id: A, name: 'a', type: 'JOB', parentNodeIds: [], jobCondition: { timeout: 5000 } },
+        { id: 7, name: 'numbered', type: 'TRIGGER', parentNodeIds: [], triggerId: 'trg-nope' },
+      ];
+
+      const result = await validate(nodes);
+
+      expect(result.valid).toBe(false);
+      expect(result.problems.map((p) => ({ nodeId: p.nodeId, field: p.field, message: p.message }))).toEqual([
+        {
+          nodeId: 'trg-gone',
+          field: 'id',
+          message:
+            'trigger trg-gone does not exist (a TRIGGER node without triggerId names its trigger by its id)',
+        },
+        { nodeId: 'trg-gone', field: 'triggerRule', message: 'must be one of RECURRING, ONE_TIME, NONE' },
+        {
+          nodeId: MISSING,
+          field: 'id',
+          message: `job ${MISSING} does not exist (a JOB node without jobId names its job by its id)`,
+        },
+        { nodeId: A, field: 'jobCondition.timeout', message: 'must be at most 1440' },
+        { nodeId: '7', field: 'triggerId', message: 'trigger trg-nope does not exist' },
+      ]);
+      // What a draft would store: every node, as far as it could be read.
+      expect(result.nodes.map((n) => n.triggerId ?? n.jobId)).toEqual(['trg-gone', MISSING, A, 'trg-nope']);
+    });
   });
 });

@@ -3,6 +3,9 @@
  * digest, single-use and rotated on every refresh; presenting a used one again revokes its
  * whole family (the sign of a stolen token). Failed logins are counted per login name and
  * lock that name out for a while after too many.
+ *
+ * Refresh and logout take the token from the body or, when the body has none, from the
+ * refresh cookie (see cookies.ts); a token in the body wins.
  */
 import { z } from 'zod';
 import { authConfig } from '../config.ts';
@@ -13,7 +16,6 @@ import { normalizeName } from '../names.ts';
 import { logger } from '../observability.ts';
 import { alwaysCheck } from '../schemas.ts';
 import { decoyHash, digest, digestEquals, newSecret, verifyPassword } from './passwords.ts';
-import type { Principal } from './principal.ts';
 import { issueAccessToken } from './tokens.ts';
 import { findUserByLogin, getUserItem, type UserItem } from './users.ts';
 
@@ -31,7 +33,10 @@ export const loginSchema = z
     ...alwaysCheck,
   });
 
-export const refreshSchema = z.object({ refresh_token: z.string().min(1, 'is required').max(512) });
+/** Refresh and logout bodies; the token may instead come as the refresh cookie. */
+export const refreshSchema = z.object({
+  refresh_token: z.string().min(1, 'must not be empty').max(512).optional(),
+});
 
 export interface TokenPair {
   access_token: string;
@@ -128,13 +133,16 @@ function parseRefreshToken(token: string): { id: string; secret: string } | unde
 }
 
 const INVALID_REFRESH = 'The refresh token is not valid or has expired.';
+const MISSING_REFRESH =
+  'The refresh token is missing: send {"refresh_token": "..."} or the refresh_token cookie that login sets.';
 
 async function revokeFamily(family: string): Promise<void> {
   const members = await queryAll<RefreshItem>({ index: 'gsi2', partition: `RTFAMILY#${family}` });
   await Promise.all(members.map((m) => deleteItem(refreshKey(m.id))));
 }
 
-export async function refresh(token: string): Promise<TokenPair> {
+export async function refresh(token: string | undefined): Promise<TokenPair> {
+  if (token === undefined) throw new UnauthorizedError(MISSING_REFRESH);
   const parsed = parseRefreshToken(token);
   if (!parsed) throw new UnauthorizedError(INVALID_REFRESH);
   const item = await getItem<RefreshItem>(refreshKey(parsed.id));
@@ -155,11 +163,15 @@ export async function refresh(token: string): Promise<TokenPair> {
   return issueTokens(user, item.family);
 }
 
-/** Revokes the session the refresh token belongs to. Unknown tokens are ignored (idempotent). */
-export async function logout(token: string, principal: Principal): Promise<void> {
-  const parsed = parseRefreshToken(token);
+/**
+ * Revokes the session the refresh token belongs to. Holding the token is the authority to end
+ * its session (whoever holds it could use it), so no access token is needed. Unknown, invalid
+ * or missing tokens are ignored: logging out twice is not an error.
+ */
+export async function logout(token: string | undefined): Promise<void> {
+  const parsed = token === undefined ? undefined : parseRefreshToken(token);
   if (!parsed) return;
   const item = await getItem<RefreshItem>(refreshKey(parsed.id));
-  if (!item || item.user_id !== principal.userId || !digestEquals(parsed.secret, item.digest)) return;
+  if (!item || !digestEquals(parsed.secret, item.digest)) return;
   await revokeFamily(item.family);
 }

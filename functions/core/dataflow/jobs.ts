@@ -4,6 +4,19 @@
  * runCondition maps onto the pipeline's run settings: `timeout` (minutes, 0-1440; 0 = no limit
  * of the job's own, the platform's 1,440 minutes apply) → the run's timeout, `numWorker` → the
  * fan-out concurrency of partitioned steps, `workerType` → the step worker's size.
+ *
+ * Data Flow's `nrn`, `scriptPath` and `logPath` name NAVER Cloud resources (an IAM role, Object
+ * Storage folders). Sluice accepts them in requests and ignores them; in responses they name
+ * Sluice's counterparts:
+ * - `nrn`: '' for a job (runs execute as the deployment's own role, nothing per job); for an
+ *   execution, the engine's execution id (the Step Functions execution ARN on AWS), '' until it starts;
+ * - `scriptPath`: the API path of the definition that runs (`/api/v1/pipelines/{id}/versions/{n}`:
+ *   the job's current version, or the version the execution ran). Definitions live in the table,
+ *   not in S3, so there is no object folder to name;
+ * - `logPath`: the S3 folder runs write to, `s3://{data bucket}/runs/` for a job and the run's
+ *   own `s3://{data bucket}/runs/{executionId}/` for an execution (each node's output parts);
+ * - `consoleLogPath` (executions): the API path of the run's step-by-step record,
+ *   `/api/v1/batches/{jobId}/{executionId}` (states, row offsets, errors).
  */
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
@@ -29,6 +42,8 @@ import {
   executionStatus,
   executionView,
   pageQuerySchema,
+  runsFolder,
+  versionPath,
 } from './views.ts';
 
 /** Worker sizes: DEFAULT is the step worker as deployed, LARGE the bigger one (README). */
@@ -45,8 +60,19 @@ export const JOB_STATUSES = [
 
 const nodesSchema = pipelineNodesSchema;
 
-const runConditionSchema = z.object({
-  workerType: z.enum(WORKER_TYPES, { message: `must be one of ${WORKER_TYPES.join(', ')}` }).optional(),
+/**
+ * The run settings of a job or of one run. Data Flow documents numWorker 2-10 and timeout 0-1440
+ * (1-1440 in its newest pages); Sluice keeps the wider ranges it has always taken (numWorker 1-40,
+ * as the pipelines API; timeout 0 = no limit of the job's own), which hold every documented value.
+ * `DATAFLOW`, the workerType the reference text names as default, is taken as `DEFAULT`.
+ */
+const runSettingsShape = {
+  workerType: z
+    .preprocess(
+      (v) => (v === 'DATAFLOW' ? 'DEFAULT' : v),
+      z.enum(WORKER_TYPES, { message: `must be one of ${WORKER_TYPES.join(', ')}` }),
+    )
+    .optional(),
   numWorker: z
     .number()
     .int('must be an integer')
@@ -59,7 +85,27 @@ const runConditionSchema = z.object({
     .min(0, 'must be 0 or more')
     .max(1440, 'must be at most 1440')
     .optional(),
+};
+
+const runConditionSchema = z.object(runSettingsShape);
+
+const ignoredPath = z.string().max(1024, 'must be at most 1024 characters').nullish();
+
+/**
+ * Data Flow's `jobCondition` (executeJob, updateJobExecuteConfig, workflow JOB nodes): the run
+ * settings, plus the NAVER Cloud `nrn`, `scriptPath` and `logPath`, taken and ignored, and the
+ * newest pages' `parameters` (an executeJob without top-level `parameters` runs with these; a job
+ * keeps no saved parameters, so updateJobExecuteConfig ignores them).
+ */
+export const jobConditionSchema = z.object({
+  ...runSettingsShape,
+  nrn: ignoredPath,
+  scriptPath: ignoredPath,
+  logPath: ignoredPath,
+  parameters: parametersSchema.nullish(),
 });
+
+export type JobCondition = z.output<typeof jobConditionSchema>;
 
 export const createJobSchema = z.object({
   name: dataflowNameSchema,
@@ -80,12 +126,29 @@ export const verifyJobSchema = z.object({ name: dataflowNameSchema, nodes: nodes
 
 export const executeJobSchema = z
   .object({
-    jobCondition: runConditionSchema.optional(),
+    jobCondition: jobConditionSchema.nullish(),
     parameters: parametersSchema.optional(),
   })
   .default({});
 
-export const executeConfigSchema = runConditionSchema;
+/**
+ * updateJobExecuteConfig: the documented `{jobCondition: {...}}`, or Sluice's flat
+ * `{workerType?, numWorker?, timeout?}`; not both. A setting left out keeps its value.
+ */
+export const executeConfigSchema = z
+  .object({ ...runSettingsShape, jobCondition: jobConditionSchema.nullish() })
+  .superRefine((body, ctx) => {
+    if (!body.jobCondition) return;
+    for (const key of ['workerType', 'numWorker', 'timeout'] as const) {
+      if (body[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'give the settings either inside jobCondition or at the top level, not both',
+        });
+      }
+    }
+  });
 
 export const listJobsSchema = pageQuerySchema.extend({
   name: z.string().max(100).optional(),
@@ -99,20 +162,25 @@ export function jobStatus(p: PipelineItem): (typeof JOB_STATUSES)[number] {
   return 'RUNNABLE';
 }
 
-function runCondition(p: PipelineItem) {
+/** A job's runCondition (also the base of a workflow JOB node's jobCondition). */
+export function runCondition(p: PipelineItem) {
   return {
     workerType: p.worker_type ?? 'DEFAULT',
     numWorker: p.num_workers,
     timeout: p.timeout_minutes,
     nrn: '',
-    scriptPath: `pipelines/${p.id}/versions/${p.version}`,
-    logPath: `runs/`,
+    scriptPath: versionPath(p.id, p.version),
+    logPath: runsFolder(),
   };
 }
 
 function jobSummary(p: PipelineItem) {
   return {
     jobId: p.id,
+    /** Data Flow's resource id of a job is its id. */
+    resourceId: p.id,
+    /** Sluice has no switched-off jobs: one that cannot run is DRAFT or EDITING instead. */
+    disabled: false,
     name: p.name,
     description: p.description,
     type: 'DATAFLOW',
@@ -136,7 +204,8 @@ async function requireJob(id: string): Promise<PipelineItem> {
   return p;
 }
 
-const settings = (c: z.output<typeof runConditionSchema> | undefined) => ({
+/** The pipeline (or run) settings a runCondition / jobCondition changes; absent ones are kept. */
+export const runSettings = (c: z.output<typeof runConditionSchema> | null | undefined) => ({
   ...(c?.timeout !== undefined ? { timeout_minutes: c.timeout } : {}),
   ...(c?.numWorker !== undefined ? { num_workers: c.numWorker } : {}),
   ...(c?.workerType !== undefined ? { worker_type: c.workerType } : {}),
@@ -149,7 +218,7 @@ export async function createJob(input: z.output<typeof createJobSchema>, princip
       description: input.description,
       nodes: input.nodes,
       is_temp: input.isTemp,
-      ...settings(input.runCondition),
+      ...runSettings(input.runCondition),
     },
     principal,
   );
@@ -193,7 +262,7 @@ export async function updateExecuteConfig(
   principal: Principal,
 ) {
   await requireJob(id);
-  const change = settings(input);
+  const change = runSettings(input.jobCondition ?? input);
   if (Object.keys(change).length > 0) await updatePipeline(id, change, principal);
   return jobView(await requireJob(id));
 }
@@ -230,10 +299,11 @@ export async function deleteJob(id: string, force: boolean, kind: 'JOB' | 'PIPEL
 
 export async function executeJob(id: string, input: z.output<typeof executeJobSchema>, principal: Principal) {
   await requireJob(id);
+  const parameters = input.parameters ?? input.jobCondition?.parameters;
   const { batch } = await createRun(id, {
     principal,
-    ...(input.parameters ? { parameters: input.parameters } : {}),
-    overrides: settings(input.jobCondition),
+    ...(parameters ? { parameters } : {}),
+    overrides: runSettings(input.jobCondition),
   });
   return executionView(batch);
 }

@@ -1,9 +1,17 @@
 /**
  * The Data Flow API's shapes over Sluice records: names, dates, paging, and executions (a
  * job execution is a batch). Jobs, workflows and triggers all use these.
+ *
+ * Dates are written in SLUICE_DEFAULT_TIMEZONE with its offset, as Data Flow writes them in
+ * Korean time (`2024-07-10T14:16:01+09:00`); the setting is read when this module loads, so a
+ * bad value stops the functions that serve Data Flow at start.
  */
 import { z } from 'zod';
+import { dataflowConfig, storageConfig } from '../config.ts';
 import type { BatchItem, BatchStatus } from '../pipelines/runs.ts';
+import { formatInZone } from '../triggers/schedule.ts';
+
+const { defaultTimezone } = dataflowConfig();
 
 /** Names of jobs, workflows and triggers: 3-100 of [A-Za-z0-9_-], first a letter or `_`. */
 export const dataflowNameSchema = z
@@ -13,10 +21,10 @@ export const dataflowNameSchema = z
     'must be 3 to 100 characters of letters, digits, _ and -, starting with a letter or _',
   );
 
-/** ISO 8601 with an explicit offset (`+00:00`), as Data Flow writes dates. */
+/** ISO 8601 to the second with the zone's offset (`+09:00`, `+00:00` for UTC), as Data Flow writes dates. */
 export function dataflowDate(iso: string | null | undefined): string | null {
   if (!iso) return null;
-  return `${new Date(iso).toISOString().slice(0, 19)}+00:00`;
+  return formatInZone(Date.parse(iso), defaultTimezone);
 }
 
 export const pageQuerySchema = z.object({
@@ -53,7 +61,15 @@ export function executionStatus(status: BatchStatus): ExecutionStatus {
   }
 }
 
-/** A batch as a Data Flow job execution. */
+/** The API path of a job's (pipeline's) definition at one version: Sluice's `scriptPath`. */
+export const versionPath = (jobId: string, version: number) =>
+  `/api/v1/pipelines/${jobId}/versions/${version}`;
+
+/** The S3 folder runs write to, or one run's own folder under it: Sluice's `logPath`. */
+export const runsFolder = (batchId?: string) =>
+  `s3://${storageConfig().dataBucket}/runs/${batchId === undefined ? '' : `${batchId}/`}`;
+
+/** A batch as a Data Flow job execution (jobCondition paths: see dataflow/jobs.ts). */
 export function executionView(b: BatchItem) {
   const started = b.started_at ? Date.parse(b.started_at) : undefined;
   const ended = b.finished_at ? Date.parse(b.finished_at) : undefined;
@@ -65,6 +81,10 @@ export function executionView(b: BatchItem) {
       workerType: b.worker_type ?? 'DEFAULT',
       numWorker: b.num_workers,
       timeout: b.timeout_minutes,
+      nrn: b.execution_id ?? '',
+      scriptPath: versionPath(b.pipeline_id, b.pipeline_version),
+      logPath: runsFolder(b.id),
+      consoleLogPath: `/api/v1/batches/${b.pipeline_id}/${b.id}`,
     },
     status: executionStatus(b.status),
     startDate: dataflowDate(b.started_at),

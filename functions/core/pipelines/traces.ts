@@ -2,11 +2,25 @@
  * Traces: one record per node of a batch, written by the step worker as the node runs
  * (state, times, rows and bytes in and out, error, log lines, the first rows of output).
  * They live in the batch's partition, in execution order.
+ *
+ * Two views: the tutorial's `GET /traces?pipeline_id=&batch_id=` (per-node records), and the
+ * D.Hub Traces API's trace object (`/traces/pipelines/...`, `/traces/steps/...`), built from
+ * the batch record and these records.
  */
 import type { Item } from '../db.ts';
-import { queryAll } from '../db.ts';
+import { pageRequest, queryAll, queryPage } from '../db.ts';
 import { ValidationError } from '../errors.ts';
-import { batchKey, batchView, latestBatch, requireBatch } from './runs.ts';
+import { encodeToken } from '../paging.ts';
+import { requirePipeline } from './pipelines.ts';
+import {
+  type BatchItem,
+  batchKey,
+  batchView,
+  latestBatch,
+  requireBatch,
+  type StepRecord,
+  type StepState,
+} from './runs.ts';
 
 export interface TraceItem extends Item {
   batch_id: string;
@@ -67,4 +81,167 @@ export async function listTraces(pipelineId: string | undefined, batchId: string
     ...(batch.error ? { error: batch.error } : {}),
     traces: traces.map(traceView),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The D.Hub Traces API
+
+/** ISO time as epoch milliseconds (the Traces API's unit), null when absent. */
+function epochMs(iso: string | null | undefined): number | null {
+  if (!iso) return null;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** The Traces API names a finished step `completed`; the batch object's `success`. */
+function traceState(state: StepState | TraceItem['state']): string {
+  return state === 'success' ? 'completed' : state;
+}
+
+/** The step's error message, never a stack: the first line of what the worker recorded. */
+function errorLine(error: string | undefined): string | null {
+  if (!error) return null;
+  return error.split('\n')[0] ?? error;
+}
+
+export interface StepTrace {
+  state: string;
+  offsets: Record<string, number>;
+  comment: string | null;
+  stacktrace: string | null;
+  start_time: number | null;
+  end_time: number | null;
+  [extra: string]: unknown;
+}
+
+function stepTrace(step: StepRecord | undefined, trace: TraceItem | undefined): StepTrace {
+  const partitions = step?.offsets ?? {};
+  const records = trace?.rows_out ?? Object.values(partitions).reduce((sum, rows) => sum + rows, 0);
+  return {
+    state: traceState(step?.state ?? trace?.state ?? 'none'),
+    offsets: { records, ...partitions },
+    comment: null,
+    stacktrace: errorLine(trace?.error),
+    start_time: epochMs(trace?.started_at),
+    end_time: epochMs(trace?.finished_at),
+    ...(trace ? { node_id: trace.node_id, node_type: trace.node_type } : {}),
+  };
+}
+
+/** Step names in execution order: traced steps by position, then the ones that never ran. */
+function stepOrder(batch: BatchItem, traces: TraceItem[]): string[] {
+  const traced = [...traces].sort((a, b) => a.position - b.position).map((t) => t.node_name);
+  const rest = Object.keys(batch.steps ?? {}).filter((name) => !traced.includes(name));
+  return [...new Set([...traced, ...rest])];
+}
+
+/**
+ * A batch as the Traces API shows it: `{id, name, deployment, state: {state, steps: {<step>:
+ * {state, offsets, comment, stacktrace, start_time, end_time}}}, start_time, end_time}`, times
+ * in epoch milliseconds. `offsets.records` is the rows the step wrote (next to the batch's
+ * per-partition offsets), `stacktrace` the step's error message.
+ */
+export function traceObject(batch: BatchItem, traces: TraceItem[]) {
+  const byName = new Map(traces.map((t) => [t.node_name, t]));
+  const steps: Record<string, StepTrace> = {};
+  for (const name of stepOrder(batch, traces)) steps[name] = stepTrace(batch.steps?.[name], byName.get(name));
+  return {
+    id: batch.id,
+    name: batch.name,
+    deployment: batch.deployment,
+    state: { state: batch.status, steps },
+    start_time: epochMs(batch.started_at),
+    end_time: epochMs(batch.finished_at),
+    pipeline_id: batch.pipeline_id,
+    pipeline_version: batch.pipeline_version,
+  };
+}
+
+function tracesOf(batchId: string): Promise<TraceItem[]> {
+  return queryAll<TraceItem>({ partition: batchKey(batchId), sortPrefix: 'TRACE#' });
+}
+
+/** GET /traces/pipelines/{pipeline_id}: the trace of the pipeline's latest batch (404 when none). */
+export async function latestTrace(pipelineId: string) {
+  const batch = await latestBatch(pipelineId);
+  return traceObject(batch, await tracesOf(batch.id));
+}
+
+/** GET /traces/pipelines/{pipeline_id}/{batch_id}. */
+export async function batchTrace(pipelineId: string, batchId: string) {
+  const batch = await requireBatch(batchId, pipelineId);
+  return traceObject(batch, await tracesOf(batch.id));
+}
+
+/** Batches whose traces are read at once while building a history page. */
+const HISTORY_READS = 16;
+
+/**
+ * GET /traces/pipelines/{pipeline_id}/: the pipeline's batches newest first as trace objects,
+ * `{items: {<batch id>: <trace object>}, token}` (`limit` 1-1000, default 100; `token` is null
+ * on the last page).
+ */
+export async function traceHistory(pipelineId: string, limit?: number, token?: string) {
+  await requirePipeline(pipelineId);
+  const page = await queryPage<BatchItem>(
+    { index: 'gsi1', partition: `BATCHES#${pipelineId}`, newestFirst: true },
+    pageRequest(limit, token),
+  );
+  const traced: Array<ReturnType<typeof traceObject>> = [];
+  for (let i = 0; i < page.items.length; i += HISTORY_READS) {
+    const slice = page.items.slice(i, i + HISTORY_READS);
+    traced.push(...(await Promise.all(slice.map(async (b) => traceObject(b, await tracesOf(b.id))))));
+  }
+  const items: Record<string, ReturnType<typeof traceObject>> = {};
+  for (const trace of traced) items[trace.id] = trace;
+  return { items, token: encodeToken(page.next) };
+}
+
+/**
+ * GET /traces/steps/{batch_id}: every step of a batch with all that was recorded for it, in
+ * execution order: the trace object's step fields plus rows and bytes in and out, duration,
+ * log lines and the first rows of output.
+ */
+export async function stepTraces(batchId: string) {
+  const batch = await requireBatch(batchId);
+  const traces = await tracesOf(batch.id);
+  const byName = new Map(traces.map((t) => [t.node_name, t]));
+  const steps: Record<string, StepTrace> = {};
+  for (const name of stepOrder(batch, traces)) {
+    const trace = byName.get(name);
+    steps[name] = {
+      ...stepTrace(batch.steps?.[name], trace),
+      rows_in: trace?.rows_in ?? 0,
+      rows_out: trace?.rows_out ?? 0,
+      bytes_in: trace?.bytes_in ?? 0,
+      bytes_out: trace?.bytes_out ?? 0,
+      duration_ms: trace?.duration_ms ?? null,
+      logs: trace?.logs ?? [],
+      sample: trace?.sample ?? null,
+    };
+  }
+  return {
+    id: batch.id,
+    pipeline_id: batch.pipeline_id,
+    state: batch.status,
+    start_time: epochMs(batch.started_at),
+    end_time: epochMs(batch.finished_at),
+    steps,
+  };
+}
+
+/** The forms of the greedy `/traces/pipelines/{proxy+}` route: `{pipeline_id}/` and `{pipeline_id}/{batch_id}/`. */
+export function parseTracePath(
+  proxy: string,
+):
+  | { kind: 'history'; pipelineId: string }
+  | { kind: 'one'; pipelineId: string; batchId: string }
+  | undefined {
+  const segments = proxy.endsWith('/') ? proxy.slice(0, -1).split('/') : proxy.split('/');
+  if (segments.some((s) => s === '')) return undefined;
+  if (segments.length === 1 && proxy.endsWith('/'))
+    return { kind: 'history', pipelineId: segments[0] as string };
+  if (segments.length === 2)
+    return { kind: 'one', pipelineId: segments[0] as string, batchId: segments[1] as string };
+  return undefined;
 }

@@ -13,21 +13,13 @@ import type { ValidationError } from '../errors.ts';
 import {
   type Column,
   type ColumnType,
-  type CsvRecord,
   type Delimiter,
-  defaultColumnNames,
   detectDelimiter,
   duckdbType,
   type Encoding,
-  fieldCountMessage,
   fileProblem,
-  fitsWidth,
-  inferColumnTypes,
   isBlank,
-  issueProblem,
   lineProblem,
-  looksLikeHeader,
-  normaliseHeader,
   normaliseLineEndings,
   type ParsedSample,
   parseSample,
@@ -40,6 +32,7 @@ import {
   VALUE_PATTERNS,
   WIDENING,
 } from './csv.ts';
+import { planColumns } from './sniff.ts';
 
 export interface CsvOptions {
   /** Default: detected. */
@@ -157,63 +150,14 @@ async function sniffSample(
 /** Sniffs the sample: delimiter, header, names and types, and the problems it already shows. */
 async function planConversion(source: string, options: CsvOptions): Promise<Plan> {
   const { delimiter, parsed, eof } = await sniffSample(source, options.delimiter);
-  const { records } = parsed;
-  if (records.length === 0) {
-    if (parsed.issue) throw problemAt(issueProblem(parsed.issue));
-    throw lineProblem(1, 'the first record is too long to read.');
-  }
-  const first = records[0] as Required<CsvRecord>;
-  const existing = options.columns;
-  // Empty fields after the last column (a trailing delimiter) are ignored, as DuckDB does.
-  const width = existing && fitsWidth(first, existing.length) ? existing.length : first.fieldCount;
-  if (existing && width !== existing.length) {
-    throw lineProblem(
-      first.line,
-      `the file has ${width} ${width === 1 ? 'column' : 'columns'} but the table has ${existing.length}.`,
-    );
-  }
-  for (const record of records) {
-    if (!fitsWidth(record, width)) {
-      throw lineProblem(record.line, fieldCountMessage(width, record.fieldCount));
-    }
-  }
-  if (parsed.issue) throw problemAt(issueProblem(parsed.issue));
-
-  const headerNames = normaliseHeader(first.fields.slice(0, width));
-  const header =
-    options.header ??
-    (existing && headerNames.every((name, i) => name === existing[i].name)
-      ? true
-      : looksLikeHeader(first.fields));
-  let names = header ? headerNames : defaultColumnNames(width);
-  if (existing) {
-    if (header) {
-      const at = names.findIndex((name, i) => name !== existing[i].name);
-      if (at >= 0) {
-        throw lineProblem(
-          first.line,
-          `column ${at + 1} is named ${JSON.stringify(names[at])} in the file but ${JSON.stringify(existing[at].name)} in the table.`,
-        );
-      }
-    }
-    names = existing.map((column) => column.name);
-  }
-
-  const data = header ? records.slice(1) : records;
-  if (data.length === 0 && eof) throw fileProblem('The file has a header but no data rows.', 2);
-  const types = existing
-    ? existing.map((column) => column.type)
-    : inferColumnTypes(
-        data.map((record) => record.fields ?? []),
-        width,
-      );
+  const { header, names, types } = planColumns(parsed, eof, options);
   return {
     source,
     delimiter,
     header,
     names,
     types,
-    append: existing !== undefined,
+    append: options.columns !== undefined,
     mixedLineEndings: parsed.mixedLineEndings,
   };
 }

@@ -178,6 +178,24 @@ export async function abandonVersion(dataset: DatasetItem, lock: DatasetLock): P
   await releaseDatasetLock(dataset.id, lock);
 }
 
+/**
+ * A version as the D.Hub Tables API lists it (Delta Lake's history: `{version, timestamp,
+ * operation, operationParameters: {mode}, readVersion}`), followed by Sluice's own fields.
+ * Every version is a write: an append reads the version before it; an overwrite replaces it
+ * (and, like Delta's, still names it as read); the first version reads none (null).
+ */
+export function historyEntry({ version, ...v }: VersionView) {
+  return {
+    version,
+    timestamp: v.created_at.replace(/\.\d+Z$/, 'Z'),
+    operation: 'WRITE',
+    operationParameters: { mode: v.mode === 'append' ? 'Append' : 'Overwrite' },
+    readVersion: version > 1 ? version - 1 : null,
+    ...v,
+  };
+}
+
+/** The versions readers can see (up to the current one), newest first. */
 export async function listVersions(dataset: DatasetItem): Promise<VersionView[]> {
   const items = await queryAll<VersionItem>({
     partition: datasetKey(dataset.id),

@@ -4,6 +4,11 @@
  * `<rule prefix><trigger id>` on the default bus. Both target the trigger-fire Lambda with the
  * trigger id (and the delivery id, so a retried delivery starts one run), retry for up to two
  * hours and then leave the delivery in the triggers' dead-letter queue.
+ *
+ * What a firing starts is never part of the schedule or rule: the fire function resolves it
+ * (the trigger's target, the workflows whose TRIGGER nodes name it). So every trigger is armed
+ * the same way, with or without a target, and attaching it to a workflow later needs no change
+ * here.
  */
 import {
   DeleteRuleCommand,

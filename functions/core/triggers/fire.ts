@@ -1,26 +1,43 @@
 /**
- * Firing a trigger: the one path from a schedule or an event to a run, on both hosts. The AWS
+ * Firing a trigger: the one path from a schedule or an event to runs, on both hosts. The AWS
  * schedules and rules invoke the trigger-fire Lambda, the local scheduler and bus call this
- * directly; either way the run is recorded as a batch by `createRun`, exactly like an API run,
- * with the trigger's id and name on it.
+ * directly.
  *
- * A trigger set to `onBusy: SKIP` starts nothing while its job could not start a run right away
- * (every run slot of `max_concurrent_runs` taken, or runs already waiting); QUEUE (the default)
- * leaves that to `createRun`, which queues the run as pending.
+ * What a firing starts is resolved now, not when the trigger was made: the trigger's own
+ * `target` (a job or a workflow), if it has one, and every workflow whose saved TRIGGER node
+ * names it (one Query of the workflows-by-trigger index, workflows/store.ts), each once. A job
+ * run is recorded as a batch by `createRun`, exactly like an API run; a workflow starts one
+ * workflow execution, whose job runs are batches too. Both carry the trigger's id and name. A
+ * trigger that finds nothing to start is logged and stays armed.
+ *
+ * A trigger set to `onBusy: SKIP` starts no run of its target job while that job could not
+ * start one right away (every run slot of `max_concurrent_runs` taken, or runs already
+ * waiting); QUEUE (the default) leaves that to `createRun`, which queues the run as pending.
+ *
+ * A delivery (`cause.id`) is claimed per thing started, so a redelivery after a partial failure
+ * starts only what the first delivery did not.
  */
 import { BadStateError, NotFoundError } from '../errors.ts';
 import { logger } from '../observability.ts';
 import { findPipeline } from '../pipelines/pipelines.ts';
 import { createRun, runWouldWait } from '../pipelines/runs.ts';
+import { executeWorkflow } from '../workflows/executions.ts';
+import { workflowsOfTrigger } from '../workflows/store.ts';
 import { type FireCause, triggerRuntime } from './runtime.ts';
-import { claimDelivery, findTrigger, recordFiring, releaseDelivery } from './triggers.ts';
+import { claimDelivery, findTrigger, recordFiring, releaseDelivery, type TriggerItem } from './triggers.ts';
+
+type Target = { type: 'JOB'; jobId: string } | { type: 'WORKFLOW'; workflowId: string };
+
+export type NotStartedReason = 'duplicate' | 'job-missing' | 'workflow-missing' | 'busy' | 'not-runnable';
+
+/** What one firing did for one target: started an execution, or why not. */
+export type TargetOutcome = Target &
+  ({ started: true; executionId: string; status: string } | { started: false; reason: NotStartedReason });
 
 export type FireOutcome =
-  | { fired: true; batchId: string; status: string }
-  | {
-      fired: false;
-      reason: 'missing' | 'disabled' | 'duplicate' | 'no-target' | 'job-missing' | 'busy' | 'not-runnable';
-    };
+  | { fired: true; targets: TargetOutcome[] }
+  | { fired: false; reason: 'missing' | 'disabled' | 'no-target'; targets?: never }
+  | { fired: false; reason: 'nothing-started'; targets: TargetOutcome[] };
 
 function describeCause(cause: FireCause): Record<string, unknown> {
   const detail = cause.detail ?? {};
@@ -33,6 +50,21 @@ function describeCause(cause: FireCause): Record<string, unknown> {
     ...(typeof detail.datasetId === 'string' ? { datasetId: detail.datasetId } : {}),
     ...(typeof detail.batchId === 'string' ? { upstreamBatchId: detail.batchId } : {}),
   };
+}
+
+/** The trigger's target, then the workflows that name it (each workflow once). */
+async function targetsOf(trigger: TriggerItem): Promise<Target[]> {
+  const targets: Target[] = [];
+  if (trigger.target?.type === 'JOB') targets.push({ type: 'JOB', jobId: trigger.target.job_id });
+  if (trigger.target?.type === 'WORKFLOW') {
+    targets.push({ type: 'WORKFLOW', workflowId: trigger.target.workflow_id });
+  }
+  for (const workflowId of await workflowsOfTrigger(trigger.id)) {
+    if (!targets.some((t) => t.type === 'WORKFLOW' && t.workflowId === workflowId)) {
+      targets.push({ type: 'WORKFLOW', workflowId });
+    }
+  }
+  return targets;
 }
 
 export async function fireTrigger(triggerId: string, cause: FireCause): Promise<FireOutcome> {
@@ -48,81 +80,80 @@ export async function fireTrigger(triggerId: string, cause: FireCause): Promise<
     logger.info('trigger is disabled; nothing started', context);
     return { fired: false, reason: 'disabled' };
   }
-  if (!trigger.target) {
-    logger.info('trigger has no target; nothing started', context);
+  const targets = await targetsOf(trigger);
+  if (targets.length === 0) {
+    logger.info('trigger has no target and no workflow names it; nothing started', context);
     return { fired: false, reason: 'no-target' };
   }
-  if (trigger.target.type === 'WORKFLOW')
-    return fireWorkflow(trigger, trigger.target.workflow_id, cause, context);
-  const jobId = trigger.target.job_id;
-  const pipeline = await findPipeline(jobId);
-  if (!pipeline) {
-    logger.warn('the job of this trigger no longer exists; nothing started', { ...context, jobId });
-    return { fired: false, reason: 'job-missing' };
-  }
-  if (trigger.on_busy === 'SKIP' && (await runWouldWait(pipeline))) {
-    logger.info('job is busy and the trigger skips busy jobs; nothing started', { ...context, jobId });
-    return { fired: false, reason: 'busy' };
-  }
-  if (cause.id && !(await claimDelivery(triggerId, cause.id))) {
-    logger.info('delivery already handled; nothing started', context);
-    return { fired: false, reason: 'duplicate' };
-  }
-  let batch: Awaited<ReturnType<typeof createRun>>['batch'];
-  try {
-    ({ batch } = await createRun(jobId, {
-      principal: { username: `trigger:${trigger.name}` },
-      trigger: { id: trigger.id, name: trigger.name },
-    }));
-  } catch (error) {
-    if (error instanceof BadStateError || error instanceof NotFoundError) {
-      // A draft job, or one deleted meanwhile: retrying would not help.
-      logger.warn('trigger could not start its job', { ...context, jobId, reason: error.message });
-      return { fired: false, reason: error instanceof NotFoundError ? 'job-missing' : 'not-runnable' };
+
+  const outcomes: TargetOutcome[] = [];
+  let failure: unknown;
+  for (const target of targets) {
+    try {
+      outcomes.push(await fireTarget(trigger, target, cause, context));
+    } catch (error) {
+      // Left for the redelivery (and the dead-letter queue in the end); the others still start.
+      failure ??= error;
     }
-    // Let the delivery be retried (and end in the dead-letter queue if it keeps failing).
-    if (cause.id) await releaseDelivery(triggerId, cause.id);
-    throw error;
   }
-  const { spent } = await recordFiring(trigger, batch.id);
-  if (spent) await (await triggerRuntime()).unregister(triggerId);
-  logger.info('trigger started a run', { ...context, jobId, batchId: batch.id, status: batch.status });
-  return { fired: true, batchId: batch.id, status: batch.status };
+  const started = outcomes.filter((o) => o.started);
+  const last = started.at(-1);
+  if (last) {
+    const { spent } = await recordFiring(trigger, last.executionId);
+    if (spent) await (await triggerRuntime()).unregister(triggerId);
+  }
+  if (failure) throw failure;
+  return started.length > 0
+    ? { fired: true, targets: outcomes }
+    : { fired: false, reason: 'nothing-started', targets: outcomes };
 }
 
-/** A trigger that targets a workflow starts one workflow execution (its job runs are batches). */
-async function fireWorkflow(
-  trigger: NonNullable<Awaited<ReturnType<typeof findTrigger>>>,
-  workflowId: string,
+/** Starts one target, once per delivery. Throws only what a redelivery may fix. */
+async function fireTarget(
+  trigger: TriggerItem,
+  target: Target,
   cause: FireCause,
   context: Record<string, unknown>,
-): Promise<FireOutcome> {
-  const { executeWorkflow } = await import('../workflows/executions.ts');
-  if (cause.id && !(await claimDelivery(trigger.id, cause.id))) {
-    logger.info('delivery already handled; nothing started', context);
-    return { fired: false, reason: 'duplicate' };
+): Promise<TargetOutcome> {
+  const targetId = target.type === 'JOB' ? target.jobId : target.workflowId;
+  const at = { ...context, ...(target.type === 'JOB' ? { jobId: targetId } : { workflowId: targetId }) };
+  const notStarted = (reason: NotStartedReason): TargetOutcome => ({ ...target, started: false, reason });
+
+  if (target.type === 'JOB') {
+    const pipeline = await findPipeline(target.jobId);
+    if (!pipeline) {
+      logger.warn('the job of this trigger no longer exists; nothing started', at);
+      return notStarted('job-missing');
+    }
+    if (trigger.on_busy === 'SKIP' && (await runWouldWait(pipeline))) {
+      logger.info('job is busy and the trigger skips busy jobs; nothing started', at);
+      return notStarted('busy');
+    }
   }
-  let executionId: string;
+  const delivery = cause.id ? `${cause.id}#${targetId}` : undefined;
+  if (delivery && !(await claimDelivery(trigger.id, delivery))) {
+    logger.info('delivery already handled; nothing started', at);
+    return notStarted('duplicate');
+  }
+  const by = { username: `trigger:${trigger.name}` };
+  const from = { id: trigger.id, name: trigger.name };
   try {
-    const execution = await executeWorkflow(
-      workflowId,
-      { username: `trigger:${trigger.name}` },
-      {
-        id: trigger.id,
-        name: trigger.name,
-      },
-    );
-    executionId = execution.workflowExecutionId;
+    if (target.type === 'JOB') {
+      const { batch } = await createRun(target.jobId, { principal: by, trigger: from });
+      logger.info('trigger started a run', { ...at, batchId: batch.id, status: batch.status });
+      return { ...target, started: true, executionId: batch.id, status: batch.status };
+    }
+    const execution = await executeWorkflow(target.workflowId, by, from);
+    logger.info('trigger started a workflow', { ...at, workflowExecutionId: execution.workflowExecutionId });
+    return { ...target, started: true, executionId: execution.workflowExecutionId, status: execution.status };
   } catch (error) {
     if (error instanceof BadStateError || error instanceof NotFoundError) {
-      logger.warn('trigger could not start its workflow', { ...context, workflowId, reason: error.message });
-      return { fired: false, reason: error instanceof NotFoundError ? 'job-missing' : 'not-runnable' };
+      // A draft, a job deleted meanwhile: retrying would not help.
+      logger.warn('trigger could not start its target', { ...at, reason: error.message });
+      if (error instanceof BadStateError) return notStarted('not-runnable');
+      return notStarted(target.type === 'JOB' ? 'job-missing' : 'workflow-missing');
     }
-    if (cause.id) await releaseDelivery(trigger.id, cause.id);
+    if (delivery) await releaseDelivery(trigger.id, delivery);
     throw error;
   }
-  const { spent } = await recordFiring(trigger, executionId);
-  if (spent) await (await triggerRuntime()).unregister(trigger.id);
-  logger.info('trigger started a workflow', { ...context, workflowId, workflowExecutionId: executionId });
-  return { fired: true, batchId: executionId, status: 'RUNNING' };
 }

@@ -4,7 +4,8 @@
  * EventBridge Scheduler / EventBridge rules adapter (aws.ts); the local host installs its
  * in-process scheduler and bus (local.ts) with `useTriggerRuntime` before it serves.
  *
- * Either way a firing ends in `fireTrigger` (triggers.ts), which records the run as a batch.
+ * Either way a firing ends in `fireTrigger` (fire.ts), which resolves what the trigger starts
+ * (its target, the workflows whose TRIGGER nodes name it) and records each run as a batch.
  */
 import type { EventPattern } from './pattern.ts';
 import type { Schedule } from './schedule.ts';

@@ -5,13 +5,15 @@
  * EventBridge Scheduler expression (`cron(...)`, `rate(...)`, `at(...)`) plus an IANA time zone. Both
  * end up as one {@link Schedule}: the expression and time zone that an EventBridge Scheduler schedule
  * is created with on AWS, and the equivalent `croner` pattern (or instant) that the local host runs
- * in-process. The default time zone is UTC; callers pass another one when the user asks for it.
+ * in-process. A rule or expression that names no time zone runs in SLUICE_DEFAULT_TIMEZONE (UTC unless
+ * set); callers pass another one when the user asks for it.
  *
  * Day-of-week numbering differs between the two: EventBridge counts 1-7 from Sunday, croner counts
  * 0-6 from Sunday. The croner pattern always carries weekdays as plain 0-6 numbers, so it never
  * depends on croner's Quartz option.
  */
 import { Cron } from 'croner';
+import { canonicalTimezone, dataflowConfig } from '../config.ts';
 
 /** Data Flow's `triggerRule`. */
 export interface TriggerRule {
@@ -22,9 +24,12 @@ export interface TriggerRule {
    * only its minutes count. For DAY, WEEK and MONTH, the wall-clock time "HH:mm" (":00" seconds allowed).
    */
   time?: string;
-  /** WEEK: days such as "MON" or "MONDAY" (any case). */
+  /** WEEK: days such as "MON" or "MONDAY" (any case), kept as given. */
   dayOfWeek?: string[];
-  /** MONTH: dates "1".."31", or "-1" for the last day of the month. A comma-separated string also works. */
+  /**
+   * MONTH: Data Flow's string, a date "1".."31" or "-1" for the last day of the month; several may be
+   * given comma-separated ("1,15,-1") or as an array of such strings.
+   */
   dateOfMonth?: string[] | string;
   /** ONE_TIME: ISO 8601 date-time. With an offset it is an instant; without one, a wall time in the time zone. */
   executionDate?: string;
@@ -56,8 +61,6 @@ export class ScheduleError extends Error {
   }
 }
 
-export const DEFAULT_TIMEZONE = 'UTC';
-
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
@@ -69,24 +72,19 @@ export function isValidTimezone(tz: string): boolean {
   return canonicalTimezone(tz) !== undefined;
 }
 
-function canonicalTimezone(tz: string): string | undefined {
-  if (typeof tz !== 'string' || tz.trim() === '' || /^[+-]/.test(tz.trim())) return undefined;
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: tz.trim() }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The canonical name of a time zone (UTC when none is given), or a ScheduleError on `timezone`. */
+/**
+ * The canonical name of a time zone (SLUICE_DEFAULT_TIMEZONE when none is given), or a ScheduleError
+ * on `timezone`.
+ */
 export function resolveTimezone(tz: string | undefined): string {
-  if (tz === undefined || tz === null) return DEFAULT_TIMEZONE;
+  if (tz === undefined || tz === null) return dataflowConfig().defaultTimezone;
   const name = canonicalTimezone(tz);
   if (!name) throw new ScheduleError('timezone', `"${tz}" is not a known IANA time zone name.`);
   return name;
 }
 
-interface Wall {
+/** A wall-clock reading: what a zone's clocks show at some instant. */
+export interface Wall {
   year: number;
   month: number; // 1-12
   day: number;
@@ -97,7 +95,8 @@ interface Wall {
 
 const wallFormatters = new Map<string, Intl.DateTimeFormat>();
 
-function wallAt(ms: number, tz: string): Wall {
+/** What the zone's clocks show at an instant (ms), to the second. */
+export function wallAt(ms: number, tz: string): Wall {
   let format = wallFormatters.get(tz);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', {
@@ -126,12 +125,13 @@ function wallAt(ms: number, tz: string): Wall {
   };
 }
 
-function wallAsUtc(w: Wall): number {
+/** The instant at which UTC clocks would show `w` (fields out of range carry over, as in Date.UTC). */
+export function wallAsUtc(w: Wall): number {
   return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
 }
 
 /** The zone's offset from UTC at an instant, in ms (positive east of Greenwich). */
-function offsetAt(ms: number, tz: string): number {
+export function offsetAt(ms: number, tz: string): number {
   const whole = Math.floor(ms / 1000) * 1000;
   return wallAsUtc(wallAt(whole, tz)) - whole;
 }
@@ -141,7 +141,7 @@ function offsetAt(ms: number, tz: string): number {
  * gives the first of the two; one that never happens (clocks going forward) is moved forward by the
  * length of the gap, so 02:30 on a spring-forward night in New York becomes 03:30 daylight time.
  */
-function instantOfWall(w: Wall, tz: string): number {
+export function instantOfWall(w: Wall, tz: string): number {
   const asUtc = wallAsUtc(w);
   const offsetBefore = offsetAt(asUtc - DAY_MS, tz);
   const offsetAfter = offsetAt(asUtc + DAY_MS, tz);
@@ -153,8 +153,20 @@ function instantOfWall(w: Wall, tz: string): number {
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
-function formatWall(w: Wall): string {
+/** `YYYY-MM-DDTHH:mm:ss`, no offset. */
+export function formatWall(w: Wall): string {
   return `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}`;
+}
+
+/** An offset in ms as `+09:00` / `-04:00` / `+00:00`. */
+function formatOffset(offsetMs: number): string {
+  const minutes = Math.round(Math.abs(offsetMs) / MINUTE_MS);
+  return `${offsetMs < 0 ? '-' : '+'}${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`;
+}
+
+/** An instant as the zone writes it, ISO 8601 with the zone's offset at that instant: `2024-07-10T14:16:01+09:00`. */
+export function formatInZone(ms: number, tz: string): string {
+  return `${formatWall(wallAt(ms, tz))}${formatOffset(offsetAt(ms, tz))}`;
 }
 
 function daysInMonth(year: number, month: number): number {
@@ -176,8 +188,11 @@ function isRealWall(w: Wall): boolean {
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
-/** Reads an ISO 8601 date-time as an instant (ms, whole seconds); no offset means wall time in `tz`. */
-function parseDateTime(text: string, tz: string): number | undefined {
+/**
+ * Reads an ISO 8601 date-time as an instant (ms, whole seconds: a fraction is dropped); no offset
+ * means wall time in `tz`. Undefined when the text is no such date-time.
+ */
+export function parseDateTime(text: string, tz: string): number | undefined {
   const m = DATE_TIME.exec(text.trim());
   if (!m) return undefined;
   const w: Wall = {

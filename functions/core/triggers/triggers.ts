@@ -1,12 +1,15 @@
 /**
- * Triggers: Data Flow's SCHEDULED / EVENT / NONE triggers, each attached to a job (a pipeline).
+ * Triggers: Data Flow's SCHEDULED / EVENT / NONE triggers. As in Data Flow a trigger needs no
+ * target: a workflow's TRIGGER node names it, and each firing starts every (non-draft) workflow
+ * that does (resolved when it fires, workflows/store.ts). Sluice also lets a trigger name a
+ * `target` itself, a job (a pipeline) or a workflow, which a firing starts as well.
  *
  * A SCHEDULED trigger carries Data Flow's `triggerRule` or an EventBridge `cron(...)`/`rate(...)`/
- * `at(...)` expression with a time zone (UTC unless given); its schedule is computed once, when it is
- * created, and stored with it. An EVENT trigger carries one event rule (an object created under an
- * S3 prefix, a dataset getting a new version, another job's run finishing), stored as the
- * EventBridge pattern that selects those events. The trigger runtime (runtime.ts) arms the schedule
- * or pattern; firing is fire.ts.
+ * `at(...)` expression with a time zone (SLUICE_DEFAULT_TIMEZONE unless given); its schedule is
+ * computed once, when it is created, and stored with it. An EVENT trigger carries one event rule
+ * (an object created under an S3 prefix, a dataset getting a new version, another job's run
+ * finishing), stored as the EventBridge pattern that selects those events. The trigger runtime (runtime.ts) arms the schedule
+ * or pattern, whether or not the trigger has a target; firing is fire.ts.
  *
  * Records, all in the trigger's partition `TRIGGER#<id>`:
  * - META, listed under gsi1 `TRIGGERS`;
@@ -25,7 +28,7 @@ import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from
 import { newId } from '../ids.ts';
 import { claimName, normalizeName, releaseName } from '../names.ts';
 import { findPipeline } from '../pipelines/pipelines.ts';
-import { findWorkflow } from '../workflows/workflows.ts';
+import { findWorkflow } from '../workflows/store.ts';
 import { type EventPattern, validatePattern } from './pattern.ts';
 import { type ArmedTrigger, triggerRuntime } from './runtime.ts';
 import {
@@ -222,7 +225,8 @@ function ruleView(rule: TriggerRule) {
     interval: rule.interval ?? null,
     time: rule.time ?? null,
     dayOfWeek: rule.dayOfWeek ?? [],
-    dateOfMonth: dates === undefined ? [] : Array.isArray(dates) ? dates : dates.split(','),
+    // Data Flow's string ("15", "-1"); several dates given as an array come back comma-separated.
+    dateOfMonth: dates === undefined ? null : Array.isArray(dates) ? dates.join(',') : dates,
     executionDate: rule.executionDate ?? null,
   };
 }
@@ -271,9 +275,22 @@ export function triggerView(t: TriggerItem, now = new Date()) {
 
 export type TriggerView = ReturnType<typeof triggerView>;
 
-/** What the runtime needs to arm a trigger; undefined for triggers that never fire by themselves. */
+/**
+ * The kind of schedule, as a workflow's TRIGGER node shows it (Data Flow's `triggerRule` string):
+ * the rule's type, or for an expression, ONE_TIME for `at(...)` and RECURRING otherwise.
+ */
+export function ruleTypeOf(t: TriggerItem): (typeof RULE_TYPES)[number] {
+  if (t.trigger_rule.type !== 'NONE') return t.trigger_rule.type;
+  if (!t.schedule) return 'NONE';
+  return 'at' in t.schedule.local ? 'ONE_TIME' : 'RECURRING';
+}
+
+/**
+ * What the runtime needs to arm a trigger; undefined for triggers that never fire by themselves
+ * (type NONE). A trigger without a target is armed too: what it starts is resolved when it fires
+ * (the workflows that name it), and a firing that finds nothing to start is only logged.
+ */
 export function armedOf(t: TriggerItem): ArmedTrigger | undefined {
-  if (!t.target) return undefined;
   if (t.type === 'SCHEDULED' && t.schedule) {
     return { triggerId: t.id, name: t.name, enabled: t.enabled, schedule: t.schedule };
   }

@@ -1,16 +1,18 @@
 /**
  * Workflow executions: `WFX#{id}` items, listed per workflow through gsi1 (`WFXS#{workflow}`).
- * Running a workflow compiles it with its jobs' current names and timeouts, deploys the
- * definition when it changed, records the execution and starts it. The state machine records
- * each job's run as it reaches it (steps.ts). Its end comes back like a pipeline execution's,
- * through the finalizer (`settleWorkflowExecution`), which also stops job runs left in flight
- * when the workflow did not succeed.
+ * Running a workflow compiles it with its jobs' current names and timeouts (a JOB node's
+ * jobCondition.timeout over its job's), deploys the definition when it changed, records the
+ * execution (with each JOB node's jobCondition, which its job's run gets) and starts it. The
+ * state machine records each job's run as it reaches it (steps.ts). Its end comes back like a
+ * pipeline execution's, through the finalizer (`settleWorkflowExecution`), which also stops job
+ * runs left in flight when the workflow did not succeed.
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { compileWorkflow, type WorkflowJobNode } from '../../../statemachines/workflow.ts';
 import type { Principal } from '../auth/principal.ts';
 import { workflowsConfig } from '../config.ts';
-import { dataflowDate, dataflowPage, executionView } from '../dataflow/views.ts';
+import { dataflowDate, dataflowPage, executionView, pageQuerySchema } from '../dataflow/views.ts';
 import { getItem, type Item, putNew, queryAll, updateItem } from '../db.ts';
 import type { ExecutionStatusDetail } from '../engine/engine.ts';
 import { engine } from '../engine/engine.ts';
@@ -19,7 +21,7 @@ import { newId } from '../ids.ts';
 import { logger } from '../observability.ts';
 import { findPipeline, type PipelineItem } from '../pipelines/pipelines.ts';
 import { type BatchItem, findBatch, finishBatch, TERMINAL } from '../pipelines/runs.ts';
-import { jobNodes } from './model.ts';
+import { type JobCondition, jobNodes } from './model.ts';
 import {
   executionKey,
   executionListKey,
@@ -27,7 +29,7 @@ import {
   type WorkflowExecutionStatus,
   type WorkflowItem,
   workflowKey,
-} from './workflows.ts';
+} from './store.ts';
 
 export interface WorkflowExecutionItem extends Item {
   id: string;
@@ -39,8 +41,14 @@ export interface WorkflowExecutionItem extends Item {
   started_at?: string;
   finished_at?: string;
   created_by: string;
-  /** The JOB nodes this execution runs, as compiled. */
-  plan: Array<{ nodeId: number | string; key: string; name: string; jobId: string }>;
+  /** The JOB nodes this execution runs, as compiled, with the jobCondition their runs get. */
+  plan: Array<{
+    nodeId: number | string;
+    key: string;
+    name: string;
+    jobId: string;
+    jobCondition?: JobCondition;
+  }>;
   /** Job runs (batch ids) by node key, written as the state machine reaches each job. */
   jobs: Record<string, string>;
   execution_id?: string;
@@ -95,21 +103,78 @@ async function executionViewOf(x: WorkflowExecutionItem) {
   };
 }
 
-export async function listWorkflowExecutions(workflowId: string, page: number, limit: number) {
-  await requireWorkflow(workflowId);
+export const WORKFLOW_EXECUTION_VIEWS = ['jobs', 'runs'] as const;
+
+export const listWorkflowExecutionsSchema = pageQuerySchema.extend({
+  /**
+   * `jobs` (default): Data Flow's getWorkflowExecutions, one item per job execution of the
+   * workflow's runs; `runs`: one item per workflow execution with its job executions.
+   */
+  view: z
+    .enum(WORKFLOW_EXECUTION_VIEWS, { message: `must be one of ${WORKFLOW_EXECUTION_VIEWS.join(', ')}` })
+    .default('jobs'),
+  /** Data Flow's filter "by workflow name": items of a workflow or job whose name contains it. */
+  filter: z.string().max(100, 'must be at most 100 characters').optional(),
+});
+
+/**
+ * GET /workflows/{id}/executions. Both views page with `page` (0-based) and `limit` like every
+ * Data Flow list, newest first. One Query lists the workflow's executions (the index holds them
+ * whole, with their job runs); only the page's items are read in full.
+ */
+export async function listWorkflowExecutions(
+  workflowId: string,
+  query: z.output<typeof listWorkflowExecutionsSchema>,
+) {
+  const workflow = await requireWorkflow(workflowId);
   const all = await queryAll<WorkflowExecutionItem>({
     index: 'gsi1',
     partition: executionListKey(workflowId),
     newestFirst: true,
   });
-  const shown = dataflowPage(all, page, limit);
+  const needle = query.filter?.toLowerCase();
+  const named = (name: string | undefined) => !needle || (name ?? '').toLowerCase().includes(needle);
+  if (query.view === 'runs') {
+    const shown = dataflowPage(needle && !named(workflow.name) ? [] : all, query.page, query.limit);
+    const list = [];
+    for (const item of shown.list) {
+      const full = await findExecution(item.id);
+      if (full) list.push(await executionViewOf(full));
+    }
+    return { ...shown, list };
+  }
+  // Job executions, newest first (batch ids sort by creation time), with the node that ran each.
+  const runs = all
+    .flatMap((x) =>
+      x.plan.flatMap((node) => {
+        const batchId = x.jobs?.[node.key];
+        return batchId && (named(workflow.name) || named(node.name)) ? [{ x, node, batchId }] : [];
+      }),
+    )
+    .sort((a, b) => (a.batchId < b.batchId ? 1 : a.batchId > b.batchId ? -1 : 0));
+  const shown = dataflowPage(runs, query.page, query.limit);
   const list = [];
-  // Only the page's executions are read in full (their job runs).
-  for (const item of shown.list) {
-    const full = await findExecution(item.id);
-    if (full) list.push(await executionViewOf(full));
+  for (const { x, node, batchId } of shown.list) {
+    const batch = await findBatch(batchId);
+    if (batch) list.push(jobExecutionView(x, node, batch));
   }
   return { ...shown, list };
+}
+
+/** A job execution of a workflow execution: the job execution view, naming the workflow run and node. */
+function jobExecutionView(
+  x: WorkflowExecutionItem,
+  node: WorkflowExecutionItem['plan'][number],
+  batch: BatchItem,
+) {
+  return {
+    ...executionView(batch),
+    workflowExecutionId: x.id,
+    workflowId: x.workflow_id,
+    workflowName: x.workflow_name,
+    nodeId: node.nodeId,
+    nodeName: node.name,
+  };
 }
 
 export async function getWorkflowExecution(workflowId: string, executionId: string) {
@@ -119,13 +184,22 @@ export async function getWorkflowExecution(workflowId: string, executionId: stri
   return executionViewOf(x);
 }
 
-/** A job's run timeout in seconds (0 minutes means the platform's longest, 1,440). */
-function runTimeoutSeconds(p: PipelineItem): number {
-  return (p.timeout_minutes > 0 ? p.timeout_minutes : 1440) * 60;
+/**
+ * A job's run timeout in seconds: the node's jobCondition.timeout, else the job's (0 minutes
+ * means the platform's longest, 1,440).
+ */
+function runTimeoutSeconds(p: PipelineItem, condition: JobCondition | undefined): number {
+  const minutes = condition?.timeout ?? p.timeout_minutes;
+  return (minutes > 0 ? minutes : 1440) * 60;
 }
 
-/** The jobs of a workflow as they are now; refuses when one is gone or cannot run. */
+/** The jobs of a workflow as they are now; refuses a draft, or when a job is gone or cannot run. */
 async function currentJobs(workflow: WorkflowItem): Promise<WorkflowJobNode[]> {
+  if (workflow.is_temp) {
+    throw new BadStateError(
+      `Workflow ${workflow.id} is a draft (isTemp) and cannot run; save it with isTemp false first.`,
+    );
+  }
   const problems: string[] = [];
   const compiled: WorkflowJobNode[] = [];
   for (const job of jobNodes(workflow.nodes)) {
@@ -139,7 +213,7 @@ async function currentJobs(workflow: WorkflowItem): Promise<WorkflowJobNode[]> {
         jobId: job.jobId,
         jobName: pipeline.name,
         parents: job.parents,
-        timeoutSeconds: runTimeoutSeconds(pipeline),
+        timeoutSeconds: runTimeoutSeconds(pipeline, job.jobCondition),
       });
     }
   }
@@ -175,6 +249,7 @@ export async function executeWorkflow(
 
   const id = newId('workflowExecution');
   const names = new Map(workflow.nodes.map((n) => [String(n.id), n]));
+  const conditions = new Map(jobNodes(workflow.nodes).map((n) => [n.key, n.jobCondition]));
   const item: WorkflowExecutionItem = {
     pk: executionKey(id),
     sk: 'META',
@@ -189,12 +264,16 @@ export async function executeWorkflow(
     status: 'READY',
     created_at: new Date().toISOString(),
     created_by: principal.username,
-    plan: jobs.map((j) => ({
-      nodeId: names.get(j.key)?.id ?? j.key,
-      key: j.key,
-      name: names.get(j.key)?.name ?? j.jobName,
-      jobId: j.jobId,
-    })),
+    plan: jobs.map((j) => {
+      const jobCondition = conditions.get(j.key);
+      return {
+        nodeId: names.get(j.key)?.id ?? j.key,
+        key: j.key,
+        name: names.get(j.key)?.name ?? j.jobName,
+        jobId: j.jobId,
+        ...(jobCondition ? { jobCondition } : {}),
+      };
+    }),
     jobs: {},
     ...(trigger ? { trigger_id: trigger.id, trigger_name: trigger.name } : {}),
   };

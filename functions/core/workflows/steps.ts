@@ -1,22 +1,24 @@
 /**
  * The workflow-step Lambda's logic: the two Tasks a compiled workflow invokes per job
  * (statemachines/workflow.ts). `record` writes the job's batch (running, holding a run slot,
- * part of this workflow execution) and answers the deployed version that the next Task starts
- * with `startExecution.sync:2`; `fail` records why the job failed, ending its run when the
- * run cannot end by itself (it never started, or the workflow stopped waiting for it).
+ * part of this workflow execution, with its node's jobCondition) and answers the deployed
+ * version that the next Task starts with `startExecution.sync:2`; `fail` records why the job
+ * failed, ending its run when the run cannot end by itself (it never started, or the workflow
+ * stopped waiting for it).
  *
  * Errors leave with names the definition's Retry and Catch match: `Sluice.JobBusy` (no free
  * run slot: retried), `Sluice.Transient` (retried), anything else fails the job.
  */
 import { JOB_BUSY_ERROR } from '../../../statemachines/workflow.ts';
+import { runSettings } from '../dataflow/jobs.ts';
 import { updateItem } from '../db.ts';
 import { AppError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { logger } from '../observability.ts';
-import { findBatch, recordRun } from '../pipelines/runs.ts';
+import { findBatch, type RunRequest, recordRun } from '../pipelines/runs.ts';
 import { endJobRun, findExecution, markRunning, type WorkflowExecutionItem } from './executions.ts';
 import { reasonOf } from './model.ts';
-import { ACTIVE_STATUSES, executionKey } from './workflows.ts';
+import { ACTIVE_STATUSES, executionKey } from './store.ts';
 
 export interface WorkflowStepEvent {
   action: 'record' | 'fail';
@@ -90,11 +92,7 @@ async function record(event: WorkflowStepEvent): Promise<RecordedRun> {
       throw new StepError(WORKFLOW_ENDED, `Workflow execution ${execution.id} is no longer running.`);
   }
 
-  const recorded = await recordRun(
-    event.job_id,
-    { principal: { username: execution.created_by }, workflowExecutionId: execution.id },
-    batchId,
-  );
+  const recorded = await recordRun(event.job_id, runRequestOf(execution, event.node_id), batchId);
   if (!recorded) {
     throw new StepError(JOB_BUSY_ERROR, `Job ${event.job_id} is running at its limit of concurrent runs.`);
   }
@@ -109,6 +107,23 @@ async function record(event: WorkflowStepEvent): Promise<RecordedRun> {
     pipeline_id: recorded.batch.pipeline_id,
     pipeline_version: recorded.batch.pipeline_version,
     state_machine: recorded.ref,
+  };
+}
+
+/**
+ * What a job's run inside the workflow gets: its JOB node's jobCondition (run settings and
+ * parameters) and the trigger that started the workflow, if one did.
+ */
+function runRequestOf(execution: WorkflowExecutionItem, nodeKey: string): RunRequest {
+  const condition = execution.plan.find((p) => p.key === nodeKey)?.jobCondition;
+  return {
+    principal: { username: execution.created_by },
+    workflowExecutionId: execution.id,
+    overrides: runSettings(condition),
+    ...(condition?.parameters ? { parameters: condition.parameters } : {}),
+    ...(execution.trigger_id
+      ? { trigger: { id: execution.trigger_id, name: execution.trigger_name ?? execution.trigger_id } }
+      : {}),
   };
 }
 
