@@ -16,11 +16,12 @@ import {
 } from '#core/auth/credentials';
 import { login, loginSchema, logout, refresh, refreshSchema, type TokenPair } from '#core/auth/sessions';
 import { readSecretString } from '#core/auth/tokens';
-import { authConfig } from '#core/config';
 import { areaHandler, type OperationContext, operation, reply } from '#core/http';
 import { listQuerySchema } from '#core/schemas';
+import { requireJwtKey, settings } from '#core/settings';
 
-const { adminSecretArn, secureCookies } = authConfig();
+requireJwtKey(settings.auth);
+const { adminSecretArn, secureCookies } = settings.auth;
 
 type Ctx = Pick<OperationContext<unknown, unknown, unknown>, 'event' | 'cookie'>;
 

@@ -12,16 +12,16 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { tablesConfig } from '#core/config';
 import { warmUp } from '#core/duckdb';
 import { areaHandler, operation } from '#core/http';
 import { logger, publishMetrics, tracer } from '#core/observability';
+import { settings } from '#core/settings';
 import { ingestCsv, withWorkDir } from '#core/tables/ingest';
 import { FILE_FIELDS, parseMultipartFile } from '#core/tables/multipart';
 import { processUploadedObject } from '#core/tables/upload-events';
 import { csvOptions, uploadOptionsSchema } from '#core/tables/uploads';
 
-const { directUploadMaxBytes } = tablesConfig();
+const { directUploadMaxBytes } = settings.tables;
 
 // Start DuckDB in the function's init phase rather than inside the first upload.
 warmUp().catch((error: unknown) =>

@@ -7,11 +7,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { reconcileConfig } from '#core/config';
 import { reconcile } from '#core/engine/reconcile';
 import { logger, metrics, publishMetrics, tracer } from '#core/observability';
+import { settings } from '#core/settings';
 
-const { graceSeconds } = reconcileConfig();
+const { graceSeconds } = settings.reconcile;
 
 export const handler = middy(async () => {
   const report = await reconcile({ graceSeconds });

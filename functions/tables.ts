@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 import { requireDataset } from '#core/catalog/datasets';
-import { tablesConfig } from '#core/config';
 import { areaHandler, operation, reply, textReply } from '#core/http';
+import { settings } from '#core/settings';
 import { attachmentHeader, downloadTable } from '#core/tables/export';
 import { inferQuerySchema, inferSchema } from '#core/tables/infer';
 import { FILE_FIELDS, parseMultipartFile } from '#core/tables/multipart';
@@ -13,7 +13,7 @@ import { readTablePage } from '#core/tables/reader';
 import { createUploadUrl, getUpload, uploadUrlSchema } from '#core/tables/uploads';
 import { historyEntry, listVersions } from '#core/tables/versions';
 
-const { directUploadMaxBytes } = tablesConfig();
+const { directUploadMaxBytes } = settings.tables;
 
 const datasetParams = z.object({ dataset_id: z.string() });
 

@@ -5,6 +5,7 @@
  * narrowest scope.
  */
 import type { Area } from '#core/routes';
+import { SETTING } from '#core/setting-names';
 import type { Engine, EngineSetting } from './engine.ts';
 import { grantPublishSluiceEvents } from './events.ts';
 import type { SluiceFunction } from './function.ts';
@@ -42,7 +43,7 @@ export interface AccessResources {
   readonly workflows?: Workflows;
   /**
    * Not a resource but an operator setting: the zone of Data Flow dates and of schedules that name
-   * none (SLUICE_DEFAULT_TIMEZONE, `dataflowConfig`; the functions default to UTC without it).
+   * none (SLUICE_DEFAULT_TIMEZONE, `settings.dataflow`; the functions default to UTC without it).
    */
   readonly defaultTimezone?: string;
 }
@@ -56,16 +57,16 @@ function useStorage(fn: SluiceFunction, storage: Storage): void {
 /** The Data Flow areas write dates in this zone and schedule in it when a trigger names none. */
 function useDataflow(fn: SluiceFunction, resources: AccessResources): void {
   if (resources.defaultTimezone !== undefined) {
-    fn.addEnvironment('SLUICE_DEFAULT_TIMEZONE', resources.defaultTimezone);
+    fn.addEnvironment(SETTING.defaultTimezone, resources.defaultTimezone);
   }
 }
 
-/** What `stepFunctionsConfig` (functions/core/config.ts) reads. */
+/** What `stepFunctionsSettings` (functions/core/engine/sfn.ts) requires. */
 const STEP_FUNCTIONS_SETTINGS = [
-  'SLUICE_STATE_MACHINE_PREFIX',
-  'SLUICE_STATE_MACHINE_ARN_BASE',
-  'SLUICE_STATES_ROLE_ARN',
-  'SLUICE_STATES_LOG_GROUP_ARN',
+  SETTING.stateMachinePrefix,
+  SETTING.stateMachineArnBase,
+  SETTING.statesRoleArn,
+  SETTING.statesLogGroupArn,
 ] as const satisfies readonly EngineSetting[];
 
 function requireEngine(resources: AccessResources, role: FunctionRole): Engine {
@@ -113,7 +114,7 @@ function useQuery(fn: SluiceFunction, query: QueryService, names: readonly Query
  * is written under `datasets/`, which publishers may already write).
  */
 function registerVersions(fn: SluiceFunction, query: QueryService): void {
-  useQuery(fn, query, ['SLUICE_GLUE_DATABASE_PREFIX']);
+  useQuery(fn, query, [SETTING.glueDatabasePrefix]);
   query.grantWriteCatalog(fn);
 }
 
@@ -121,7 +122,7 @@ function registerVersions(fn: SluiceFunction, query: QueryService): void {
 const ingest: Profile = (fn, resources) => {
   const { storage } = resources;
   useStorage(fn, storage);
-  fn.addEnvironment('SLUICE_TMP_DIR', '/tmp');
+  fn.addEnvironment(SETTING.tmpDir, '/tmp');
   storage.grantTable(fn, 'readWrite');
   storage.grantObjects(fn, 'uploads', ['s3:GetObject', 's3:DeleteObject']);
   storage.grantObjects(fn, 'datasets', ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
@@ -142,9 +143,9 @@ function managePipelines(role: FunctionRole): Profile {
     const engine = requireEngine(resources, role);
     useStorage(fn, storage);
     useEngine(fn, engine, [
-      'SLUICE_BUCKETS',
-      'SLUICE_STEP_WORKER_ARN',
-      'SLUICE_LARGE_STEP_WORKER_ARN',
+      SETTING.buckets,
+      SETTING.stepWorkerArn,
+      SETTING.largeStepWorkerArn,
       ...STEP_FUNCTIONS_SETTINGS,
     ]);
     storage.grantTable(fn, 'readWrite');
@@ -184,14 +185,14 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
   },
   authorizer(fn, { storage, secrets }) {
     useStorage(fn, storage);
-    fn.addEnvironment('SLUICE_JWT_SECRET_ARN', secrets.jwtSigningKey.secretArn);
+    fn.addEnvironment(SETTING.jwtSecretArn, secrets.jwtSigningKey.secretArn);
     storage.grantTable(fn, 'getItem');
     secrets.grantReadJwtKey(fn);
   },
   auth(fn, { storage, secrets }) {
     useStorage(fn, storage);
-    fn.addEnvironment('SLUICE_JWT_SECRET_ARN', secrets.jwtSigningKey.secretArn);
-    fn.addEnvironment('SLUICE_ADMIN_SECRET_ARN', secrets.bootstrapAdmin.secretArn);
+    fn.addEnvironment(SETTING.jwtSecretArn, secrets.jwtSigningKey.secretArn);
+    fn.addEnvironment(SETTING.adminSecretArn, secrets.bootstrapAdmin.secretArn);
     storage.grantTable(fn, 'readWrite');
     secrets.grantReadJwtKey(fn);
     secrets.grantReadBootstrapAdmin(fn);
@@ -204,7 +205,7 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     const { storage } = resources;
     const query = requireQuery(resources, 'catalog');
     useStorage(fn, storage);
-    useQuery(fn, query, ['SLUICE_GLUE_DATABASE_PREFIX']);
+    useQuery(fn, query, [SETTING.glueDatabasePrefix]);
     storage.grantTable(fn, 'readWrite');
     // Deleting a dataset removes its versions' objects, and its Glue table (a collection, its database).
     storage.grantList(fn, ['datasets']);
@@ -235,7 +236,7 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     const workflows = requireWorkflows(resources, 'workflows');
     useStorage(fn, storage);
     useEngine(fn, requireEngine(resources, 'workflows'), STEP_FUNCTIONS_SETTINGS);
-    useWorkflows(fn, workflows, ['SLUICE_WORKFLOW_STEP_ARN', 'SLUICE_WORKFLOW_ROLE_ARN']);
+    useWorkflows(fn, workflows, [SETTING.workflowStepArn, SETTING.workflowRoleArn]);
     useDataflow(fn, resources);
     storage.grantTable(fn, 'readWrite');
     workflows.grantManageWorkflows(fn);
@@ -252,7 +253,7 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
   triggers(fn, resources) {
     const { storage } = resources;
     useStorage(fn, storage);
-    useEngine(fn, requireEngine(resources, 'triggers'), ['SLUICE_BUCKETS']);
+    useEngine(fn, requireEngine(resources, 'triggers'), [SETTING.buckets]);
     useDataflow(fn, resources);
     storage.grantTable(fn, 'readWrite');
     requireTriggers(resources, 'triggers').grantManageTriggers(fn);
@@ -266,7 +267,7 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     requireTriggers(resources, 'triggerFire').grantRemoveTriggers(fn);
     // Triggers may target workflows: deploy and start their state machines.
     const workflows = requireWorkflows(resources, 'triggerFire');
-    useWorkflows(fn, workflows, ['SLUICE_WORKFLOW_STEP_ARN', 'SLUICE_WORKFLOW_ROLE_ARN']);
+    useWorkflows(fn, workflows, [SETTING.workflowStepArn, SETTING.workflowRoleArn]);
     workflows.grantManageWorkflows(fn);
   },
   /** Runs one node: reads inputs, writes outputs under runs/, datasets and external buckets. */
@@ -274,8 +275,8 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     const { storage } = resources;
     const engine = requireEngine(resources, 'stepWorker');
     useStorage(fn, storage);
-    useEngine(fn, engine, ['SLUICE_BUCKETS']);
-    fn.addEnvironment('SLUICE_TMP_DIR', '/tmp');
+    useEngine(fn, engine, [SETTING.buckets]);
+    fn.addEnvironment(SETTING.tmpDir, '/tmp');
     storage.grantTable(fn, 'readWrite');
     storage.grantObjects(fn, 'datasets', ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
     storage.grantObjects(fn, 'runs', ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
@@ -302,11 +303,11 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     const query = requireQuery(resources, 'query');
     useStorage(fn, storage);
     useQuery(fn, query, [
-      'SLUICE_RESULTS_BUCKET',
-      'SLUICE_ATHENA_WORKGROUP',
-      'SLUICE_GLUE_DATABASE_PREFIX',
-      'SLUICE_DATA_SOURCE_SECRET_PREFIX',
-      'SLUICE_BUCKETS',
+      SETTING.resultsBucket,
+      SETTING.athenaWorkgroup,
+      SETTING.glueDatabasePrefix,
+      SETTING.dataSourceSecretPrefix,
+      SETTING.buckets,
     ]);
     storage.grantTable(fn, 'readWrite');
     // Manifests for name resolution, Parquet parts and symlink manifests for Athena; DROP TABLE
@@ -329,7 +330,7 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     const { storage } = resources;
     const query = requireQuery(resources, 'queryEvents');
     useStorage(fn, storage);
-    useQuery(fn, query, ['SLUICE_ATHENA_WORKGROUP', 'SLUICE_GLUE_DATABASE_PREFIX']);
+    useQuery(fn, query, [SETTING.athenaWorkgroup, SETTING.glueDatabasePrefix]);
     storage.grantTable(fn, 'readWrite');
     storage.grantObjects(fn, 'queries', ['s3:PutObject', 's3:DeleteObject']);
     query.grantFollowQueries(fn);

@@ -17,8 +17,8 @@ import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-ap
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { SECURE_COOKIES_SETTING } from '#core/config';
 import { AREAS, type Area, ROUTES, type RouteDef, routeKey } from '#core/routes';
+import { SETTING } from '#core/setting-names';
 import { type AccessResources, grantAccess } from './access.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
 
@@ -182,7 +182,7 @@ export class SluiceApi extends Construct {
     }
     this.areaFunctions = areaFunctions;
     // The API is HTTPS only: the refresh cookie is always Secure.
-    areaFunctions.auth.addEnvironment(SECURE_COOKIES_SETTING, 'true');
+    areaFunctions.auth.addEnvironment(SETTING.secureCookies, 'true');
 
     for (const fn of [this.authorizerFunction, ...Object.values(areaFunctions)]) {
       Validations.of(fn).acknowledge({

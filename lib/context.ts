@@ -5,7 +5,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { canonicalTimezone } from '#core/config';
+import { canonicalTimezone } from '#core/setting-names';
 import { bucketNameProblem } from './engine.ts';
 import { MIN_BYTES_SCANNED_LIMIT } from './query.ts';
 import type { SluiceStackProps } from './sluice-stack.ts';

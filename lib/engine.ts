@@ -16,6 +16,7 @@ import { PolicyStatement, PrincipalWithConditions, Role, ServicePrincipal } from
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SETTING } from '#core/setting-names';
 import { type AccessResources, grantAccess } from './access.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
 import { acknowledgeWildcard, grantExecutionLogsAndTraces } from './nag.ts';
@@ -32,19 +33,19 @@ export const RECONCILE_INTERVAL = Duration.minutes(5);
 export const LARGE_WORKER_MEMORY_MB = 10_240;
 export const LARGE_WORKER_EPHEMERAL_MIB = 10_240;
 
-/** Settings the engine hands to functions (read by functions/core/config.ts). */
+/** Settings the engine hands to functions (read by functions/core/settings.ts). */
 export type EngineSetting =
-  /** External buckets that pipeline nodes may read and write, comma-separated (`pipelinesConfig`). */
-  | 'SLUICE_BUCKETS'
-  /** The step worker's ARN, the resource of every compiled Task (`pipelinesConfig`). */
-  | 'SLUICE_STEP_WORKER_ARN'
-  /** The step worker for runs with workerType LARGE (`pipelinesConfig`). */
-  | 'SLUICE_LARGE_STEP_WORKER_ARN'
-  /** The rest is `stepFunctionsConfig`. */
-  | 'SLUICE_STATE_MACHINE_PREFIX'
-  | 'SLUICE_STATE_MACHINE_ARN_BASE'
-  | 'SLUICE_STATES_ROLE_ARN'
-  | 'SLUICE_STATES_LOG_GROUP_ARN';
+  /** External buckets that pipeline nodes may read and write, comma-separated (`settings.pipelines`). */
+  | typeof SETTING.buckets
+  /** The step worker's ARN, the resource of every compiled Task (`settings.pipelines`). */
+  | typeof SETTING.stepWorkerArn
+  /** The step worker for runs with workerType LARGE (`settings.pipelines`). */
+  | typeof SETTING.largeStepWorkerArn
+  /** The rest is `settings.stepFunctions`. */
+  | typeof SETTING.stateMachinePrefix
+  | typeof SETTING.stateMachineArnBase
+  | typeof SETTING.statesRoleArn
+  | typeof SETTING.statesLogGroupArn;
 
 export interface EngineProps {
   /** The stores and secrets (the engine's own functions are granted through lib/access.ts). */
@@ -240,13 +241,13 @@ export class Engine extends Construct {
     );
 
     this.environment = {
-      ...(this.externalBuckets.length > 0 ? { SLUICE_BUCKETS: this.externalBuckets.join(',') } : {}),
-      SLUICE_STEP_WORKER_ARN: workerArn,
-      SLUICE_LARGE_STEP_WORKER_ARN: largeWorkerArn,
-      SLUICE_STATE_MACHINE_PREFIX: this.stateMachinePrefix,
-      SLUICE_STATE_MACHINE_ARN_BASE: this.stateMachineArnBase,
-      SLUICE_STATES_ROLE_ARN: this.statesRole.roleArn,
-      SLUICE_STATES_LOG_GROUP_ARN: this.executionLogGroup.logGroupArn,
+      ...(this.externalBuckets.length > 0 ? { [SETTING.buckets]: this.externalBuckets.join(',') } : {}),
+      [SETTING.stepWorkerArn]: workerArn,
+      [SETTING.largeStepWorkerArn]: largeWorkerArn,
+      [SETTING.stateMachinePrefix]: this.stateMachinePrefix,
+      [SETTING.stateMachineArnBase]: this.stateMachineArnBase,
+      [SETTING.statesRoleArn]: this.statesRole.roleArn,
+      [SETTING.statesLogGroupArn]: this.executionLogGroup.logGroupArn,
     };
 
     const resources: AccessResources = { ...props.resources, engine: this };

@@ -5,6 +5,7 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SETTING } from '#core/setting-names';
 import type { SluiceFunction } from './function.ts';
 
 /** The `source` of every Sluice event; nothing else may be published. */
@@ -17,7 +18,7 @@ export function defaultEventBusArn(stack: Stack): string {
 
 /** Lets a function publish Sluice events on the default bus, with Sluice's sources only. */
 export function grantPublishSluiceEvents(fn: SluiceFunction): void {
-  fn.addEnvironment('SLUICE_EVENT_BUS', SLUICE_EVENT_BUS);
+  fn.addEnvironment(SETTING.eventBus, SLUICE_EVENT_BUS);
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: ['events:PutEvents'],

@@ -12,6 +12,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { SETTING } from '#core/setting-names';
 
 /** The repository root: where package.json, package-lock.json and node_modules live. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -107,10 +108,10 @@ export class SluiceFunction extends NodejsFunction {
       awsSdkConnectionReuse: false,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'sluice',
-        POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+        [SETTING.serviceName]: 'sluice',
+        [SETTING.metricsNamespace]: 'Sluice',
         // Leave DuckDB room below the function's memory for Node and its buffers.
-        ...(nativeDuckDb ? { SLUICE_DUCKDB_MEMORY_LIMIT: `${Math.floor(props.memorySize * 0.6)}MB` } : {}),
+        ...(nativeDuckDb ? { [SETTING.duckdbMemoryLimit]: `${Math.floor(props.memorySize * 0.6)}MB` } : {}),
         ...props.environment,
       },
       bundling: {

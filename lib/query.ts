@@ -23,6 +23,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SETTING } from '#core/setting-names';
 import { type AccessResources, grantAccess } from './access.ts';
 import { bucketNameProblem } from './engine.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
@@ -39,17 +40,17 @@ export const ATHENA_STAGING_PREFIX = 'athena-staging/';
 /** Days after which staged results (left behind by a query that never settled) are deleted. */
 export const STAGING_EXPIRATION_DAYS = 7;
 
-/** Settings Data Query hands to functions (read by functions/core/config.ts). */
+/** Settings Data Query hands to functions (read by functions/core/settings.ts). */
 export type QuerySetting =
-  /** `queryConfig`: the deployment's own bucket for results. */
-  | 'SLUICE_RESULTS_BUCKET'
-  /** `athenaConfig`. */
-  | 'SLUICE_ATHENA_WORKGROUP'
-  | 'SLUICE_GLUE_DATABASE_PREFIX'
+  /** `settings.query`: the deployment's own bucket for results. */
+  | typeof SETTING.resultsBucket
+  /** `settings.athena`. */
+  | typeof SETTING.athenaWorkgroup
+  | typeof SETTING.glueDatabasePrefix
   /** Secrets Manager name prefix of registered data sources' passwords (functions/core/query/data-sources.ts). */
-  | 'SLUICE_DATA_SOURCE_SECRET_PREFIX'
-  /** External buckets that may receive results, comma-separated (`pipelinesConfig`). */
-  | 'SLUICE_BUCKETS';
+  | typeof SETTING.dataSourceSecretPrefix
+  /** External buckets that may receive results, comma-separated (`settings.pipelines`). */
+  | typeof SETTING.buckets;
 
 export interface QueryServiceProps {
   /** The stores and secrets (the query functions are granted through lib/access.ts). */
@@ -192,12 +193,12 @@ export class QueryService extends Construct {
     );
 
     this.environment = {
-      SLUICE_RESULTS_BUCKET: this.resultsBucket.bucketName,
+      [SETTING.resultsBucket]: this.resultsBucket.bucketName,
       // The reference (the same name) makes functions wait for the workgroup on the first deploy.
-      SLUICE_ATHENA_WORKGROUP: this.workGroup.ref,
-      SLUICE_GLUE_DATABASE_PREFIX: this.glueDatabasePrefix,
-      SLUICE_DATA_SOURCE_SECRET_PREFIX: this.dataSourceSecretPrefix,
-      ...(this.externalBuckets.length > 0 ? { SLUICE_BUCKETS: this.externalBuckets.join(',') } : {}),
+      [SETTING.athenaWorkgroup]: this.workGroup.ref,
+      [SETTING.glueDatabasePrefix]: this.glueDatabasePrefix,
+      [SETTING.dataSourceSecretPrefix]: this.dataSourceSecretPrefix,
+      ...(this.externalBuckets.length > 0 ? { [SETTING.buckets]: this.externalBuckets.join(',') } : {}),
     };
 
     grantAccess('queryEvents', this.queryEvents, { ...props.resources, query: this });

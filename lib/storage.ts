@@ -15,6 +15,7 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { SETTING } from '#core/setting-names';
 import { TABLE_KEYS } from '#core/table-schema';
 import type { SluiceFunction } from './function.ts';
 import { acknowledgeWildcard } from './nag.ts';
@@ -57,7 +58,7 @@ export class Storage extends Construct {
   public readonly table: Table;
   public readonly dataBucket: Bucket;
   public readonly accessLogBucket: Bucket;
-  /** Environment every function that uses the stores receives (see functions/core/config.ts). */
+  /** Environment every function that uses the stores receives (see functions/core/settings.ts). */
   public readonly environment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
@@ -123,8 +124,8 @@ export class Storage extends Construct {
     };
 
     this.environment = {
-      SLUICE_TABLE: this.table.tableName,
-      SLUICE_DATA_BUCKET: this.dataBucket.bucketName,
+      [SETTING.table]: this.table.tableName,
+      [SETTING.dataBucket]: this.dataBucket.bucketName,
     };
   }
 

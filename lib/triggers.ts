@@ -24,6 +24,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SETTING } from '#core/setting-names';
 import { type AccessResources, grantAccess } from './access.ts';
 import { SLUICE_EVENT_BUS } from './events.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
@@ -34,14 +35,14 @@ export const TRIGGER_ID_LENGTH = 26;
 /** EventBridge's limit on a rule name, and Scheduler's on a schedule group name. */
 export const EVENTBRIDGE_NAME_MAX_LENGTH = 64;
 
-/** Settings the construct hands to functions (read by `triggerRulesConfig`, functions/core/config.ts). */
+/** Settings the construct hands to functions (`settings.triggerRules`, functions/core/settings.ts). */
 export type TriggerSetting =
-  | 'SLUICE_TRIGGER_SCHEDULE_GROUP'
-  | 'SLUICE_TRIGGER_RULE_PREFIX'
-  | 'SLUICE_TRIGGER_EVENT_BUS'
-  | 'SLUICE_TRIGGER_FIRE_ARN'
-  | 'SLUICE_TRIGGER_SCHEDULER_ROLE_ARN'
-  | 'SLUICE_TRIGGER_DLQ_ARN';
+  | typeof SETTING.triggerScheduleGroup
+  | typeof SETTING.triggerRulePrefix
+  | typeof SETTING.triggerEventBus
+  | typeof SETTING.triggerFireArn
+  | typeof SETTING.triggerSchedulerRoleArn
+  | typeof SETTING.triggerDlqArn;
 
 export interface TriggersProps {
   /** The stores and the engine: the fire function starts runs. */
@@ -148,9 +149,9 @@ export class Triggers extends Construct {
 
   /** Where schedules and rules live: enough to remove them. */
   private useRules(fn: SluiceFunction): void {
-    fn.addEnvironment('SLUICE_TRIGGER_SCHEDULE_GROUP', this.scheduleGroupName);
-    fn.addEnvironment('SLUICE_TRIGGER_RULE_PREFIX', this.rulePrefix);
-    fn.addEnvironment('SLUICE_TRIGGER_EVENT_BUS', SLUICE_EVENT_BUS);
+    fn.addEnvironment(SETTING.triggerScheduleGroup, this.scheduleGroupName);
+    fn.addEnvironment(SETTING.triggerRulePrefix, this.rulePrefix);
+    fn.addEnvironment(SETTING.triggerEventBus, SLUICE_EVENT_BUS);
   }
 
   /**
@@ -159,9 +160,9 @@ export class Triggers extends Construct {
    */
   grantManageTriggers(fn: SluiceFunction): void {
     this.useRules(fn);
-    fn.addEnvironment('SLUICE_TRIGGER_FIRE_ARN', this.fireFunction.functionArn);
-    fn.addEnvironment('SLUICE_TRIGGER_SCHEDULER_ROLE_ARN', this.schedulerRole.roleArn);
-    fn.addEnvironment('SLUICE_TRIGGER_DLQ_ARN', this.deadLetterQueue.queueArn);
+    fn.addEnvironment(SETTING.triggerFireArn, this.fireFunction.functionArn);
+    fn.addEnvironment(SETTING.triggerSchedulerRoleArn, this.schedulerRole.roleArn);
+    fn.addEnvironment(SETTING.triggerDlqArn, this.deadLetterQueue.queueArn);
     this.grantScheduleActions(fn, [
       'scheduler:CreateSchedule',
       'scheduler:UpdateSchedule',

@@ -11,17 +11,18 @@ import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SETTING } from '#core/setting-names';
 import { type AccessResources, grantAccess } from './access.ts';
 import { acknowledgeTaskInvocation, type Engine, newStatesRole } from './engine.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
 import { acknowledgeWildcard, grantExecutionLogsAndTraces } from './nag.ts';
 
-/** Settings workflows hand to functions (read by `workflowsConfig` in functions/core/config.ts). */
+/** Settings workflows hand to functions (`settings.workflows`, functions/core/settings.ts). */
 export type WorkflowSetting =
   /** The workflow-step function's ARN, the resource of the record and failure Tasks. */
-  | 'SLUICE_WORKFLOW_STEP_ARN'
+  | typeof SETTING.workflowStepArn
   /** The role workflow state machines run as (passed when deploying one). */
-  | 'SLUICE_WORKFLOW_ROLE_ARN';
+  | typeof SETTING.workflowRoleArn;
 
 /** The rule Step Functions manages for `.sync` integrations with Step Functions itself. */
 export const SYNC_EVENTS_RULE = 'StepFunctionsGetEventsForStepFunctionsExecutionRule';
@@ -127,8 +128,8 @@ export class Workflows extends Construct {
     grantExecutionLogsAndTraces(this.statesRole);
 
     this.environment = {
-      SLUICE_WORKFLOW_STEP_ARN: stepArn,
-      SLUICE_WORKFLOW_ROLE_ARN: this.statesRole.roleArn,
+      [SETTING.workflowStepArn]: stepArn,
+      [SETTING.workflowRoleArn]: this.statesRole.roleArn,
     };
 
     grantAccess('workflowStep', this.workflowStep, { ...props.resources, workflows: this });

@@ -326,7 +326,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     import('#core/triggers/triggers'),
     import('#core/triggers/fire'),
     import('#core/engine/reconcile'),
-    import('#core/config'),
+    import('#core/settings'),
   ]);
   const tasks = background();
   // The run engine: compiled pipelines on aws-local-stepfunctions, tasks on the in-process worker.
@@ -382,7 +382,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
   });
 
   // The reconciler, as the AWS schedule runs it: settles runs whose end was never recorded.
-  const { graceSeconds, intervalSeconds } = config.reconcileConfig();
+  const { graceSeconds, intervalSeconds } = config.settings.reconcile;
   const reconcileTimer = setInterval(() => {
     tasks.track(
       reconciler

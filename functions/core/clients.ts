@@ -6,13 +6,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { storageConfig } from './config.ts';
 import { tracer } from './observability.ts';
+import { requireSetting, SETTING, settings } from './settings.ts';
 
-const config = storageConfig();
+const config = settings.storage;
 
-export const TABLE = config.tableName;
-export const DATA_BUCKET = config.dataBucket;
+export const TABLE = requireSetting(config.tableName, SETTING.table);
+export const DATA_BUCKET = requireSetting(config.dataBucket, SETTING.dataBucket);
 
 export const dynamodb = tracer.captureAWSv3Client(
   new DynamoDBClient({

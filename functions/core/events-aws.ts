@@ -1,14 +1,14 @@
 /** Sluice events on AWS: PutEvents to the configured EventBridge bus. */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { storageConfig } from './config.ts';
 import type { EventSink } from './events.ts';
 import { tracer } from './observability.ts';
+import { settings } from './settings.ts';
 
 let client: EventBridgeClient | undefined;
 
 export function eventBridgeSink(busName: string): EventSink {
   return async (event) => {
-    client ??= tracer.captureAWSv3Client(new EventBridgeClient({ region: storageConfig().region }));
+    client ??= tracer.captureAWSv3Client(new EventBridgeClient({ region: settings.storage.region }));
     const out = await client.send(
       new PutEventsCommand({
         Entries: [

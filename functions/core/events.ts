@@ -5,6 +5,7 @@
  * Publishing never fails the work that caused it: an error is logged and dropped.
  */
 import { logger } from './observability.ts';
+import { settings } from './settings.ts';
 
 export interface SluiceEvent {
   source: 'sluice.pipelines' | 'sluice.catalog';
@@ -22,9 +23,9 @@ export function useEventSink(next: EventSink | undefined): void {
 }
 
 async function defaultSink(): Promise<EventSink | undefined> {
-  if (!process.env.SLUICE_EVENT_BUS) return undefined;
+  if (!settings.events.bus) return undefined;
   const { eventBridgeSink } = await import('./events-aws.ts');
-  sink = eventBridgeSink(process.env.SLUICE_EVENT_BUS);
+  sink = eventBridgeSink(settings.events.bus);
   return sink;
 }
 

@@ -8,8 +8,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { MiddlewareObj } from '@middy/core';
+import { settings } from './settings.ts';
 
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'sluice';
+const { serviceName } = settings;
 
 export const logger = new Logger({ serviceName });
 export const tracer = new Tracer({ serviceName });

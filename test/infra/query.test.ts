@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { GLUE_PREFIX_PATTERN } from '#core/config';
+import { GLUE_PREFIX_PATTERN } from '#core/setting-names';
 import { nagPacks } from '#lib/nag';
 import { DEFAULT_BYTES_SCANNED_LIMIT, glueDatabasePrefix, QueryService } from '#lib/query';
 import { Secrets } from '#lib/secrets';

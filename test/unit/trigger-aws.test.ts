@@ -24,7 +24,17 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+// The stores' settings, parsed once when the first service module loads: set before any import.
+vi.hoisted(() => {
+  process.env.SLUICE_TABLE = 'Sluice-Table';
+  process.env.SLUICE_DATA_BUCKET = 'sluice-data';
+  process.env.SLUICE_WORKFLOW_STEP_ARN =
+    'arn:aws:lambda:ap-northeast-2:123456789012:function:Sluice-WorkflowStep';
+  delete process.env.SLUICE_ALLOW_SECOND_SCHEDULES;
+});
+
 import { AwsTriggerRuntime, type TriggerRulesConfig } from '#core/triggers/aws';
 import type { ArmedTrigger } from '#core/triggers/runtime';
 
@@ -33,12 +43,6 @@ const events = mockClient(EventBridgeClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 
-// The stores' settings, read when the service modules load (below).
-process.env.SLUICE_TABLE = 'Sluice-Table';
-process.env.SLUICE_DATA_BUCKET = 'sluice-data';
-process.env.SLUICE_WORKFLOW_STEP_ARN =
-  'arn:aws:lambda:ap-northeast-2:123456789012:function:Sluice-WorkflowStep';
-delete process.env.SLUICE_ALLOW_SECOND_SCHEDULES;
 const { fireTrigger } = await import('#core/triggers/fire');
 const { createTrigger } = await import('#core/triggers/triggers');
 const { useTriggerRuntime } = await import('#core/triggers/runtime');

@@ -6,7 +6,7 @@
  * Attributes: `HttpOnly` (script cannot read it), `SameSite=Strict` (the browser never sends
  * it on a request another site starts), `Path=/api/v1/auth` (only refresh and logout, and
  * login which replaces it, ever see it), `Max-Age` = the refresh token's lifetime, and `Secure`
- * whenever the request came over HTTPS (always on AWS: see `secureCookies` in config.ts).
+ * whenever the request came over HTTPS (always on AWS: see `SETTING.secureCookies` in setting-names.ts).
  *
  * Requests arrive in API Gateway's payload 2.0 form on both hosts: cookies as `event.cookies`
  * (`name=value` strings), and responses carry theirs in `cookies` (one Set-Cookie each).

@@ -8,18 +8,19 @@
  * refresh cookie (see cookies.ts); a token in the body wins.
  */
 import { z } from 'zod';
-import { authConfig } from '../config.ts';
 import { deleteItem, getItem, type Item, putItem, queryAll, updateItem } from '../db.ts';
 import { TooManyRequestsError, UnauthorizedError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { normalizeName } from '../names.ts';
 import { logger } from '../observability.ts';
 import { alwaysCheck } from '../schemas.ts';
+import { requireJwtKey, settings } from '../settings.ts';
 import { decoyHash, digest, digestEquals, newSecret, verifyPassword } from './passwords.ts';
 import { issueAccessToken } from './tokens.ts';
 import { findUserByLogin, getUserItem, type UserItem } from './users.ts';
 
-const config = authConfig();
+const config = settings.auth;
+requireJwtKey(config);
 
 export const loginSchema = z
   .object({

@@ -5,22 +5,22 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { authConfig, storageConfig } from '../config.ts';
 import { randomToken } from '../ids.ts';
 import { tracer } from '../observability.ts';
+import { requireJwtKey, settings } from '../settings.ts';
 import type { Principal } from './principal.ts';
 import { isRole } from './principal.ts';
 
 const ISSUER = 'sluice';
 const AUDIENCE = 'sluice-api';
 
-const config = authConfig();
+const config = { ...settings.auth, ...requireJwtKey(settings.auth) };
 
 let keyPromise: Promise<Uint8Array> | undefined;
 let secretsClient: SecretsManagerClient | undefined;
 
 export async function readSecretString(arn: string): Promise<string> {
-  secretsClient ??= tracer.captureAWSv3Client(new SecretsManagerClient({ region: storageConfig().region }));
+  secretsClient ??= tracer.captureAWSv3Client(new SecretsManagerClient({ region: settings.storage.region }));
   const out = await secretsClient.send(new GetSecretValueCommand({ SecretId: arn }));
   if (!out.SecretString) throw new Error('secret has no string value');
   return out.SecretString;

@@ -15,10 +15,10 @@
  * A run counts where it was created (requested), and only inside the requested range.
  */
 import { z } from 'zod';
-import { dataflowConfig } from '../config.ts';
 import { queryAll } from '../db.ts';
 import { ValidationError } from '../errors.ts';
 import { runDayKey } from '../pipelines/runs.ts';
+import { settings } from '../settings.ts';
 import {
   formatWall,
   instantOfWall,
@@ -34,7 +34,7 @@ const MAX_DAYS = 366;
 /** Ranges up to this long get 2-hour points from getExecutionTimes; longer ones daily points. */
 const TWO_HOUR_POINTS_UP_TO = 2 * DAY;
 
-const { defaultTimezone: zone } = dataflowConfig();
+const { defaultTimezone: zone } = settings.dataflow;
 
 interface RunDay {
   batch_id: string;

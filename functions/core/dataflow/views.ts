@@ -7,11 +7,11 @@
  * bad value stops the functions that serve Data Flow at start.
  */
 import { z } from 'zod';
-import { dataflowConfig, storageConfig } from '../config.ts';
 import type { BatchItem, BatchStatus } from '../pipelines/runs.ts';
+import { requireSetting, SETTING, settings } from '../settings.ts';
 import { formatInZone } from '../triggers/schedule.ts';
 
-const { defaultTimezone } = dataflowConfig();
+const { defaultTimezone } = settings.dataflow;
 
 /** Names of jobs, workflows and triggers: 3-100 of [A-Za-z0-9_-], first a letter or `_`. */
 export const dataflowNameSchema = z
@@ -67,7 +67,7 @@ export const versionPath = (jobId: string, version: number) =>
 
 /** The S3 folder runs write to, or one run's own folder under it: Sluice's `logPath`. */
 export const runsFolder = (batchId?: string) =>
-  `s3://${storageConfig().dataBucket}/runs/${batchId === undefined ? '' : `${batchId}/`}`;
+  `s3://${requireSetting(settings.storage.dataBucket, SETTING.dataBucket)}/runs/${batchId === undefined ? '' : `${batchId}/`}`;
 
 /** A batch as a Data Flow job execution (jobCondition paths: see dataflow/jobs.ts). */
 export function executionView(b: BatchItem) {

@@ -15,8 +15,8 @@ import {
   type TracingConfiguration,
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
-import { ConfigError, stepFunctionsConfig, storageConfig, workflowsConfig } from '../config.ts';
 import { tracer } from '../observability.ts';
+import { requireSetting, requireSettings, SETTING, settings } from '../settings.ts';
 import type {
   DeployRequest,
   DeployWorkflowRequest,
@@ -27,10 +27,28 @@ import type {
   StartWorkflowRequest,
 } from './engine.ts';
 
-export type StepFunctionsConfig = ReturnType<typeof stepFunctionsConfig> & {
-  /** The role workflow state machines run as (default: `workflowsConfig`, read when first needed). */
+export interface StepFunctionsConfig {
+  /** State machine names are this prefix plus the pipeline id. */
+  stateMachinePrefix: string;
+  /** `arn:aws:states:{region}:{account}:stateMachine:` — with the name, a state machine's ARN. */
+  stateMachineArnBase: string;
+  /** Role every pipeline state machine runs as. */
+  roleArn: string;
+  /** CloudWatch Logs group for execution history. */
+  logGroupArn: string;
+  /** The role workflow state machines run as (default: the workflow settings, checked when first needed). */
   workflowRoleArn?: string;
-};
+}
+
+/** The Step Functions settings; a missing one stops the function when the engine is created. */
+export function stepFunctionsSettings(): StepFunctionsConfig {
+  return requireSettings(settings.stepFunctions, {
+    stateMachinePrefix: SETTING.stateMachinePrefix,
+    stateMachineArnBase: SETTING.stateMachineArnBase,
+    roleArn: SETTING.statesRoleArn,
+    logGroupArn: SETTING.statesLogGroupArn,
+  });
+}
 
 const errorName = (error: unknown): string | undefined =>
   typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : undefined;
@@ -79,8 +97,10 @@ export class SfnEngine implements Engine {
   }
 
   async deployWorkflow({ workflowId, definition }: DeployWorkflowRequest): Promise<string> {
-    const roleArn = this.config.workflowRoleArn ?? workflowsConfig().roleArn;
-    if (!roleArn) throw new ConfigError('Missing required setting SLUICE_WORKFLOW_ROLE_ARN');
+    const roleArn = requireSetting(
+      this.config.workflowRoleArn ?? settings.workflows.roleArn,
+      SETTING.workflowRoleArn,
+    );
     return this.publish(workflowId, definition, {
       roleArn,
       versionDescription: `workflow ${workflowId}`,
@@ -216,9 +236,9 @@ export class SfnEngine implements Engine {
 
 export function createSfnEngine(
   client: SFNClient = tracer.captureAWSv3Client(
-    new SFNClient({ region: storageConfig().region, maxAttempts: 4 }),
+    new SFNClient({ region: settings.storage.region, maxAttempts: 4 }),
   ),
-  config: StepFunctionsConfig = stepFunctionsConfig(),
+  config: StepFunctionsConfig = stepFunctionsSettings(),
 ): Engine {
   return new SfnEngine(client, config);
 }

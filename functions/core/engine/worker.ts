@@ -13,7 +13,6 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Principal } from '../auth/principal.ts';
 import { findCollectionByRef } from '../catalog/collections.ts';
 import { acquireDatasetLock, createDataset, findDatasetByRef } from '../catalog/datasets.ts';
-import { pipelinesConfig, tablesConfig } from '../config.ts';
 import { getItem, putItem, updateItem } from '../db.ts';
 import { isSandboxViolation, sqlIdent, sqlString, withSandbox } from '../duckdb.ts';
 import { AppError } from '../errors.ts';
@@ -32,6 +31,7 @@ import {
 import { pipelineKey, type VersionItem } from '../pipelines/pipelines.ts';
 import { type BatchItem, batchKey, findBatch } from '../pipelines/runs.ts';
 import { type TraceItem, traceSk } from '../pipelines/traces.ts';
+import { settings } from '../settings.ts';
 import {
   copyObject,
   deleteObject,
@@ -326,7 +326,7 @@ function groupKeys(keys: string[], max: number): string[][] {
 }
 
 function requireAllowedBucket(bucket: string): void {
-  if (!pipelinesConfig().buckets.includes(bucket)) {
+  if (!settings.pipelines.buckets.includes(bucket)) {
     throw new StepFailedError(
       `Bucket "${bucket}" is not one of the buckets this deployment may use (SLUICE_BUCKETS).`,
     );
@@ -354,7 +354,7 @@ function sourceHooks(ctx: StepContext) {
 }
 
 async function planSource(ctx: StepContext): Promise<{ partitions: Array<{ partition: number }> }> {
-  const max = Math.min(pipelinesConfig().maxPartitions, 1000);
+  const max = Math.min(settings.pipelines.maxPartitions, 1000);
   const logs: string[] = [];
   const plan = await sourceHooks(ctx).plan(ctx.node.node, {
     ...hookContext(logs),
@@ -615,7 +615,7 @@ const TRANSIENT =
 
 /** Work folders are the worker's business: a message shows paths relative to them. */
 function withoutWorkPaths(message: string): string {
-  const root = tablesConfig().tmpDir.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  const root = settings.tables.tmpDir.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
   return message.replace(new RegExp(`${root}/[^/\\s"']+/`, 'g'), '');
 }
 

@@ -12,7 +12,6 @@
  */
 import { compilePipeline } from '../../../statemachines/compile.ts';
 import type { Principal } from '../auth/principal.ts';
-import { pipelinesConfig } from '../config.ts';
 import {
   deleteItem,
   getItem,
@@ -30,6 +29,7 @@ import { publishEvent } from '../events.ts';
 import { isId, newId } from '../ids.ts';
 import { logger, metrics } from '../observability.ts';
 import { dhubList } from '../paging.ts';
+import { settings } from '../settings.ts';
 import { deletePrefix } from '../storage.ts';
 import {
   type PipelineItem,
@@ -626,7 +626,7 @@ export async function repairSlots(pipelineId: string): Promise<Set<string>> {
 
 /** The step worker a run's worker type invokes (LARGE has its own, bigger function). */
 export function workerArnFor(workerType: string | undefined): string {
-  const config = pipelinesConfig();
+  const config = settings.pipelines;
   return workerType === 'LARGE' ? config.largeStepWorkerArn : config.stepWorkerArn;
 }
 

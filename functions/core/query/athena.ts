@@ -34,9 +34,9 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { s3 } from '../clients.ts';
-import { athenaConfig, ConfigError, storageConfig } from '../config.ts';
 import { getItem, type Item, putItem } from '../db.ts';
 import { logger, metrics, tracer } from '../observability.ts';
+import { requireSetting, SETTING, settings } from '../settings.ts';
 import { deleteObject, putJson } from '../storage.ts';
 import {
   PREVIEW_ROWS,
@@ -59,10 +59,11 @@ export interface AthenaEngineConfig {
 
 /** The engine's settings from the environment; a missing one stops the function at start. */
 export function athenaEngineConfig(): AthenaEngineConfig {
-  const { workgroup, glueDatabasePrefix } = athenaConfig();
-  if (!workgroup) throw new ConfigError('Missing required setting SLUICE_ATHENA_WORKGROUP');
-  if (!glueDatabasePrefix) throw new ConfigError('Missing required setting SLUICE_GLUE_DATABASE_PREFIX');
-  return { workgroup, glueDatabasePrefix };
+  const { workgroup, glueDatabasePrefix } = settings.athena;
+  return {
+    workgroup: requireSetting(workgroup, SETTING.athenaWorkgroup),
+    glueDatabasePrefix: requireSetting(glueDatabasePrefix, SETTING.glueDatabasePrefix),
+  };
 }
 
 /** Athena wants a 32-128 character idempotency token; query ids are 26 characters long. */
@@ -508,7 +509,7 @@ async function copyInParts(from: S3Location, to: S3Location, size: number): Prom
 
 export function createAthenaEngine(
   client: AthenaClient = tracer.captureAWSv3Client(
-    new AthenaClient({ region: storageConfig().region, maxAttempts: 4 }),
+    new AthenaClient({ region: settings.storage.region, maxAttempts: 4 }),
   ),
   config: AthenaEngineConfig = athenaEngineConfig(),
 ): AthenaQueryEngine {

@@ -8,10 +8,10 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
-import { envOptional, queryConfig, storageConfig } from '../config.ts';
 import { getItem, type Item, putNew, queryAll } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { tracer } from '../observability.ts';
+import { settings } from '../settings.ts';
 
 export const DATA_SOURCE_TYPES = ['DATA_CATALOG', 'MYSQL'] as const;
 
@@ -69,7 +69,7 @@ export async function listDataSources(): Promise<DataSourceView[]> {
   const registered = await queryAll<DataSourceItem>({ partition: PARTITION });
   return [
     {
-      name: queryConfig().catalogName,
+      name: settings.query.catalogName,
       dataSourceType: 'DATA_CATALOG',
       description: 'Sluice datasets: database = collection, table = dataset',
     },
@@ -84,9 +84,9 @@ export async function listDataSources(): Promise<DataSourceView[]> {
 let secrets: SecretsManagerClient | undefined;
 
 async function storePassword(name: string, password: string) {
-  const prefix = envOptional('SLUICE_DATA_SOURCE_SECRET_PREFIX');
+  const prefix = settings.query.dataSourceSecretPrefix;
   if (prefix) {
-    secrets ??= tracer.captureAWSv3Client(new SecretsManagerClient({ region: storageConfig().region }));
+    secrets ??= tracer.captureAWSv3Client(new SecretsManagerClient({ region: settings.storage.region }));
     const out = await secrets.send(
       new CreateSecretCommand({
         Name: `${prefix}${name}`,
@@ -96,7 +96,7 @@ async function storePassword(name: string, password: string) {
     );
     return { password_secret_arn: out.ARN };
   }
-  const key = envOptional('SLUICE_LOCAL_SECRET_KEY');
+  const key = settings.query.localSecretKey;
   if (!key) throw new Error('Neither SLUICE_DATA_SOURCE_SECRET_PREFIX nor SLUICE_LOCAL_SECRET_KEY is set');
   return { password_encrypted: encryptLocal(password, key) };
 }
@@ -115,7 +115,7 @@ export async function registerDataSource(
   principal: Principal,
 ): Promise<DataSourceView> {
   const name = input.dataSourceName;
-  if (name === queryConfig().catalogName.toLowerCase() || (await findDataSource(name))) {
+  if (name === settings.query.catalogName.toLowerCase() || (await findDataSource(name))) {
     throw new ConflictError(`A data source named "${name}" already exists.`);
   }
   const item: DataSourceItem = {

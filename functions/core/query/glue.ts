@@ -29,8 +29,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CollectionItem } from '../catalog/collections.ts';
 import type { DatasetItem } from '../catalog/datasets.ts';
 import { DATA_BUCKET, s3 } from '../clients.ts';
-import { athenaConfig, storageConfig } from '../config.ts';
 import { logger, tracer } from '../observability.ts';
+import { settings } from '../settings.ts';
 import type { Manifest } from '../tables/versions.ts';
 import { glueTypeOfColumn } from '../type-map.ts';
 
@@ -58,7 +58,7 @@ export function glueTableName(datasetId: string): string {
 }
 
 function requirePrefix(): string {
-  const prefix = athenaConfig().glueDatabasePrefix;
+  const prefix = settings.athena.glueDatabasePrefix;
   if (!prefix) throw new Error('SLUICE_GLUE_DATABASE_PREFIX is not set: Glue names are only used on AWS');
   return prefix;
 }
@@ -71,7 +71,7 @@ export const symlinkKey = (datasetId: string, version: number) =>
 let client: GlueClient | undefined;
 
 function glue(): GlueClient {
-  client ??= tracer.captureAWSv3Client(new GlueClient({ region: storageConfig().region, maxAttempts: 4 }));
+  client ??= tracer.captureAWSv3Client(new GlueClient({ region: settings.storage.region, maxAttempts: 4 }));
   return client;
 }
 
@@ -79,7 +79,7 @@ const errorName = (error: unknown): string | undefined =>
   typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : undefined;
 
 /** Whether this deployment registers datasets in Glue (true on AWS only). */
-export const glueEnabled = () => athenaConfig().glueDatabasePrefix !== undefined;
+export const glueEnabled = () => settings.athena.glueDatabasePrefix !== undefined;
 
 /** The table definition of one dataset version. */
 export function tableInput(

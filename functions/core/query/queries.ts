@@ -8,10 +8,10 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { hasRole } from '../auth/principal.ts';
 import { s3 } from '../clients.ts';
-import { pipelinesConfig, queryConfig } from '../config.ts';
 import { AppError, BadStateError, NotFoundError, ValidationError } from '../errors.ts';
 import { isPlainKey, PLAIN_KEY_MESSAGE } from '../object-keys.ts';
 import { logger, metrics } from '../observability.ts';
+import { requireSetting, SETTING, settings } from '../settings.ts';
 import { getJson } from '../storage.ts';
 import { PAGE_ROWS, PREVIEW_ROWS, previewKey, queryEngine } from './engine.ts';
 import {
@@ -99,15 +99,18 @@ class BucketNotGrantedError extends AppError {
   }
 }
 
+/** The deployment's own results bucket (every function that runs queries gets it). */
+const resultsBucket = () => requireSetting(settings.query.resultsBucket, SETTING.resultsBucket);
+
 export function resultBuckets(): string[] {
-  return [queryConfig().resultsBucket, ...pipelinesConfig().buckets];
+  return [resultsBucket(), ...settings.pipelines.buckets];
 }
 
 /** Where Athena stages results in the results bucket (expired after 7 days): not a result path. */
 const STAGING = 'athena-staging';
 
 async function checkBucket(bucket: string, path: string): Promise<void> {
-  if (bucket === queryConfig().resultsBucket && (path === STAGING || path.startsWith(`${STAGING}/`))) {
+  if (bucket === resultsBucket() && (path === STAGING || path.startsWith(`${STAGING}/`))) {
     throw ValidationError.field('body.path', `must not be under ${STAGING}/ (the engine's own staging area)`);
   }
   if (resultBuckets().includes(bucket)) return;
@@ -168,7 +171,7 @@ export async function submitQuery(
         item: { ...item, planning_ms: planning },
         sql,
         tables,
-        timeoutMs: queryConfig().timeoutSeconds * 1000,
+        timeoutMs: settings.query.timeoutSeconds * 1000,
       });
       await updateQuery(id, {
         planning_ms: planning,
@@ -217,7 +220,7 @@ const canSee = (item: QueryItem, principal: Principal) =>
 async function current(item: QueryItem): Promise<QueryItem> {
   if (isFinal(item.state)) return item;
   const engine = await queryEngine();
-  const limit = queryConfig().timeoutSeconds * 1000;
+  const limit = settings.query.timeoutSeconds * 1000;
   if (Date.now() - item.created_at > limit + 60_000) {
     const reason = timeLimitReason(limit);
     await engine.abort(item, reason);

@@ -10,8 +10,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parquetMetadata, parquetSchema, type SchemaTree } from 'hyparquet';
 import { z } from 'zod';
-import { tablesConfig } from '../config.ts';
 import { ValidationError } from '../errors.ts';
+import { settings } from '../settings.ts';
 import {
   type ColumnType,
   detectDelimiter,
@@ -83,7 +83,7 @@ export async function inferSchema(file: MultipartFile, query: InferQuery): Promi
 
 /** The file as UTF-8 bytes without a BOM, by the ingest's encoding rules. */
 async function utf8Bytes(data: Buffer, declared: 'utf-8' | 'cp949' | undefined) {
-  const dir = await mkdtemp(join(tablesConfig().tmpDir, 'sluice-infer-'));
+  const dir = await mkdtemp(join(settings.tables.tmpDir, 'sluice-infer-'));
   try {
     const source = join(dir, 'file.csv');
     const target = join(dir, 'file.utf8.csv');

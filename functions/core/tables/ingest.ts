@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Principal } from '../auth/principal.ts';
 import { acquireDatasetLock } from '../catalog/datasets.ts';
-import { tablesConfig } from '../config.ts';
 import { metrics } from '../observability.ts';
+import { settings } from '../settings.ts';
 import { putFile } from '../storage.ts';
 import { type ConvertResult, type CsvOptions, convertCsvToParquet } from './convert.ts';
 import { abandonVersion, publishVersion, versionPrefix, type WriteMode } from './versions.ts';
@@ -54,7 +54,7 @@ export async function timed<T>(
 
 /** Runs `fn` in a fresh temporary directory that is removed afterwards. */
 export async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tablesConfig().tmpDir, 'sluice-ingest-'));
+  const dir = await mkdtemp(join(settings.tables.tmpDir, 'sluice-ingest-'));
   try {
     return await fn(dir);
   } finally {

@@ -4,10 +4,10 @@
  * function (which carries DuckDB) imports it.
  */
 import { DATA_BUCKET } from '../clients.ts';
-import { tablesConfig } from '../config.ts';
 import { updateItem } from '../db.ts';
 import { PayloadTooLargeError } from '../errors.ts';
 import { logger } from '../observability.ts';
+import { settings } from '../settings.ts';
 import { deleteObject, downloadToFile } from '../storage.ts';
 import { ingestCsv, timed, withWorkDir } from './ingest.ts';
 import { finishUpload, problemOf, type UploadItem, uploadKey } from './uploads.ts';
@@ -46,7 +46,7 @@ export async function processUploadedObject(bucket: string, key: string, size: n
   logger.appendKeys({ uploadId, datasetId: claimed.dataset_id });
   const instance = `/api/v1/tables/${claimed.dataset_id}/uploads/${uploadId}`;
   try {
-    const { maxUploadBytes } = tablesConfig();
+    const { maxUploadBytes } = settings.tables;
     if (size > maxUploadBytes) {
       throw new PayloadTooLargeError(
         `The file is ${size} bytes; uploads are limited to ${maxUploadBytes} bytes.`,

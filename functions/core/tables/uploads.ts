@@ -10,10 +10,10 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { requireDataset } from '../catalog/datasets.ts';
 import { DATA_BUCKET, s3Presigner } from '../clients.ts';
-import { tablesConfig } from '../config.ts';
 import { getItem, type Item, putItem, queryAll, updateItem } from '../db.ts';
 import { NotFoundError, PayloadTooLargeError, toProblem } from '../errors.ts';
 import { isId, newId } from '../ids.ts';
+import { settings } from '../settings.ts';
 import type { CsvOptions } from './convert.ts';
 import type { IngestResult } from './ingest.ts';
 import type { WriteMode } from './versions.ts';
@@ -130,7 +130,7 @@ export async function createUploadUrl(
   input: z.output<typeof uploadUrlSchema>,
   principal: Principal,
 ) {
-  const { maxUploadBytes, uploadUrlTtlSeconds } = tablesConfig();
+  const { maxUploadBytes, uploadUrlTtlSeconds } = settings.tables;
   await requireDataset(datasetId);
   if (input.size !== undefined && input.size > maxUploadBytes) {
     throw new PayloadTooLargeError(

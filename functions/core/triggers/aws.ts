@@ -24,11 +24,11 @@ import {
   SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import { ConfigError, storageConfig, triggerRulesConfig } from '../config.ts';
 import { tracer } from '../observability.ts';
+import { requireSettings, SETTING, type Settings, settings } from '../settings.ts';
 import type { ArmedTrigger, TriggerRuntime } from './runtime.ts';
 
-export type TriggerRulesConfig = ReturnType<typeof triggerRulesConfig>;
+export type TriggerRulesConfig = Settings['triggerRules'] & { scheduleGroup: string; rulePrefix: string };
 
 /** Retries of a delivery before it goes to the dead-letter queue. */
 export const RETRY_POLICY = { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 2 * 3600 } as const;
@@ -59,20 +59,11 @@ export class AwsTriggerRuntime implements TriggerRuntime {
 
   /** The fire target's settings; only the triggers area, which arms triggers, has them. */
   private target() {
-    const { fireFunctionArn, schedulerRoleArn, deadLetterQueueArn } = this.config;
-    const missing = [
-      ['SLUICE_TRIGGER_FIRE_ARN', fireFunctionArn],
-      ['SLUICE_TRIGGER_SCHEDULER_ROLE_ARN', schedulerRoleArn],
-      ['SLUICE_TRIGGER_DLQ_ARN', deadLetterQueueArn],
-    ].filter(([, value]) => !value);
-    if (missing.length > 0) {
-      throw new ConfigError(`Missing required setting ${missing.map(([name]) => name).join(', ')}`);
-    }
-    return {
-      fireFunctionArn: fireFunctionArn as string,
-      schedulerRoleArn: schedulerRoleArn as string,
-      deadLetterQueueArn: deadLetterQueueArn as string,
-    };
+    return requireSettings(this.config, {
+      fireFunctionArn: SETTING.triggerFireArn,
+      schedulerRoleArn: SETTING.triggerSchedulerRoleArn,
+      deadLetterQueueArn: SETTING.triggerDlqArn,
+    });
   }
 
   async register(trigger: ArmedTrigger): Promise<void> {
@@ -180,10 +171,13 @@ export class AwsTriggerRuntime implements TriggerRuntime {
 }
 
 export function createAwsTriggerRuntime(): AwsTriggerRuntime {
-  const region = storageConfig().region;
+  const region = settings.storage.region;
   return new AwsTriggerRuntime(
     tracer.captureAWSv3Client(new SchedulerClient({ region })),
     tracer.captureAWSv3Client(new EventBridgeClient({ region })),
-    triggerRulesConfig(),
+    requireSettings(settings.triggerRules, {
+      scheduleGroup: SETTING.triggerScheduleGroup,
+      rulePrefix: SETTING.triggerRulePrefix,
+    }),
   );
 }

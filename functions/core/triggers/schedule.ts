@@ -13,7 +13,8 @@
  * depends on croner's Quartz option.
  */
 import { Cron } from 'croner';
-import { canonicalTimezone, dataflowConfig } from '../config.ts';
+import { canonicalTimezone } from '../setting-names.ts';
+import { settings } from '../settings.ts';
 
 /** Data Flow's `triggerRule`. */
 export interface TriggerRule {
@@ -77,7 +78,7 @@ export function isValidTimezone(tz: string): boolean {
  * on `timezone`.
  */
 export function resolveTimezone(tz: string | undefined): string {
-  if (tz === undefined || tz === null) return dataflowConfig().defaultTimezone;
+  if (tz === undefined || tz === null) return settings.dataflow.defaultTimezone;
   const name = canonicalTimezone(tz);
   if (!name) throw new ScheduleError('timezone', `"${tz}" is not a known IANA time zone name.`);
   return name;

@@ -21,13 +21,13 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { findCollectionByRef } from '../catalog/collections.ts';
 import { findDataset, findDatasetByRef } from '../catalog/datasets.ts';
-import { pipelinesConfig, triggersConfig } from '../config.ts';
 import { dataflowDate, dataflowNameSchema, dataflowPage, type pageQuerySchema } from '../dataflow/views.ts';
 import { deleteItem, getItem, type Item, putItem, putNew, queryAll, updateItem } from '../db.ts';
 import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { claimName, normalizeName, releaseName } from '../names.ts';
 import { findPipeline } from '../pipelines/pipelines.ts';
+import { settings } from '../settings.ts';
 import { findWorkflow } from '../workflows/store.ts';
 import { type EventPattern, validatePattern } from './pattern.ts';
 import { type ArmedTrigger, triggerRuntime } from './runtime.ts';
@@ -312,7 +312,7 @@ function scheduleField(field: string): string {
 function secondsSchedule(expression: string, timezone: string): Schedule | undefined {
   const m = SECOND_RATE.exec(expression);
   if (!m) return undefined;
-  if (!triggersConfig().allowSecondSchedules) {
+  if (!settings.triggers.allowSecondSchedules) {
     throw new ScheduleError(
       'expression',
       'schedules in seconds are not supported: the shortest rate is rate(1 minute). ' +
@@ -434,7 +434,7 @@ function shapeProblems(input: CreateTriggerInput): FieldProblem[] {
   const event = input.type === 'EVENT' ? input.event : undefined;
   if (!event) return problems;
   if (event.kind === 'OBJECT_CREATED') {
-    const buckets = pipelinesConfig().buckets;
+    const buckets = settings.pipelines.buckets;
     if (!event.bucket) {
       problems.push({ field: 'body.event.bucket', message: 'is required for OBJECT_CREATED' });
     } else if (!buckets.includes(event.bucket)) {

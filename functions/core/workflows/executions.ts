@@ -11,7 +11,6 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { compileWorkflow, type WorkflowJobNode } from '../../../statemachines/workflow.ts';
 import type { Principal } from '../auth/principal.ts';
-import { workflowsConfig } from '../config.ts';
 import { dataflowDate, dataflowPage, executionView, pageQuerySchema } from '../dataflow/views.ts';
 import { getItem, type Item, putNew, queryAll, updateItem } from '../db.ts';
 import type { ExecutionStatusDetail } from '../engine/engine.ts';
@@ -21,6 +20,7 @@ import { newId } from '../ids.ts';
 import { logger } from '../observability.ts';
 import { findPipeline, type PipelineItem } from '../pipelines/pipelines.ts';
 import { type BatchItem, findBatch, finishBatch, TERMINAL } from '../pipelines/runs.ts';
+import { settings } from '../settings.ts';
 import { type JobCondition, jobNodes } from './model.ts';
 import {
   executionKey,
@@ -244,7 +244,7 @@ export async function executeWorkflow(
 ) {
   const workflow = await requireWorkflow(workflowId);
   const jobs = await currentJobs(workflow);
-  const definition = compileWorkflow({ workflowId, nodes: jobs, stepArn: workflowsConfig().stepArn });
+  const definition = compileWorkflow({ workflowId, nodes: jobs, stepArn: settings.workflows.stepArn });
   const ref = await deployed(workflow, definition);
 
   const id = newId('workflowExecution');
