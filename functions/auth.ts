@@ -15,8 +15,9 @@ import {
   listCredentials,
 } from '#core/auth/credentials';
 import { login, loginSchema, logout, refresh, refreshSchema, type TokenPair } from '#core/auth/sessions';
-import { readSecretString } from '#core/auth/tokens';
 import { areaHandler, type OperationContext, operation, reply } from '#core/http';
+import { onAws } from '#core/platform/lambda';
+import { platform } from '#core/platform/platform';
 import { listQuerySchema } from '#core/schemas';
 import { requireJwtKey, settings } from '#core/settings';
 
@@ -38,59 +39,66 @@ const tokenOf = (body: { refresh_token?: string }, ctx: Ctx) =>
 let bootstrap: Promise<unknown> | undefined;
 function bootstrapAdmin(): Promise<unknown> {
   if (!adminSecretArn) return Promise.resolve();
-  bootstrap ??= readSecretString(adminSecretArn).then((raw) => {
-    const { username, password } = JSON.parse(raw) as { username: string; password: string };
-    return ensureBootstrapAdmin(username, password);
-  });
+  bootstrap ??= platform()
+    .secrets.read(adminSecretArn)
+    .then((raw) => {
+      const { username, password } = JSON.parse(raw) as { username: string; password: string };
+      return ensureBootstrapAdmin(username, password);
+    });
   bootstrap.catch(() => {
     bootstrap = undefined;
   });
   return bootstrap;
 }
 
-export const handler = areaHandler('auth', {
-  login: operation({
-    body: loginSchema,
-    async run(ctx) {
-      await bootstrapAdmin();
-      return withCookie(await login(ctx.body.username ?? (ctx.body.email as string), ctx.body.password), ctx);
-    },
+export const handler = onAws(
+  areaHandler('auth', {
+    login: operation({
+      body: loginSchema,
+      async run(ctx) {
+        await bootstrapAdmin();
+        return withCookie(
+          await login(ctx.body.username ?? (ctx.body.email as string), ctx.body.password),
+          ctx,
+        );
+      },
+    }),
+    refresh: operation({
+      body: refreshSchema,
+      run: async (ctx) => withCookie(await refresh(tokenOf(ctx.body, ctx)), ctx),
+    }),
+    logout: operation({
+      body: refreshSchema,
+      async run(ctx) {
+        await logout(tokenOf(ctx.body, ctx));
+        return reply(200, { message: 'Logged out successfully' }, {}, [clearedRefreshCookie(secure(ctx))]);
+      },
+    }),
+    me: operation({
+      async run({ principal }) {
+        return {
+          id: principal.userId,
+          username: principal.username,
+          role: principal.role,
+          auth: principal.kind,
+          ...(principal.credentialId ? { credential_id: principal.credentialId } : {}),
+        };
+      },
+    }),
+    createCredential: operation({
+      body: createCredentialSchema,
+      run: async ({ body, principal }) => reply(201, await createCredential(body, principal)),
+    }),
+    listCredentials: operation({
+      query: listQuerySchema,
+      run: ({ query, principal }) => listCredentials(principal, query.limit, query.token),
+    }),
+    deleteCredential: operation({
+      params: z.object({ credential_id: z.string() }),
+      async run({ params, principal }) {
+        await deleteCredential(params.credential_id, principal);
+        return { message: 'Credential deleted successfully' };
+      },
+    }),
   }),
-  refresh: operation({
-    body: refreshSchema,
-    run: async (ctx) => withCookie(await refresh(tokenOf(ctx.body, ctx)), ctx),
-  }),
-  logout: operation({
-    body: refreshSchema,
-    async run(ctx) {
-      await logout(tokenOf(ctx.body, ctx));
-      return reply(200, { message: 'Logged out successfully' }, {}, [clearedRefreshCookie(secure(ctx))]);
-    },
-  }),
-  me: operation({
-    async run({ principal }) {
-      return {
-        id: principal.userId,
-        username: principal.username,
-        role: principal.role,
-        auth: principal.kind,
-        ...(principal.credentialId ? { credential_id: principal.credentialId } : {}),
-      };
-    },
-  }),
-  createCredential: operation({
-    body: createCredentialSchema,
-    run: async ({ body, principal }) => reply(201, await createCredential(body, principal)),
-  }),
-  listCredentials: operation({
-    query: listQuerySchema,
-    run: ({ query, principal }) => listCredentials(principal, query.limit, query.token),
-  }),
-  deleteCredential: operation({
-    params: z.object({ credential_id: z.string() }),
-    async run({ params, principal }) {
-      await deleteCredential(params.credential_id, principal);
-      return { message: 'Credential deleted successfully' };
-    },
-  }),
-});
+);

@@ -13,6 +13,7 @@ import type {
 import { authenticate } from '#core/auth/authenticate';
 import type { AuthContext } from '#core/auth/principal';
 import { logger } from '#core/observability';
+import { onAws } from '#core/platform/lambda';
 
 export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthContext>;
 
@@ -22,4 +23,4 @@ async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<Aut
   return { isAuthorized: true, context };
 }
 
-export const handler = middy(authorize).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = onAws(middy(authorize).use(injectLambdaContext(logger, { resetKeys: true })));

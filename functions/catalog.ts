@@ -22,6 +22,7 @@ import {
   updateDatasetSchema,
 } from '#core/catalog/datasets';
 import { areaHandler, type Operation, operation, reply } from '#core/http';
+import { onAws } from '#core/platform/lambda';
 import { forceQuerySchema, listQuerySchema } from '#core/schemas';
 import { deleteDatasetData } from '#core/tables/data';
 
@@ -82,4 +83,4 @@ export const catalogOperations = {
   }),
 } satisfies Record<string, Operation>;
 
-export const handler = areaHandler('catalog', catalogOperations);
+export const handler = onAws(areaHandler('catalog', catalogOperations));

@@ -3,5 +3,6 @@
  * the path exists under other methods, both as problem+json.
  */
 import { areaHandler } from '#core/http';
+import { onAws } from '#core/platform/lambda';
 
-export const handler = areaHandler('fallback', {});
+export const handler = onAws(areaHandler('fallback', {}));

@@ -9,13 +9,16 @@ import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { type ExecutionStatusDetail, onExecutionStatus } from '#core/engine/finalize';
 import { logger, publishMetrics, tracer } from '#core/observability';
+import { onAws } from '#core/platform/lambda';
 
 export type ExecutionStatusEvent = EventBridgeEvent<
   'Step Functions Execution Status Change',
   ExecutionStatusDetail
 >;
 
-export const handler = middy((event: ExecutionStatusEvent) => onExecutionStatus(event.detail))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(publishMetrics());
+export const handler = onAws(
+  middy((event: ExecutionStatusEvent) => onExecutionStatus(event.detail))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer))
+    .use(publishMetrics()),
+);

@@ -3,6 +3,7 @@ import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DATA_BUCKET, ddb, s3, TABLE } from '#core/clients';
 import { areaHandler, operation, reply } from '#core/http';
+import { onAws } from '#core/platform/lambda';
 
 interface ComponentStatus {
   status: 'ok' | 'error';
@@ -22,20 +23,22 @@ async function probe(check: () => Promise<unknown>): Promise<ComponentStatus> {
   }
 }
 
-export const handler = areaHandler('health', {
-  health: operation({
-    async run() {
-      const [dynamodb, storage] = await Promise.all([
-        probe(() => ddb.send(new GetCommand({ TableName: TABLE, Key: { pk: 'HEALTH', sk: 'META' } }))),
-        probe(() => s3.send(new HeadBucketCommand({ Bucket: DATA_BUCKET }))),
-      ]);
-      const components = { api: { status: 'ok' as const }, dynamodb, s3: storage };
-      const ok = dynamodb.status === 'ok' && storage.status === 'ok';
-      return reply(ok ? 200 : 503, {
-        status: ok ? 'ok' : 'degraded',
-        components,
-        time: new Date().toISOString(),
-      });
-    },
+export const handler = onAws(
+  areaHandler('health', {
+    health: operation({
+      async run() {
+        const [dynamodb, storage] = await Promise.all([
+          probe(() => ddb.send(new GetCommand({ TableName: TABLE, Key: { pk: 'HEALTH', sk: 'META' } }))),
+          probe(() => s3.send(new HeadBucketCommand({ Bucket: DATA_BUCKET }))),
+        ]);
+        const components = { api: { status: 'ok' as const }, dynamodb, s3: storage };
+        const ok = dynamodb.status === 'ok' && storage.status === 'ok';
+        return reply(ok ? 200 : 503, {
+          status: ok ? 'ok' : 'degraded',
+          components,
+          time: new Date().toISOString(),
+        });
+      },
+    }),
   }),
-});
+);

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { warmUp } from '#core/duckdb';
 import { areaHandler, operation } from '#core/http';
 import { logger, publishMetrics, tracer } from '#core/observability';
+import { onAws } from '#core/platform/lambda';
 import { settings } from '#core/settings';
 import { ingestCsv, withWorkDir } from '#core/tables/ingest';
 import { FILE_FIELDS, parseMultipartFile } from '#core/tables/multipart';
@@ -28,30 +29,38 @@ warmUp().catch((error: unknown) =>
   logger.warn('DuckDB did not start at init; retrying on first use', { error: error as Error }),
 );
 
-export const handler = areaHandler('ingest', {
-  uploadTable: operation({
-    params: z.object({ dataset_id: z.string() }),
-    query: uploadOptionsSchema,
-    async run({ params, query, principal, rawBody, header }) {
-      const file = await parseMultipartFile(
-        rawBody(),
-        header('content-type'),
-        FILE_FIELDS,
-        directUploadMaxBytes,
-        `For larger files, use POST /api/v1/tables/${params.dataset_id}/upload-url.`,
-      );
-      const result = await withWorkDir(async (dir) => {
-        const csvPath = join(dir, 'upload.csv');
-        await writeFile(csvPath, file.data);
-        return ingestCsv(
-          { datasetId: params.dataset_id, csvPath, mode: query.mode, options: csvOptions(query), principal },
-          dir,
+export const handler = onAws(
+  areaHandler('ingest', {
+    uploadTable: operation({
+      params: z.object({ dataset_id: z.string() }),
+      query: uploadOptionsSchema,
+      async run({ params, query, principal, rawBody, header }) {
+        const file = await parseMultipartFile(
+          rawBody(),
+          header('content-type'),
+          FILE_FIELDS,
+          directUploadMaxBytes,
+          `For larger files, use POST /api/v1/tables/${params.dataset_id}/upload-url.`,
         );
-      });
-      return { message: 'Upload successful', ...result };
-    },
+        const result = await withWorkDir(async (dir) => {
+          const csvPath = join(dir, 'upload.csv');
+          await writeFile(csvPath, file.data);
+          return ingestCsv(
+            {
+              datasetId: params.dataset_id,
+              csvPath,
+              mode: query.mode,
+              options: csvOptions(query),
+              principal,
+            },
+            dir,
+          );
+        });
+        return { message: 'Upload successful', ...result };
+      },
+    }),
   }),
-});
+);
 
 export interface ObjectCreatedDetail {
   bucket: { name: string };
@@ -67,7 +76,9 @@ async function objectCreated(event: EventBridgeEvent<'Object Created', ObjectCre
   );
 }
 
-export const onObjectCreated = middy(objectCreated)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(publishMetrics());
+export const onObjectCreated = onAws(
+  middy(objectCreated)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer))
+    .use(publishMetrics()),
+);

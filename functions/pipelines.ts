@@ -38,6 +38,7 @@ import {
   stepTraces,
   traceHistory,
 } from '#core/pipelines/traces';
+import { onAws } from '#core/platform/lambda';
 import { forceQuerySchema, listQuerySchema, parametersSchema } from '#core/schemas';
 import { catalogOperations } from '#functions/catalog';
 
@@ -181,6 +182,8 @@ const operations = {
 const { createCollection, listCollections, getCollection, createDataset, listDatasets, getDataset } =
   catalogOperations;
 
-export const handler = areaHandler('pipelines', operations, {
-  catalog: { createCollection, listCollections, getCollection, createDataset, listDatasets, getDataset },
-});
+export const handler = onAws(
+  areaHandler('pipelines', operations, {
+    catalog: { createCollection, listCollections, getCollection, createDataset, listDatasets, getDataset },
+  }),
+);

@@ -8,6 +8,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { logger, publishMetrics, tracer } from '#core/observability';
+import { onAws } from '#core/platform/lambda';
 import { syncQueryExecution } from '#core/query/athena';
 
 /** The `detail` of an "Athena Query State Change" event. */
@@ -23,17 +24,19 @@ export interface QueryStateChangeDetail {
 
 export type QueryStateChangeEvent = EventBridgeEvent<'Athena Query State Change', QueryStateChangeDetail>;
 
-export const handler = middy(async (event: QueryStateChangeEvent) => {
-  const { queryExecutionId, currentState } = event.detail;
-  logger.appendKeys({ executionId: queryExecutionId });
-  const item = await syncQueryExecution(queryExecutionId);
-  if (item)
-    logger.info('query updated from Athena', {
-      queryId: item.query_id,
-      athenaState: currentState,
-      state: item.state,
-    });
-})
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(publishMetrics());
+export const handler = onAws(
+  middy(async (event: QueryStateChangeEvent) => {
+    const { queryExecutionId, currentState } = event.detail;
+    logger.appendKeys({ executionId: queryExecutionId });
+    const item = await syncQueryExecution(queryExecutionId);
+    if (item)
+      logger.info('query updated from Athena', {
+        queryId: item.query_id,
+        athenaState: currentState,
+        state: item.state,
+      });
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer))
+    .use(publishMetrics()),
+);

@@ -1,6 +1,7 @@
 /** Data Query area: asynchronous SQL over datasets, result pages, history, abort, data sources. */
 import { z } from 'zod';
 import { areaHandler, operation } from '#core/http';
+import { onAws } from '#core/platform/lambda';
 import { listDataSources, registerDataSource, registerDataSourceSchema } from '#core/query/data-sources';
 import {
   abortQuery,
@@ -27,35 +28,37 @@ export function headerText(value: string | undefined): string | undefined {
   return decoded.includes('\uFFFD') ? value : decoded;
 }
 
-export const handler = areaHandler('query', {
-  submitQuery: operation({
-    body: submitQuerySchema,
-    run: ({ body, principal, header }) =>
-      submitQuery(
-        body,
-        { source: headerText(header('x-data-source')), database: headerText(header('x-database')) },
-        principal,
-      ),
+export const handler = onAws(
+  areaHandler('query', {
+    submitQuery: operation({
+      body: submitQuerySchema,
+      run: ({ body, principal, header }) =>
+        submitQuery(
+          body,
+          { source: headerText(header('x-data-source')), database: headerText(header('x-database')) },
+          principal,
+        ),
+    }),
+    getQuery: operation({
+      params: queryParams,
+      query: getQuerySchema,
+      run: ({ params, query, principal }) => getQuery(params.query_id, query.page, principal),
+    }),
+    listQueries: operation({
+      query: listQueriesSchema,
+      run: ({ query, principal }) => listQueries(query, principal),
+    }),
+    abortQuery: operation({
+      params: queryParams,
+      async run({ params, principal }) {
+        await abortQuery(params.query_id, principal);
+        return { queryId: params.query_id, state: 'ABORTED' };
+      },
+    }),
+    listDataSources: operation({ run: () => listDataSources() }),
+    registerDataSource: operation({
+      body: registerDataSourceSchema,
+      run: ({ body, principal }) => registerDataSource(body, principal),
+    }),
   }),
-  getQuery: operation({
-    params: queryParams,
-    query: getQuerySchema,
-    run: ({ params, query, principal }) => getQuery(params.query_id, query.page, principal),
-  }),
-  listQueries: operation({
-    query: listQueriesSchema,
-    run: ({ query, principal }) => listQueries(query, principal),
-  }),
-  abortQuery: operation({
-    params: queryParams,
-    async run({ params, principal }) {
-      await abortQuery(params.query_id, principal);
-      return { queryId: params.query_id, state: 'ABORTED' };
-    },
-  }),
-  listDataSources: operation({ run: () => listDataSources() }),
-  registerDataSource: operation({
-    body: registerDataSourceSchema,
-    run: ({ body, principal }) => registerDataSource(body, principal),
-  }),
-});
+);

@@ -9,16 +9,19 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { reconcile } from '#core/engine/reconcile';
 import { logger, metrics, publishMetrics, tracer } from '#core/observability';
+import { onAws } from '#core/platform/lambda';
 import { settings } from '#core/settings';
 
 const { graceSeconds } = settings.reconcile;
 
-export const handler = middy(async () => {
-  const report = await reconcile({ graceSeconds });
-  if (report.settled > 0) metrics.addMetric('RunsReconciled', 'Count', report.settled);
-  logger.info('reconciled', { ...report });
-  return report;
-})
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(publishMetrics());
+export const handler = onAws(
+  middy(async () => {
+    const report = await reconcile({ graceSeconds });
+    if (report.settled > 0) metrics.addMetric('RunsReconciled', 'Count', report.settled);
+    logger.info('reconciled', { ...report });
+    return report;
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer))
+    .use(publishMetrics()),
+);

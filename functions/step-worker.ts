@@ -10,13 +10,16 @@ import { warmUp } from '#core/duckdb';
 import { runStep } from '#core/engine/worker';
 import { logger, publishMetrics, tracer } from '#core/observability';
 import type { WorkerEvent } from '#core/pipelines/model';
+import { onAws } from '#core/platform/lambda';
 
 // Start DuckDB in the init phase rather than inside the first step.
 warmUp().catch((error: unknown) =>
   logger.warn('DuckDB did not start at init; retrying on first use', { error: error as Error }),
 );
 
-export const handler = middy((event: WorkerEvent) => runStep(event))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(publishMetrics());
+export const handler = onAws(
+  middy((event: WorkerEvent) => runStep(event))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer))
+    .use(publishMetrics()),
+);

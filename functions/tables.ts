@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { requireDataset } from '#core/catalog/datasets';
 import { areaHandler, operation, reply, textReply } from '#core/http';
+import { onAws } from '#core/platform/lambda';
 import { settings } from '#core/settings';
 import { attachmentHeader, downloadTable } from '#core/tables/export';
 import { inferQuerySchema, inferSchema } from '#core/tables/infer';
@@ -35,69 +36,71 @@ const tableQuery = z.object({
     .transform((f) => f?.toLowerCase() as 'csv' | 'json' | undefined),
 });
 
-export const handler = areaHandler('tables', {
-  getTablePage: operation({
-    params: datasetParams,
-    query: tableQuery,
-    async run({ params, query }) {
-      const dataset = await requireDataset(params.dataset_id);
-      if (!query.format) return readTablePage(dataset, query.page ?? 1, query.page_size ?? 10);
-      const paged = query.page !== undefined || query.page_size !== undefined;
-      const download = await downloadTable(dataset, {
-        format: query.format,
-        ...(paged ? { page: { page: query.page ?? 1, pageSize: query.page_size ?? 10 } } : {}),
-      });
-      const headers = { 'x-total-rows': String(download.totalRows) };
-      if (query.format === 'json') {
-        return textReply(200, download.body, { ...headers, 'content-type': download.contentType });
-      }
-      return textReply(200, download.body, {
-        ...headers,
-        'content-type': download.contentType,
-        'content-disposition': attachmentHeader(dataset.name, 'csv'),
-      });
-    },
+export const handler = onAws(
+  areaHandler('tables', {
+    getTablePage: operation({
+      params: datasetParams,
+      query: tableQuery,
+      async run({ params, query }) {
+        const dataset = await requireDataset(params.dataset_id);
+        if (!query.format) return readTablePage(dataset, query.page ?? 1, query.page_size ?? 10);
+        const paged = query.page !== undefined || query.page_size !== undefined;
+        const download = await downloadTable(dataset, {
+          format: query.format,
+          ...(paged ? { page: { page: query.page ?? 1, pageSize: query.page_size ?? 10 } } : {}),
+        });
+        const headers = { 'x-total-rows': String(download.totalRows) };
+        if (query.format === 'json') {
+          return textReply(200, download.body, { ...headers, 'content-type': download.contentType });
+        }
+        return textReply(200, download.body, {
+          ...headers,
+          'content-type': download.contentType,
+          'content-disposition': attachmentHeader(dataset.name, 'csv'),
+        });
+      },
+    }),
+    getTableSchema: operation({
+      params: datasetParams,
+      async run({ params }) {
+        const dataset = await requireDataset(params.dataset_id);
+        return {
+          dataset_id: dataset.id,
+          version: dataset.current_version,
+          total_rows: dataset.total_rows,
+          columns: dataset.columns,
+        };
+      },
+    }),
+    inferSchema: operation({
+      query: inferQuerySchema,
+      async run({ query, rawBody, header }) {
+        const file = await parseMultipartFile(
+          rawBody(),
+          header('content-type'),
+          [...FILE_FIELDS].reverse(),
+          directUploadMaxBytes,
+          'Send the first rows of the file instead: the schema is inferred from what is sent.',
+        );
+        return inferSchema(file, query);
+      },
+    }),
+    listTableVersions: operation({
+      params: datasetParams,
+      async run({ params }) {
+        const dataset = await requireDataset(params.dataset_id);
+        return (await listVersions(dataset)).map(historyEntry);
+      },
+    }),
+    createUploadUrl: operation({
+      params: datasetParams,
+      body: uploadUrlSchema,
+      run: async ({ params, body, principal }) =>
+        reply(201, await createUploadUrl(params.dataset_id, body, principal)),
+    }),
+    getUpload: operation({
+      params: z.object({ dataset_id: z.string(), upload_id: z.string() }),
+      run: ({ params }) => getUpload(params.dataset_id, params.upload_id),
+    }),
   }),
-  getTableSchema: operation({
-    params: datasetParams,
-    async run({ params }) {
-      const dataset = await requireDataset(params.dataset_id);
-      return {
-        dataset_id: dataset.id,
-        version: dataset.current_version,
-        total_rows: dataset.total_rows,
-        columns: dataset.columns,
-      };
-    },
-  }),
-  inferSchema: operation({
-    query: inferQuerySchema,
-    async run({ query, rawBody, header }) {
-      const file = await parseMultipartFile(
-        rawBody(),
-        header('content-type'),
-        [...FILE_FIELDS].reverse(),
-        directUploadMaxBytes,
-        'Send the first rows of the file instead: the schema is inferred from what is sent.',
-      );
-      return inferSchema(file, query);
-    },
-  }),
-  listTableVersions: operation({
-    params: datasetParams,
-    async run({ params }) {
-      const dataset = await requireDataset(params.dataset_id);
-      return (await listVersions(dataset)).map(historyEntry);
-    },
-  }),
-  createUploadUrl: operation({
-    params: datasetParams,
-    body: uploadUrlSchema,
-    run: async ({ params, body, principal }) =>
-      reply(201, await createUploadUrl(params.dataset_id, body, principal)),
-  }),
-  getUpload: operation({
-    params: z.object({ dataset_id: z.string(), upload_id: z.string() }),
-    run: ({ params }) => getUpload(params.dataset_id, params.upload_id),
-  }),
-});
+);

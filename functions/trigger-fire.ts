@@ -10,6 +10,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { logger, publishMetrics, tracer } from '#core/observability';
+import { onAws } from '#core/platform/lambda';
 import { fireTrigger } from '#core/triggers/fire';
 
 export interface TriggerFireEvent {
@@ -22,23 +23,25 @@ export interface TriggerFireEvent {
   detail?: Record<string, unknown>;
 }
 
-export const handler = middy(async (event: TriggerFireEvent) => {
-  if (typeof event?.triggerId !== 'string' || event.triggerId === '') {
-    // Nothing to retry: a malformed input stays malformed.
-    logger.error('trigger-fire invoked without a triggerId');
-    return { fired: false, reason: 'malformed' };
-  }
-  logger.appendKeys({ triggerId: event.triggerId });
-  const kind = event.source || event.detailType || event.detail ? 'event' : 'schedule';
-  return fireTrigger(event.triggerId, {
-    kind,
-    ...(event.eventId ? { id: event.eventId } : {}),
-    ...(event.time ? { time: event.time } : {}),
-    ...(event.source ? { source: event.source } : {}),
-    ...(event.detailType ? { detailType: event.detailType } : {}),
-    ...(event.detail ? { detail: event.detail } : {}),
-  });
-})
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(publishMetrics());
+export const handler = onAws(
+  middy(async (event: TriggerFireEvent) => {
+    if (typeof event?.triggerId !== 'string' || event.triggerId === '') {
+      // Nothing to retry: a malformed input stays malformed.
+      logger.error('trigger-fire invoked without a triggerId');
+      return { fired: false, reason: 'malformed' };
+    }
+    logger.appendKeys({ triggerId: event.triggerId });
+    const kind = event.source || event.detailType || event.detail ? 'event' : 'schedule';
+    return fireTrigger(event.triggerId, {
+      kind,
+      ...(event.eventId ? { id: event.eventId } : {}),
+      ...(event.time ? { time: event.time } : {}),
+      ...(event.source ? { source: event.source } : {}),
+      ...(event.detailType ? { detailType: event.detailType } : {}),
+      ...(event.detail ? { detail: event.detail } : {}),
+    });
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer))
+    .use(publishMetrics()),
+);

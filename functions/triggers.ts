@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { pageQuerySchema } from '#core/dataflow/views';
 import { areaHandler, operation, reply } from '#core/http';
+import { onAws } from '#core/platform/lambda';
 import {
   createTrigger,
   createTriggerSchema,
@@ -16,24 +17,26 @@ import {
 
 const triggerParams = z.object({ trigger_id: z.string().max(64) });
 
-export const handler = areaHandler('triggers', {
-  getTriggers: operation({
-    query: pageQuerySchema.extend(listTriggersQuerySchema.shape),
-    run: ({ query }) => listTriggers(query, query),
+export const handler = onAws(
+  areaHandler('triggers', {
+    getTriggers: operation({
+      query: pageQuerySchema.extend(listTriggersQuerySchema.shape),
+      run: ({ query }) => listTriggers(query, query),
+    }),
+    createTrigger: operation({
+      body: createTriggerSchema,
+      run: ({ body, principal }) => createTrigger(body, principal),
+    }),
+    getTriggerById: operation({
+      params: triggerParams,
+      run: ({ params }) => getTrigger(params.trigger_id),
+    }),
+    deleteTrigger: operation({
+      params: triggerParams,
+      async run({ params }) {
+        await deleteTrigger(params.trigger_id);
+        return reply(204, undefined);
+      },
+    }),
   }),
-  createTrigger: operation({
-    body: createTriggerSchema,
-    run: ({ body, principal }) => createTrigger(body, principal),
-  }),
-  getTriggerById: operation({
-    params: triggerParams,
-    run: ({ params }) => getTrigger(params.trigger_id),
-  }),
-  deleteTrigger: operation({
-    params: triggerParams,
-    async run({ params }) {
-      await deleteTrigger(params.trigger_id);
-      return reply(204, undefined);
-    },
-  }),
-});
+);

@@ -7,9 +7,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { logger, publishMetrics, tracer } from '#core/observability';
+import { onAws } from '#core/platform/lambda';
 import { runWorkflowStep, type WorkflowStepEvent } from '#core/workflows/steps';
 
-export const handler = middy((event: WorkflowStepEvent) => runWorkflowStep(event))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(publishMetrics());
+export const handler = onAws(
+  middy((event: WorkflowStepEvent) => runWorkflowStep(event))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer))
+    .use(publishMetrics()),
+);

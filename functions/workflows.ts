@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { areaHandler, operation, reply } from '#core/http';
+import { onAws } from '#core/platform/lambda';
 import {
   executeWorkflow,
   getWorkflowExecution,
@@ -23,39 +24,41 @@ import {
 
 const workflowParams = z.object({ workflow_id: z.string().max(64) });
 
-export const handler = areaHandler('workflows', {
-  getWorkflows: operation({ query: listWorkflowsSchema, run: ({ query }) => listWorkflows(query) }),
-  createWorkflow: operation({
-    body: workflowBodySchema,
-    run: ({ body, principal }) => createWorkflow(body, principal),
+export const handler = onAws(
+  areaHandler('workflows', {
+    getWorkflows: operation({ query: listWorkflowsSchema, run: ({ query }) => listWorkflows(query) }),
+    createWorkflow: operation({
+      body: workflowBodySchema,
+      run: ({ body, principal }) => createWorkflow(body, principal),
+    }),
+    getWorkflowById: operation({
+      params: workflowParams,
+      run: ({ params }) => getWorkflow(params.workflow_id),
+    }),
+    updateWorkflow: operation({
+      params: workflowParams,
+      body: workflowBodySchema,
+      run: ({ params, body }) => updateWorkflow(params.workflow_id, body),
+    }),
+    deleteWorkflow: operation({
+      params: workflowParams,
+      async run({ params }) {
+        await deleteWorkflow(params.workflow_id);
+        return reply(204, undefined);
+      },
+    }),
+    getWorkflowExecutions: operation({
+      params: workflowParams,
+      query: listWorkflowExecutionsSchema,
+      run: ({ params, query }) => listWorkflowExecutions(params.workflow_id, query),
+    }),
+    executeWorkflow: operation({
+      params: workflowParams,
+      run: ({ params, principal }) => executeWorkflow(params.workflow_id, principal),
+    }),
+    getWorkflowExecutionById: operation({
+      params: workflowParams.extend({ execution_id: z.string().max(64) }),
+      run: ({ params }) => getWorkflowExecution(params.workflow_id, params.execution_id),
+    }),
   }),
-  getWorkflowById: operation({
-    params: workflowParams,
-    run: ({ params }) => getWorkflow(params.workflow_id),
-  }),
-  updateWorkflow: operation({
-    params: workflowParams,
-    body: workflowBodySchema,
-    run: ({ params, body }) => updateWorkflow(params.workflow_id, body),
-  }),
-  deleteWorkflow: operation({
-    params: workflowParams,
-    async run({ params }) {
-      await deleteWorkflow(params.workflow_id);
-      return reply(204, undefined);
-    },
-  }),
-  getWorkflowExecutions: operation({
-    params: workflowParams,
-    query: listWorkflowExecutionsSchema,
-    run: ({ params, query }) => listWorkflowExecutions(params.workflow_id, query),
-  }),
-  executeWorkflow: operation({
-    params: workflowParams,
-    run: ({ params, principal }) => executeWorkflow(params.workflow_id, principal),
-  }),
-  getWorkflowExecutionById: operation({
-    params: workflowParams.extend({ execution_id: z.string().max(64) }),
-    run: ({ params }) => getWorkflowExecution(params.workflow_id, params.execution_id),
-  }),
-});
+);

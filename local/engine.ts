@@ -46,11 +46,8 @@ export interface LocalEngineOptions {
   region: string;
   /** Runs one Task of a pipeline (the step worker). */
   worker(event: WorkerEvent, signal: AbortSignal): Promise<unknown>;
-  /**
-   * Runs a workflow's record/fail Task. Defaults to the workflow-step logic, loaded on first
-   * use (handler modules read their configuration when they load).
-   */
-  workflowStep?(event: WorkflowStepEvent): Promise<unknown>;
+  /** Runs a workflow's record/fail Task (the workflow-step logic). */
+  workflowStep(event: WorkflowStepEvent): Promise<unknown>;
   /** Receives each execution's terminal status (the finalizer). */
   onStatus(detail: ExecutionStatusDetail): Promise<void>;
   /** Keeps the host's shutdown waiting for this work. */
@@ -93,9 +90,7 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
   // How recent executions ended, for the reconciler (the newest ENDED_KEPT; none survive a restart).
   const ended = new Map<string, ExecutionStatusDetail>();
   let closing = false;
-  const workflowStep =
-    options.workflowStep ??
-    (async (event: WorkflowStepEvent) => (await import('#core/workflows/steps')).runWorkflowStep(event));
+  const workflowStep = options.workflowStep;
 
   /** Refs are `local:<pipeline or workflow id>:<file>`. */
   const idOf = (ref: string) => {

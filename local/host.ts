@@ -13,7 +13,7 @@ import type { Context } from 'aws-lambda';
 import type { BootstrapResult } from '#core/auth/bootstrap';
 import type { Area } from '#core/routes';
 import { AREAS } from '#core/routes';
-import { createLocalEngine } from './engine.ts';
+import { objectCreatedEvent } from '#core/triggers/local';
 import { createApiServer, serverUrl } from './server.ts';
 import {
   ensureBucket,
@@ -287,118 +287,105 @@ export async function startHost(options: HostOptions): Promise<Host> {
     await signingSecret(dataDir, 'data-sources'),
   );
 
+  // Handler and service modules read their settings when they load, so they are loaded after
+  // the environment is set (hence, for now, one host per process).
   const [
     handlers,
     authorizer,
     ingest,
     bootstrap,
     uploads,
-    engineModule,
-    worker,
-    finalizer,
     runs,
-    queryEngineModule,
-    duckdbQueries,
     queries,
-    events,
-    triggerRuntime,
-    localTriggers,
     triggers,
-    triggerFiring,
     reconciler,
     config,
+    ports,
+    local,
   ] = await Promise.all([
     loadHandlers(),
     import('#functions/authorizer'),
     import('#functions/ingest'),
     import('#core/auth/bootstrap'),
     import('#core/tables/uploads'),
-    import('#core/engine/engine'),
-    import('#core/engine/worker'),
-    import('#core/engine/finalize'),
     import('#core/pipelines/runs'),
-    import('#core/query/engine'),
-    import('#core/query/duckdb-engine'),
     import('#core/query/queries'),
-    import('#core/events'),
-    import('#core/triggers/runtime'),
-    import('#core/triggers/local'),
     import('#core/triggers/triggers'),
-    import('#core/triggers/fire'),
     import('#core/engine/reconcile'),
     import('#core/settings'),
+    import('#core/platform/platform'),
+    import('./platform.ts'),
   ]);
   const tasks = background();
-  // The run engine: compiled pipelines on aws-local-stepfunctions, tasks on the in-process worker.
-  const engine = createLocalEngine({
+  const platform = local.createLocalPlatform({
+    settings: config.settings,
     dataDir,
-    region: LOCAL_REGION,
-    worker: (event, signal) => worker.runStep(event, signal),
-    onStatus: (detail) => finalizer.onExecutionStatus(detail),
     track: (work) => tasks.track(work),
     log: options.log,
   });
-  engineModule.useEngine(engine);
-  // Data Query: DuckDB in this process, one sandboxed instance per query.
-  const queryEngine = duckdbQueries.createDuckDbQueryEngine({ track: (work) => tasks.track(work) });
-  queryEngineModule.useQueryEngine(queryEngine);
+  const { engine, queryEngine, triggers: triggerBus } = platform;
+  /** Runs host work on this host's platform (and whatever it starts: timers, engine tasks, ...). */
+  const onHost = <T>(work: () => T): T => ports.runOn(platform, work);
 
-  const admin = await bootstrap.ensureBootstrapAdmin(options.adminUsername, options.adminPassword);
-  const interrupted = await uploads.failInterruptedUploads();
+  const admin = await onHost(() =>
+    bootstrap.ensureBootstrapAdmin(options.adminUsername, options.adminPassword),
+  );
+  const interrupted = await onHost(() => uploads.failInterruptedUploads());
   if (interrupted > 0) options.log(`Marked ${interrupted} interrupted upload(s) as failed.`);
-  const interruptedRuns = await runs.failInterruptedBatches();
+  const interruptedRuns = await onHost(() => runs.failInterruptedBatches());
   if (interruptedRuns > 0)
     options.log(`Marked ${interruptedRuns} batch(es) interrupted by the last stop as failed.`);
-  const interruptedQueries = await queries.failInterruptedQueries();
+  const interruptedQueries = await onHost(() => queries.failInterruptedQueries());
   if (interruptedQueries > 0)
     options.log(`Marked ${interruptedQueries} query(ies) interrupted by the last stop as failed.`);
 
-  // Triggers: croner schedules and an in-process bus (EventBridge pattern semantics) stand in
-  // for EventBridge Scheduler and rules; Sluice's own events go to the bus.
-  const triggerBus = localTriggers.createLocalTriggerRuntime({
-    fire: (triggerId, cause) => triggerFiring.fireTrigger(triggerId, cause),
-    track: (work) => tasks.track(work),
-    log: options.log,
-  });
-  triggerRuntime.useTriggerRuntime(triggerBus);
-  events.useEventSink(async (event) => {
-    triggerBus.publish(localTriggers.sluiceBusEvent(event, LOCAL_REGION));
-  });
-  const armed = await triggers.armAllTriggers();
+  const armed = await onHost(() => triggers.armAllTriggers());
   if (armed > 0) options.log(`Armed ${armed} trigger(s).`);
 
   // s3rver's object-created notifications stand in for S3's EventBridge events: every bucket's
   // go to the trigger bus, and those under `uploads/` in the data bucket start an ingest.
-  s3.onObjectCreated((bucket, key, size) => {
-    const event = localTriggers.objectCreatedEvent(bucket, key, size, LOCAL_REGION);
-    triggerBus.publish(event);
-    if (bucket !== LOCAL_DATA_BUCKET || !key.startsWith('uploads/')) return;
-    const context = { awsRequestId: event.id, functionName: 'sluice-local-ingest-events' } as Context;
-    tasks.track(
-      (ingest.onObjectCreated as unknown as AnyHandler)(event, context).catch((error: unknown) =>
-        options.log(`upload ingest failed: ${(error as Error).message}`),
-      ),
-    );
-  });
+  s3.onObjectCreated((bucket, key, size) =>
+    onHost(() => {
+      const event = objectCreatedEvent(bucket, key, size, LOCAL_REGION);
+      triggerBus.publish(event);
+      if (bucket !== LOCAL_DATA_BUCKET || !key.startsWith('uploads/')) return;
+      const context = { awsRequestId: event.id, functionName: 'sluice-local-ingest-events' } as Context;
+      tasks.track(
+        (ingest.onObjectCreated as unknown as AnyHandler)(event, context).catch((error: unknown) =>
+          options.log(`upload ingest failed: ${(error as Error).message}`),
+        ),
+      );
+    }),
+  );
 
   // The reconciler, as the AWS schedule runs it: settles runs whose end was never recorded.
   const { graceSeconds, intervalSeconds } = config.settings.reconcile;
-  const reconcileTimer = setInterval(() => {
-    tasks.track(
-      reconciler
-        .reconcile({ graceSeconds })
-        .then((report) => {
-          if (report.settled + report.started > 0)
-            options.log(`Reconciled: ${report.settled} run(s) settled, ${report.started} started.`);
-        })
-        .catch((error: unknown) => options.log(`reconciling failed: ${(error as Error).message}`)),
-    );
-  }, intervalSeconds * 1000);
+  const reconcileTimer = setInterval(
+    () =>
+      onHost(() =>
+        tasks.track(
+          reconciler
+            .reconcile({ graceSeconds })
+            .then((report) => {
+              if (report.settled + report.started > 0)
+                options.log(`Reconciled: ${report.settled} run(s) settled, ${report.started} started.`);
+            })
+            .catch((error: unknown) => options.log(`reconciling failed: ${(error as Error).message}`)),
+        ),
+      ),
+    intervalSeconds * 1000,
+  );
   reconcileTimer.unref();
 
+  const onHostHandler =
+    (handler: AnyHandler): AnyHandler =>
+    (event, context) =>
+      onHost(() => handler(event, context));
   const server: Server = createApiServer({
-    areas: handlers as never,
-    authorizer: authorizer.handler as never,
+    areas: Object.fromEntries(
+      Object.entries(handlers).map(([area, handler]) => [area, onHostHandler(handler)]),
+    ) as never,
+    authorizer: onHostHandler(authorizer.handler as unknown as AnyHandler) as never,
     log: options.log,
   });
   await new Promise<void>((resolvePromise, reject) => {

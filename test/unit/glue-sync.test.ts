@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-glue';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 process.env.SLUICE_TABLE ??= 'sluice-unit';
 process.env.SLUICE_DATA_BUCKET = 'sluice-data';
@@ -224,18 +224,19 @@ describe('removing Glue entries', () => {
   });
 });
 
-describe('without a Glue database prefix (the local host)', () => {
+describe('without a Glue database prefix (a function that registers nothing; the local host)', () => {
   it('never calls Glue or writes a symlink manifest', async () => {
-    vi.resetModules();
-    delete process.env.SLUICE_GLUE_DATABASE_PREFIX;
-    const local = await import('#core/query/glue');
+    const { createAwsPlatform } = await import('#core/platform/aws');
+    const { parseSettings } = await import('#core/settings');
+    const { catalog } = createAwsPlatform(
+      parseSettings({ SLUICE_TABLE: 'sluice-unit', SLUICE_DATA_BUCKET: 'sluice-data' }),
+    );
 
-    await local.syncDatasetTable(dataset, manifest);
-    await local.dropDatasetTable(dataset);
-    await local.dropCollectionDatabase({ id: COLLECTION });
+    await catalog.versionPublished(dataset, manifest);
+    await catalog.datasetDeleted(dataset);
+    await catalog.collectionDeleted({ id: COLLECTION });
 
     expect(glue.calls()).toHaveLength(0);
     expect(s3.calls()).toHaveLength(0);
-    process.env.SLUICE_GLUE_DATABASE_PREFIX = 'sluice_unit';
   });
 });

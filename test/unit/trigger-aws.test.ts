@@ -45,8 +45,8 @@ const sfn = mockClient(SFNClient);
 
 const { fireTrigger } = await import('#core/triggers/fire');
 const { createTrigger } = await import('#core/triggers/triggers');
-const { useTriggerRuntime } = await import('#core/triggers/runtime');
-const { useEngine } = await import('#core/engine/engine');
+const { runOn } = await import('#core/platform/platform');
+const { testPlatform } = await import('./test-platform.ts');
 const { SfnEngine } = await import('#core/engine/sfn');
 
 const FIRE = 'arn:aws:lambda:ap-northeast-2:123456789012:function:Sluice-TriggersFire';
@@ -341,17 +341,18 @@ const commandInput = <T>(mock: typeof ddb | typeof sfn, command: unknown, index 
 
 describe('triggers on AWS', () => {
   it('arm a SCHEDULED trigger that has no target: its schedule targets the fire function', async () => {
-    useTriggerRuntime(runtime());
     ddb.on(PutCommand).resolves({});
     scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
 
-    const created = await createTrigger(
-      {
-        name: 'trigger001',
-        type: 'SCHEDULED',
-        triggerRule: { type: 'RECURRING', interval: 'DAY', time: '10:00' },
-      },
-      { username: 'admin' },
+    const created = await runOn(testPlatform({ triggers: runtime() }), () =>
+      createTrigger(
+        {
+          name: 'trigger001',
+          type: 'SCHEDULED',
+          triggerRule: { type: 'RECURRING', interval: 'DAY', time: '10:00' },
+        },
+        { username: 'admin' },
+      ),
     );
 
     expect(created.target).toBeNull();
@@ -365,15 +366,13 @@ describe('triggers on AWS', () => {
   });
 
   it('start, when fired, each workflow whose TRIGGER node names them, found by one Query', async () => {
-    useEngine(
-      new SfnEngine(new SFNClient({ region: 'ap-northeast-2' }), {
-        stateMachinePrefix: 'Sluice_',
-        stateMachineArnBase: STATE_MACHINES,
-        roleArn: 'arn:aws:iam::123456789012:role/Sluice-States',
-        logGroupArn: 'arn:aws:logs:ap-northeast-2:123456789012:log-group:/sluice/states:*',
-        workflowRoleArn: 'arn:aws:iam::123456789012:role/Sluice-WorkflowStates',
-      }),
-    );
+    const engine = new SfnEngine(new SFNClient({ region: 'ap-northeast-2' }), {
+      stateMachinePrefix: 'Sluice_',
+      stateMachineArnBase: STATE_MACHINES,
+      roleArn: 'arn:aws:iam::123456789012:role/Sluice-States',
+      logGroupArn: 'arn:aws:logs:ap-northeast-2:123456789012:log-group:/sluice/states:*',
+      workflowRoleArn: 'arn:aws:iam::123456789012:role/Sluice-WorkflowStates',
+    });
     ddb.on(GetCommand).resolves({});
     ddb.on(GetCommand, { Key: { pk: `TRIGGER#${ID}`, sk: 'META' } }).resolves({ Item: storedTrigger });
     ddb.on(GetCommand, { Key: { pk: `WF#${WORKFLOW}`, sk: 'META' } }).resolves({ Item: storedWorkflow });
@@ -389,7 +388,9 @@ describe('triggers on AWS', () => {
       .resolves({ stateMachineVersionArn: WORKFLOW_VERSION, updateDate: new Date() });
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution', startDate: new Date() });
 
-    const outcome = await fireTrigger(ID, { kind: 'schedule', id: 'delivery-1' });
+    const outcome = await runOn(testPlatform({ engine }), () =>
+      fireTrigger(ID, { kind: 'schedule', id: 'delivery-1' }),
+    );
 
     // Resolved by a Query of the workflows-by-trigger index, never a Scan.
     expect(ddb.commandCalls(ScanCommand)).toHaveLength(0);
@@ -445,7 +446,9 @@ describe('triggers on AWS', () => {
     ddb.on(GetCommand, { Key: { pk: `TRIGGER#${ID}`, sk: 'META' } }).resolves({ Item: storedTrigger });
     ddb.on(QueryCommand).resolves({ Items: [] });
 
-    const outcome = await fireTrigger(ID, { kind: 'schedule', id: 'delivery-2' });
+    const outcome = await runOn(testPlatform(), () =>
+      fireTrigger(ID, { kind: 'schedule', id: 'delivery-2' }),
+    );
 
     expect(outcome).toEqual({ fired: false, reason: 'no-target' });
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);

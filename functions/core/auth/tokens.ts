@@ -3,10 +3,9 @@
  * host reads it from its data directory) or from Secrets Manager (SLUICE_JWT_SECRET_ARN),
  * fetched once per process.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { randomToken } from '../ids.ts';
-import { tracer } from '../observability.ts';
+import { platform } from '../platform/platform.ts';
 import { requireJwtKey, settings } from '../settings.ts';
 import type { Principal } from './principal.ts';
 import { isRole } from './principal.ts';
@@ -17,18 +16,10 @@ const AUDIENCE = 'sluice-api';
 const config = { ...settings.auth, ...requireJwtKey(settings.auth) };
 
 let keyPromise: Promise<Uint8Array> | undefined;
-let secretsClient: SecretsManagerClient | undefined;
-
-export async function readSecretString(arn: string): Promise<string> {
-  secretsClient ??= tracer.captureAWSv3Client(new SecretsManagerClient({ region: settings.storage.region }));
-  const out = await secretsClient.send(new GetSecretValueCommand({ SecretId: arn }));
-  if (!out.SecretString) throw new Error('secret has no string value');
-  return out.SecretString;
-}
 
 function signingKey(): Promise<Uint8Array> {
   keyPromise ??= (async () => {
-    const secret = config.jwtSecret ?? (await readSecretString(config.jwtSecretArn as string));
+    const secret = config.jwtSecret ?? (await platform().secrets.read(config.jwtSecretArn as string));
     return new TextEncoder().encode(secret);
   })();
   keyPromise.catch(() => {

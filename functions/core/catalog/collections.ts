@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { claimName, nameOwner, normalizeName, releaseName, updateNamed } from '../names.ts';
 import { dhubList } from '../paging.ts';
-import { onCollectionDeleted } from '../query/glue.ts';
+import { platform } from '../platform/platform.ts';
 import { alwaysCheck } from '../schemas.ts';
 
 export const nameSchema = z
@@ -175,6 +175,6 @@ export async function deleteCollection(
   }
   await deleteItem(collectionKey(id));
   // Its Glue database goes too (AWS only; a Glue failure is logged).
-  await onCollectionDeleted(current);
+  await platform().catalog.collectionDeleted(current);
   await releaseName(SCOPE, current.name, id);
 }

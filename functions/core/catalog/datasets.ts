@@ -19,7 +19,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId, randomToken } from '../ids.ts';
 import { claimName, nameOwner, normalizeName, releaseName, updateNamed } from '../names.ts';
 import { dhubList } from '../paging.ts';
-import { onDatasetDeleted } from '../query/glue.ts';
+import { platform } from '../platform/platform.ts';
 import { alwaysCheck } from '../schemas.ts';
 import type { Column } from '../tables/csv.ts';
 import {
@@ -237,7 +237,7 @@ export async function deleteDataset(
 ): Promise<void> {
   const { dataset: current } = await acquireDatasetLock(id, 'delete', 900);
   // Athena stops seeing the table before its data goes (AWS only; a Glue failure is logged).
-  await onDatasetDeleted(current);
+  await platform().catalog.datasetDeleted(current);
   await deleteData(id);
   const versions = await queryAll<Item & { sk: string }>({ partition: datasetKey(id), sortPrefix: 'VER#' });
   for (const v of versions) await deleteItem(datasetKey(id), v.sk);

@@ -21,7 +21,6 @@
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { queryAll } from '../db.ts';
-import { engine } from '../engine/engine.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { pipelineNodesSchema } from '../pipelines/node-shape.ts';
 import {
@@ -34,6 +33,7 @@ import {
   verifyNodes,
 } from '../pipelines/pipelines.ts';
 import { type BatchItem, createRun, findBatch, removeRuns } from '../pipelines/runs.ts';
+import { platform } from '../platform/platform.ts';
 import { parametersSchema } from '../schemas.ts';
 import {
   dataflowDate,
@@ -294,7 +294,7 @@ export async function deleteJob(id: string, force: boolean, kind: 'JOB' | 'PIPEL
     }
     await deleteTriggersOfJob(id);
   }
-  await deletePipeline(id, force, removeRuns, async (pipelineId) => (await engine()).remove(pipelineId));
+  await deletePipeline(id, force, removeRuns, async (pipelineId) => platform().engine.remove(pipelineId));
 }
 
 export async function executeJob(id: string, input: z.output<typeof executeJobSchema>, principal: Principal) {

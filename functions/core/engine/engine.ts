@@ -75,16 +75,3 @@ export interface Engine {
   /** Starts a workflow execution named after its id; returns the execution id. */
   startWorkflow(request: StartWorkflowRequest): Promise<string>;
 }
-
-let current: Engine | undefined;
-
-/** Installs the engine (the local host does this before it serves; unit tests may too). */
-export function useEngine(engine: Engine): void {
-  current = engine;
-}
-
-/** The installed engine, or Step Functions when none was installed (the AWS deployment). */
-export async function engine(): Promise<Engine> {
-  if (!current) current = (await import('./sfn.ts')).createSfnEngine();
-  return current;
-}

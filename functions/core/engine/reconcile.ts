@@ -9,8 +9,9 @@
  */
 import { logger } from '../observability.ts';
 import { finishBatch, repairSlots, unfinishedBatches } from '../pipelines/runs.ts';
+import { platform } from '../platform/platform.ts';
 import { openWorkflowExecutions, settleOrphanedExecution } from '../workflows/executions.ts';
-import { type ExecutionStatusDetail, engine } from './engine.ts';
+import type { ExecutionStatusDetail } from './engine.ts';
 import { onExecutionStatus } from './finalize.ts';
 
 export interface ReconcileReport {
@@ -28,7 +29,7 @@ const LOST = 'The engine no longer knows this run’s execution; run it again.';
 export async function reconcile(options: { graceSeconds: number; now?: number }): Promise<ReconcileReport> {
   const cutoff = (options.now ?? Date.now()) - options.graceSeconds * 1000;
   const old = (at: string | null | undefined) => at !== undefined && at !== null && Date.parse(at) <= cutoff;
-  const runEngine = await engine();
+  const runEngine = platform().engine;
   const report: ReconcileReport = { checked: 0, settled: 0, started: 0 };
   const { active, waiting } = await unfinishedBatches();
 

@@ -45,14 +45,9 @@ import {
 import { ROW_GROUP_SIZE } from '../tables/convert.ts';
 import type { Column } from '../tables/csv.ts';
 import { withWorkDir } from '../tables/ingest.ts';
+import type { ManifestPart } from '../tables/manifest.ts';
 import { readPartRows } from '../tables/reader.ts';
-import {
-  abandonVersion,
-  getManifest,
-  type ManifestPart,
-  publishVersion,
-  versionPrefix,
-} from '../tables/versions.ts';
+import { abandonVersion, getManifest, publishVersion, versionPrefix } from '../tables/versions.ts';
 import { columnTypeOfDuckDb, duckDbTypeOfField, fieldTypeOfDuckDb } from '../type-map.ts';
 import { recallPart, rememberPart } from './part-cache.ts';
 

@@ -23,12 +23,11 @@ import {
   queryPage,
   updateItem,
 } from '../db.ts';
-import { engine } from '../engine/engine.ts';
 import { BadStateError, NotFoundError } from '../errors.ts';
-import { publishEvent } from '../events.ts';
 import { isId, newId } from '../ids.ts';
 import { logger, metrics } from '../observability.ts';
 import { dhubList } from '../paging.ts';
+import { platform } from '../platform/platform.ts';
 import { settings } from '../settings.ts';
 import { deletePrefix } from '../storage.ts';
 import {
@@ -314,7 +313,7 @@ async function deployment(batch: BatchItem, version: VersionItem): Promise<strin
     maxConcurrency: batch.num_workers,
     workerArn: workerArnFor(batch.worker_type),
   });
-  const ref = await (await engine()).deploy({
+  const ref = await platform().engine.deploy({
     pipelineId: batch.pipeline_id,
     version: version.version,
     definition,
@@ -331,7 +330,7 @@ async function startExecution(batch: BatchItem): Promise<boolean> {
         batch,
         await requireVersion(await requirePipeline(batch.pipeline_id), batch.pipeline_version),
       ));
-    const executionId = await (await engine()).start({
+    const executionId = await platform().engine.start({
       ref,
       input: { batch_id: batch.id, pipeline_id: batch.pipeline_id, pipeline_version: batch.pipeline_version },
     });
@@ -390,7 +389,7 @@ export async function recordRun(
   metrics.addMetric('RunsRequested', 'Count', 1);
   try {
     const ref = await deployment(batch, version);
-    const executionId = (await engine()).executionIdOf(ref, batch.id);
+    const executionId = platform().engine.executionIdOf(ref, batch.id);
     await updateItem(batchKey(batch.id), 'META', {
       UpdateExpression: 'SET execution_id = :id',
       ExpressionAttributeValues: { ':id': executionId },
@@ -426,7 +425,7 @@ export async function finishBatch(
   );
   await recordRunDay({ ...before, status: outcome, finished_at: now, started_at: before.started_at ?? now });
   await noteLastRun(before.pipeline_id, outcome, now);
-  await publishEvent({
+  await platform().events({
     source: 'sluice.pipelines',
     'detail-type': 'Batch Finished',
     detail: {
@@ -503,7 +502,7 @@ export async function stopBatch(pipelineId: string, batchId: string): Promise<vo
   }
   const stopped = await finishBatch(batchId, 'stop', 'Stopped on request.');
   const executionId = stopped?.execution_id ?? (await findBatch(batchId))?.execution_id;
-  if (executionId) await (await engine()).stop(executionId, 'Stopped on request.');
+  if (executionId) await platform().engine.stop(executionId, 'Stopped on request.');
 }
 
 /** Deletes a batch with its traces and run data, stopping it first when it is still running. */
@@ -511,7 +510,7 @@ export async function deleteBatch(pipelineId: string, batchId: string): Promise<
   const batch = await requireBatch(batchId, pipelineId);
   if (!TERMINAL.includes(batch.status)) {
     await finishBatch(batchId, 'stop', 'Stopped because the batch was deleted.');
-    if (batch.execution_id) await (await engine()).stop(batch.execution_id, 'Batch deleted.');
+    if (batch.execution_id) await platform().engine.stop(batch.execution_id, 'Batch deleted.');
   }
   const items = await queryAll<Item & { sk: string }>({ partition: batchKey(batchId) });
   for (const item of items) if (item.sk !== 'META') await deleteItem(batchKey(batchId), item.sk);

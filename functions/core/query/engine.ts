@@ -8,7 +8,7 @@
  * first rows (up to 1,000, as text) at `queries/{query_id}/preview.json` in the data bucket.
  */
 import type { DatasetItem } from '../catalog/datasets.ts';
-import type { Manifest } from '../tables/versions.ts';
+import type { Manifest } from '../tables/manifest.ts';
 import type { QueryItem } from './model.ts';
 import { rewriteTableNames } from './sql-names.ts';
 
@@ -43,21 +43,6 @@ export interface QueryEngine {
   refresh?(item: QueryItem): Promise<QueryItem>;
   /** Stops a queued or running query; one that has ended is not an error. */
   abort(item: QueryItem, reason: string): Promise<void>;
-}
-
-let current: QueryEngine | undefined;
-
-export function useQueryEngine(engine: QueryEngine): void {
-  current = engine;
-}
-
-/** The installed engine, or Athena when none was installed (the AWS deployment). */
-export async function queryEngine(): Promise<QueryEngine> {
-  if (!current) {
-    const { createAthenaEngine } = await import('./athena.ts');
-    current = createAthenaEngine();
-  }
-  return current as QueryEngine;
 }
 
 export const previewKey = (queryId: string) => `queries/${queryId}/preview.json`;

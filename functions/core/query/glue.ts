@@ -9,8 +9,8 @@
  * Publishing version n+1 writes its own manifest and repoints the table: a query sees one
  * version or the other, never a mix.
  *
- * Only the AWS deployment sets SLUICE_GLUE_DATABASE_PREFIX; without it every function here does
- * nothing, so the local host (which queries with DuckDB) never calls Glue.
+ * Only the AWS platform (platform/aws.ts) registers datasets here, and only in functions that have
+ * SLUICE_GLUE_DATABASE_PREFIX; the local platform (which queries with DuckDB) never calls Glue.
  */
 
 import {
@@ -31,7 +31,7 @@ import type { DatasetItem } from '../catalog/datasets.ts';
 import { DATA_BUCKET, s3 } from '../clients.ts';
 import { logger, tracer } from '../observability.ts';
 import { settings } from '../settings.ts';
-import type { Manifest } from '../tables/versions.ts';
+import type { Manifest } from '../tables/manifest.ts';
 import { glueTypeOfColumn } from '../type-map.ts';
 
 /** The catalog Athena resolves Glue databases in. */
@@ -77,9 +77,6 @@ function glue(): GlueClient {
 
 const errorName = (error: unknown): string | undefined =>
   typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : undefined;
-
-/** Whether this deployment registers datasets in Glue (true on AWS only). */
-export const glueEnabled = () => settings.athena.glueDatabasePrefix !== undefined;
 
 /** The table definition of one dataset version. */
 export function tableInput(
@@ -153,13 +150,12 @@ export const versionOf = (table: Table | undefined) =>
 /**
  * Points the dataset's Glue table at `manifest` (creating the collection's database and the
  * table on first use). A table already at this version or a newer one is left alone, so a
- * late call for an older version cannot move it back. No-op when Glue is not configured.
+ * late call for an older version cannot move it back.
  */
 export async function syncDatasetTable(
   dataset: Pick<DatasetItem, 'id' | 'name' | 'collection_id'>,
   manifest: Manifest,
 ): Promise<void> {
-  if (!glueEnabled()) return;
   const database = glueDatabaseName(dataset.collection_id);
   const name = glueTableName(dataset.id);
   // A missing database reads as a missing table (EntityNotFoundException): both are created below.
@@ -198,7 +194,6 @@ async function update(database: string, input: TableInput): Promise<void> {
 
 /** Removes a dataset's Glue table; a table or database that is already gone is fine. */
 export async function dropDatasetTable(dataset: Pick<DatasetItem, 'id' | 'collection_id'>): Promise<void> {
-  if (!glueEnabled()) return;
   try {
     await glue().send(
       new DeleteTableCommand({
@@ -213,7 +208,6 @@ export async function dropDatasetTable(dataset: Pick<DatasetItem, 'id' | 'collec
 
 /** Removes a collection's Glue database (and any table left in it); already gone is fine. */
 export async function dropCollectionDatabase(collection: Pick<CollectionItem, 'id'>): Promise<void> {
-  if (!glueEnabled()) return;
   try {
     await glue().send(new DeleteDatabaseCommand({ Name: glueDatabaseName(collection.id) }));
   } catch (error) {

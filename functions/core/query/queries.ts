@@ -11,9 +11,10 @@ import { s3 } from '../clients.ts';
 import { AppError, BadStateError, NotFoundError, ValidationError } from '../errors.ts';
 import { isPlainKey, PLAIN_KEY_MESSAGE } from '../object-keys.ts';
 import { logger, metrics } from '../observability.ts';
+import { platform } from '../platform/platform.ts';
 import { requireSetting, SETTING, settings } from '../settings.ts';
 import { getJson } from '../storage.ts';
-import { PAGE_ROWS, PREVIEW_ROWS, previewKey, queryEngine } from './engine.ts';
+import { PAGE_ROWS, PREVIEW_ROWS, previewKey } from './engine.ts';
 import {
   formatBytes,
   formatDuration,
@@ -166,7 +167,7 @@ export async function submitQuery(
     if (statement.kind === 'query') {
       const tables = await resolveTables(sql, defaults);
       const planning = Date.now() - started;
-      const engine = await queryEngine();
+      const engine = platform().queryEngine;
       const ref = await engine.start({
         item: { ...item, planning_ms: planning },
         sql,
@@ -219,7 +220,7 @@ const canSee = (item: QueryItem, principal: Principal) =>
 /** A query past the time limit is aborted; a polled engine brings the record up to date. */
 async function current(item: QueryItem): Promise<QueryItem> {
   if (isFinal(item.state)) return item;
-  const engine = await queryEngine();
+  const engine = platform().queryEngine;
   const limit = settings.query.timeoutSeconds * 1000;
   if (Date.now() - item.created_at > limit + 60_000) {
     const reason = timeLimitReason(limit);
@@ -421,7 +422,7 @@ export async function abortQuery(id: string, principal: Principal): Promise<void
     const now = await findQuery(id);
     throw new BadStateError(`Query ${id} has already ended (${now?.state ?? 'unknown'}).`);
   }
-  await (await queryEngine()).abort(item, reason);
+  await platform().queryEngine.abort(item, reason);
   metrics.addMetric('QueriesAborted', 'Count', 1);
 }
 

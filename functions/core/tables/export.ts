@@ -12,8 +12,9 @@
 import type { DatasetItem } from '../catalog/datasets.ts';
 import { PayloadTooLargeError } from '../errors.ts';
 import type { Column } from './csv.ts';
+import type { Manifest } from './manifest.ts';
 import { readPartRows } from './reader.ts';
-import { getManifest, type Manifest } from './versions.ts';
+import { getManifest } from './versions.ts';
 
 /** Largest download body, leaving room below Lambda's 6 MB for the rest of the answer. */
 export const MAX_DOWNLOAD_BYTES = 5 * 1024 * 1024;

@@ -11,7 +11,8 @@ import { metrics } from '../observability.ts';
 import { settings } from '../settings.ts';
 import { putFile } from '../storage.ts';
 import { type ConvertResult, type CsvOptions, convertCsvToParquet } from './convert.ts';
-import { abandonVersion, publishVersion, versionPrefix, type WriteMode } from './versions.ts';
+import type { WriteMode } from './manifest.ts';
+import { abandonVersion, publishVersion, versionPrefix } from './versions.ts';
 
 /** Longest an ingest may hold a dataset (the Lambda time limit). */
 const LEASE_SECONDS = 900;

@@ -8,7 +8,8 @@ import { type FileMetaData, parquetMetadataAsync, parquetRead } from 'hyparquet'
 import type { DatasetItem } from '../catalog/datasets.ts';
 import { getRange } from '../storage.ts';
 import type { Column, ColumnType } from './csv.ts';
-import { getManifest, type ManifestPart } from './versions.ts';
+import type { ManifestPart } from './manifest.ts';
+import { getManifest } from './versions.ts';
 
 export interface TablePage {
   columns: string[];

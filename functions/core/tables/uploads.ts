@@ -16,7 +16,7 @@ import { isId, newId } from '../ids.ts';
 import { settings } from '../settings.ts';
 import type { CsvOptions } from './convert.ts';
 import type { IngestResult } from './ingest.ts';
-import type { WriteMode } from './versions.ts';
+import type { WriteMode } from './manifest.ts';
 
 const DELIMITERS: Record<string, CsvOptions['delimiter']> = {
   ',': ',',

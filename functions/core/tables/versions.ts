@@ -9,32 +9,12 @@ import type { Principal } from '../auth/principal.ts';
 import { type DatasetItem, type DatasetLock, datasetKey, releaseDatasetLock } from '../catalog/datasets.ts';
 import { type Item, putItem, queryAll, updateItem } from '../db.ts';
 import { ConflictError } from '../errors.ts';
-import { publishEvent } from '../events.ts';
 import { logger } from '../observability.ts';
-import { onVersionPublished } from '../query/glue.ts';
+import { platform } from '../platform/platform.ts';
 import { deletePrefix, getJson, putJson } from '../storage.ts';
 import type { Column } from './csv.ts';
 import { datasetPrefix } from './data.ts';
-
-export type WriteMode = 'overwrite' | 'append';
-
-export interface ManifestPart {
-  key: string;
-  rows: number;
-  bytes: number;
-}
-
-export interface Manifest {
-  dataset_id: string;
-  version: number;
-  created_at: string;
-  created_by: string;
-  mode: WriteMode;
-  columns: Column[];
-  rows: number;
-  bytes: number;
-  parts: ManifestPart[];
-}
+import type { Manifest, ManifestPart, WriteMode } from './manifest.ts';
 
 interface VersionItem extends Item {
   version: number;
@@ -148,9 +128,9 @@ export async function publishVersion(
   }
   manifestCache.set(manifestKey, manifest);
   // Athena's view of the dataset (AWS only); a Glue failure is logged, the version stands.
-  await onVersionPublished(dataset, manifest);
+  await platform().catalog.versionPublished(dataset, manifest);
   // Triggers waiting for this dataset (DATASET_UPDATED) hear about it; never fails the write.
-  await publishEvent({
+  await platform().events({
     source: 'sluice.catalog',
     'detail-type': 'Dataset Version Published',
     detail: {

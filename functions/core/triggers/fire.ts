@@ -21,9 +21,10 @@ import { BadStateError, NotFoundError } from '../errors.ts';
 import { logger } from '../observability.ts';
 import { findPipeline } from '../pipelines/pipelines.ts';
 import { createRun, runWouldWait } from '../pipelines/runs.ts';
+import { platform } from '../platform/platform.ts';
 import { executeWorkflow } from '../workflows/executions.ts';
 import { workflowsOfTrigger } from '../workflows/store.ts';
-import { type FireCause, triggerRuntime } from './runtime.ts';
+import type { FireCause } from './runtime.ts';
 import { claimDelivery, findTrigger, recordFiring, releaseDelivery, type TriggerItem } from './triggers.ts';
 
 type Target = { type: 'JOB'; jobId: string } | { type: 'WORKFLOW'; workflowId: string };
@@ -73,7 +74,7 @@ export async function fireTrigger(triggerId: string, cause: FireCause): Promise<
   if (!trigger) {
     // A schedule or rule that outlived its trigger: take it down.
     logger.warn('trigger fired but no longer exists; removing its schedule or rule', context);
-    await (await triggerRuntime()).unregister(triggerId);
+    await platform().triggers.unregister(triggerId);
     return { fired: false, reason: 'missing' };
   }
   if (!trigger.enabled) {
@@ -100,7 +101,7 @@ export async function fireTrigger(triggerId: string, cause: FireCause): Promise<
   const last = started.at(-1);
   if (last) {
     const { spent } = await recordFiring(trigger, last.executionId);
-    if (spent) await (await triggerRuntime()).unregister(triggerId);
+    if (spent) await platform().triggers.unregister(triggerId);
   }
   if (failure) throw failure;
   return started.length > 0

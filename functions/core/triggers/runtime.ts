@@ -41,16 +41,3 @@ export interface FireCause {
   detailType?: string;
   detail?: Record<string, unknown>;
 }
-
-let current: TriggerRuntime | undefined;
-
-/** Installs the runtime (the local host, tests). */
-export function useTriggerRuntime(runtime: TriggerRuntime | undefined): void {
-  current = runtime;
-}
-
-/** The installed runtime, or the AWS adapter when none was installed (the AWS deployment). */
-export async function triggerRuntime(): Promise<TriggerRuntime> {
-  if (!current) current = (await import('./aws.ts')).createAwsTriggerRuntime();
-  return current;
-}

@@ -27,10 +27,11 @@ import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from
 import { newId } from '../ids.ts';
 import { claimName, normalizeName, releaseName } from '../names.ts';
 import { findPipeline } from '../pipelines/pipelines.ts';
+import { platform } from '../platform/platform.ts';
 import { settings } from '../settings.ts';
 import { findWorkflow } from '../workflows/store.ts';
 import { type EventPattern, validatePattern } from './pattern.ts';
-import { type ArmedTrigger, triggerRuntime } from './runtime.ts';
+import type { ArmedTrigger } from './runtime.ts';
 import {
   nextRuns,
   resolveTimezone,
@@ -595,10 +596,12 @@ export async function createTrigger(input: CreateTriggerInput, principal: Pick<P
       });
     }
     const armed = armedOf(item);
-    if (armed) await (await triggerRuntime()).register(armed);
+    if (armed) await platform().triggers.register(armed);
   } catch (error) {
     // Nothing half-made stays behind: no record without its schedule or rule, and the reverse.
-    await (await triggerRuntime()).unregister(id).catch(() => undefined);
+    await platform()
+      .triggers.unregister(id)
+      .catch(() => undefined);
     await removeRecords(id);
     await releaseName(NAME_SCOPE, item.name, id);
     throw error;
@@ -656,7 +659,7 @@ async function removeRecords(id: string): Promise<void> {
 /** Deletes a trigger: its schedule or rule first, so it cannot fire once this answers. */
 export async function deleteTrigger(id: string): Promise<void> {
   const trigger = await requireTrigger(id);
-  if (armedOf(trigger)) await (await triggerRuntime()).unregister(id);
+  if (armedOf(trigger)) await platform().triggers.unregister(id);
   await removeRecords(id);
   await releaseName(NAME_SCOPE, trigger.name, id);
 }
@@ -720,7 +723,7 @@ export async function recordFiring(trigger: TriggerItem, batchId: string): Promi
 
 /** Arms every stored trigger with the installed runtime (the local host, at start). */
 export async function armAllTriggers(): Promise<number> {
-  const runtime = await triggerRuntime();
+  const runtime = platform().triggers;
   let armed = 0;
   for (const trigger of await allTriggers()) {
     const spec = armedOf(trigger);

@@ -14,12 +14,12 @@ import type { Principal } from '../auth/principal.ts';
 import { dataflowDate, dataflowPage, executionView, pageQuerySchema } from '../dataflow/views.ts';
 import { getItem, type Item, putNew, queryAll, updateItem } from '../db.ts';
 import type { ExecutionStatusDetail } from '../engine/engine.ts';
-import { engine } from '../engine/engine.ts';
 import { BadStateError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { logger } from '../observability.ts';
 import { findPipeline, type PipelineItem } from '../pipelines/pipelines.ts';
 import { type BatchItem, findBatch, finishBatch, TERMINAL } from '../pipelines/runs.ts';
+import { platform } from '../platform/platform.ts';
 import { settings } from '../settings.ts';
 import { type JobCondition, jobNodes } from './model.ts';
 import {
@@ -227,7 +227,7 @@ async function currentJobs(workflow: WorkflowItem): Promise<WorkflowJobNode[]> {
 async function deployed(workflow: WorkflowItem, definition: string): Promise<string> {
   const digest = createHash('sha256').update(definition).digest('hex').slice(0, 16);
   if (workflow.engine_ref && workflow.engine_digest === digest) return workflow.engine_ref;
-  const ref = await (await engine()).deployWorkflow({ workflowId: workflow.id, definition });
+  const ref = await platform().engine.deployWorkflow({ workflowId: workflow.id, definition });
   await updateItem(workflowKey(workflow.id), 'META', {
     UpdateExpression: 'SET engine_ref = :ref, engine_digest = :digest',
     ConditionExpression: 'attribute_exists(pk)',
@@ -280,7 +280,7 @@ export async function executeWorkflow(
   await putNew(item);
   await noteLastExecution(workflowId, 'READY', item.created_at);
   try {
-    const executionId = await (await engine()).startWorkflow({
+    const executionId = await platform().engine.startWorkflow({
       ref,
       input: { workflow_execution_id: id, workflow_id: workflowId },
     });
@@ -361,7 +361,7 @@ async function settle(
  */
 export async function endJobRun(batch: BatchItem, outcome: 'stop' | 'failed', reason: string): Promise<void> {
   if (TERMINAL.includes(batch.status)) return;
-  const runEngine = await engine();
+  const runEngine = platform().engine;
   const state = batch.execution_id ? await runEngine.executionState(batch.execution_id) : 'UNKNOWN';
   if (state === 'ENDED') return;
   await finishBatch(batch.id, outcome, reason);

@@ -19,11 +19,11 @@ import type { Principal } from '../auth/principal.ts';
 import { jobConditionSchema, runCondition } from '../dataflow/jobs.ts';
 import { dataflowDate, dataflowNameSchema, dataflowPage, pageQuerySchema } from '../dataflow/views.ts';
 import { deleteItem, type Item, putNew, queryAll, updateItem } from '../db.ts';
-import { engine } from '../engine/engine.ts';
 import { BadStateError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { isId, newId } from '../ids.ts';
 import { workflowNodesSchema } from '../pipelines/node-shape.ts';
 import { findPipeline, type PipelineItem } from '../pipelines/pipelines.ts';
+import { platform } from '../platform/platform.ts';
 import { findTrigger, ruleTypeOf, type TriggerItem, triggersOfJob } from '../triggers/triggers.ts';
 import {
   type JobCondition,
@@ -282,7 +282,7 @@ export async function deleteWorkflow(id: string): Promise<void> {
       `Workflow ${id} is the target of ${triggers.length} trigger(s) (${triggers.map((t) => t.name).join(', ')}); delete them first.`,
     );
   }
-  await (await engine()).remove(id);
+  await platform().engine.remove(id);
   await setTriggerRefs(id, []);
   for (const execution of executions) await deleteItem(executionKey(execution.id));
   await deleteItem(workflowKey(id));

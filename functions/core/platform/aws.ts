@@ -1,0 +1,66 @@
+/**
+ * The AWS platform: Step Functions runs pipelines and workflows, Athena runs queries, EventBridge
+ * Scheduler and rules arm triggers, Sluice events go to EventBridge, dataset versions are
+ * registered in Glue, secrets come from Secrets Manager. A Lambda builds it once, at init.
+ *
+ * Adapters are created the first time a function uses them: a function is only given the
+ * settings of the adapters it uses (lib/access.ts), and each adapter checks its own settings then.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Engine } from '../engine/engine.ts';
+import { createSfnEngine } from '../engine/sfn.ts';
+import { discardEvents, forgivingSink } from '../events.ts';
+import { eventBridgeSink } from '../events-aws.ts';
+import { tracer } from '../observability.ts';
+import { createAthenaEngine } from '../query/athena.ts';
+import type { QueryEngine } from '../query/engine.ts';
+import { onCollectionDeleted, onDatasetDeleted, onVersionPublished } from '../query/glue.ts';
+import { settings as processSettings, type Settings } from '../settings.ts';
+import { createAwsTriggerRuntime } from '../triggers/aws.ts';
+import type { TriggerRuntime } from '../triggers/runtime.ts';
+import { type CatalogHooks, noCatalogHooks, type Platform, type Secrets, systemClock } from './platform.ts';
+
+const glueCatalogHooks: CatalogHooks = {
+  versionPublished: onVersionPublished,
+  datasetDeleted: onDatasetDeleted,
+  collectionDeleted: onCollectionDeleted,
+};
+
+function secretsManager(region: string): Secrets {
+  let client: SecretsManagerClient | undefined;
+  return {
+    async read(id) {
+      client ??= tracer.captureAWSv3Client(new SecretsManagerClient({ region }));
+      const out = await client.send(new GetSecretValueCommand({ SecretId: id }));
+      if (!out.SecretString) throw new Error('secret has no string value');
+      return out.SecretString;
+    },
+  };
+}
+
+export function createAwsPlatform(settings: Settings = processSettings): Platform {
+  let engine: Engine | undefined;
+  let queryEngine: QueryEngine | undefined;
+  let triggers: TriggerRuntime | undefined;
+  const bus = settings.events.bus;
+  return {
+    settings,
+    get engine() {
+      engine ??= createSfnEngine();
+      return engine;
+    },
+    get queryEngine() {
+      queryEngine ??= createAthenaEngine();
+      return queryEngine;
+    },
+    get triggers() {
+      triggers ??= createAwsTriggerRuntime();
+      return triggers;
+    },
+    events: forgivingSink(bus ? eventBridgeSink(bus) : discardEvents),
+    // Only the AWS deployment registers datasets in Glue; a function without the prefix has no part in it.
+    catalog: settings.athena.glueDatabasePrefix === undefined ? noCatalogHooks : glueCatalogHooks,
+    secrets: secretsManager(settings.storage.region),
+    clock: systemClock,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The local platform: compiled pipelines and workflows run on aws-local-stepfunctions with the
+ * step worker in this process, queries on DuckDB, triggers on croner schedules and an in-process
+ * bus with EventBridge pattern semantics (which also carries Sluice's own events), no Glue and no
+ * Secrets Manager (the host keeps its keys in the data directory).
+ */
+import { onExecutionStatus } from '#core/engine/finalize';
+import { runStep } from '#core/engine/worker';
+import { forgivingSink } from '#core/events';
+import { noCatalogHooks, type Platform, systemClock } from '#core/platform/platform';
+import { createDuckDbQueryEngine, type DuckDbQueryEngine } from '#core/query/duckdb-engine';
+import type { Settings } from '#core/settings';
+import { fireTrigger } from '#core/triggers/fire';
+import { createLocalTriggerRuntime, type LocalTriggerRuntime, sluiceBusEvent } from '#core/triggers/local';
+import { runWorkflowStep } from '#core/workflows/steps';
+import { createLocalEngine, type LocalEngine } from './engine.ts';
+
+export interface LocalPlatformOptions {
+  settings: Settings;
+  dataDir: string;
+  /** Keeps the host's shutdown waiting for this work. */
+  track(work: Promise<unknown>): void;
+  log(line: string): void;
+}
+
+export interface LocalPlatform extends Platform {
+  readonly engine: LocalEngine;
+  readonly queryEngine: DuckDbQueryEngine;
+  readonly triggers: LocalTriggerRuntime;
+}
+
+export function createLocalPlatform(options: LocalPlatformOptions): LocalPlatform {
+  const { settings, track, log } = options;
+  const region = settings.storage.region;
+  const engine = createLocalEngine({
+    dataDir: options.dataDir,
+    region,
+    worker: (event, signal) => runStep(event, signal),
+    workflowStep: (event) => runWorkflowStep(event),
+    onStatus: (detail) => onExecutionStatus(detail),
+    track,
+    log,
+  });
+  // One sandboxed DuckDB instance per query.
+  const queryEngine = createDuckDbQueryEngine({ track });
+  const triggers = createLocalTriggerRuntime({ fire: fireTrigger, track, log });
+  return {
+    settings,
+    engine,
+    queryEngine,
+    triggers,
+    events: forgivingSink(async (event) => {
+      triggers.publish(sluiceBusEvent(event, region));
+    }),
+    catalog: noCatalogHooks,
+    secrets: {
+      read: async (id) => {
+        throw new Error(`The local host keeps no secret ${id}: its keys are in the data directory`);
+      },
+    },
+    clock: systemClock,
+  };
+}
