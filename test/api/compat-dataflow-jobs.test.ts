@@ -412,7 +412,13 @@ describe('in Korean time (a host with SLUICE_DEFAULT_TIMEZONE=Asia/Seoul)', () =
   });
 
   it('writes job and execution dates with +09:00, the same instants', async () => {
-    const read = await seoul.get(`/api/v1/jobs/${job.jobId}`, { token: t });
+    // The job notes its last run's end just after the run itself settles.
+    const read = await until(
+      'the job to note its last run',
+      () => seoul.get(`/api/v1/jobs/${job.jobId}`, { token: t }),
+      (res) => res.body.lastExecutionStatus === 'COMPLETED',
+      10_000,
+    );
 
     expect(execution.status).toBe('COMPLETED');
     for (const date of [

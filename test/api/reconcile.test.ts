@@ -198,10 +198,16 @@ describe('the reconciler', () => {
       30_000,
     );
     expect(done.status).toBe('completed');
-    const pipeline = await db.send(
-      new GetCommand({ TableName: TABLE, Key: { pk: `PL#${pipelineId}`, sk: 'META' } }),
+    // The slot is given back just after the batch settles.
+    const slots = await until(
+      'the run slot to be free',
+      async () =>
+        (await db.send(new GetCommand({ TableName: TABLE, Key: { pk: `PL#${pipelineId}`, sk: 'META' } })))
+          .Item?.active_runs,
+      (n) => n === 0,
+      10_000,
     );
-    expect(pipeline.Item?.active_runs).toBe(0);
+    expect(slots).toBe(0);
   });
 
   it('settles a workflow execution whose status change was dropped', async () => {
