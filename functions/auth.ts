@@ -19,14 +19,12 @@ import { areaHandler, type OperationContext, operation, reply } from '#core/http
 import { onAws } from '#core/platform/lambda';
 import { platform } from '#core/platform/platform';
 import { listQuerySchema } from '#core/schemas';
-import { requireJwtKey, settings } from '#core/settings';
-
-requireJwtKey(settings.auth);
-const { adminSecretArn, secureCookies } = settings.auth;
+import { requireJwtKey } from '#core/settings';
 
 type Ctx = Pick<OperationContext<unknown, unknown, unknown>, 'event' | 'cookie'>;
 
-const secure = ({ event }: Ctx) => requestIsSecure(secureCookies, event.headers ?? {});
+const secure = ({ event }: Ctx) =>
+  requestIsSecure(platform().settings.auth.secureCookies, event.headers ?? {});
 
 /** The token pair as JSON, with the refresh token also set as the HTTP-only cookie. */
 const withCookie = (pair: TokenPair, ctx: Ctx) =>
@@ -38,6 +36,7 @@ const tokenOf = (body: { refresh_token?: string }, ctx: Ctx) =>
 /** In AWS the first admin comes from a generated Secrets Manager secret, created on first use. */
 let bootstrap: Promise<unknown> | undefined;
 function bootstrapAdmin(): Promise<unknown> {
+  const { adminSecretArn } = platform().settings.auth;
   if (!adminSecretArn) return Promise.resolve();
   bootstrap ??= platform()
     .secrets.read(adminSecretArn)
@@ -52,6 +51,7 @@ function bootstrapAdmin(): Promise<unknown> {
 }
 
 export const handler = onAws(
+  (settings) => requireJwtKey(settings.auth),
   areaHandler('auth', {
     login: operation({
       body: loginSchema,

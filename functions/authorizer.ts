@@ -14,6 +14,7 @@ import { authenticate } from '#core/auth/authenticate';
 import type { AuthContext } from '#core/auth/principal';
 import { logger } from '#core/observability';
 import { onAws } from '#core/platform/lambda';
+import { requireJwtKey } from '#core/settings';
 
 export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthContext>;
 
@@ -23,4 +24,7 @@ async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<Aut
   return { isAuthorized: true, context };
 }
 
-export const handler = onAws(middy(authorize).use(injectLambdaContext(logger, { resetKeys: true })));
+export const handler = onAws(
+  (settings) => requireJwtKey(settings.auth),
+  middy(authorize).use(injectLambdaContext(logger, { resetKeys: true })),
+);

@@ -1,9 +1,9 @@
 /** `GET /health`: answers without credentials and reports each store the API depends on. */
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { DATA_BUCKET, ddb, s3, TABLE } from '#core/clients';
 import { areaHandler, operation, reply } from '#core/http';
 import { onAws } from '#core/platform/lambda';
+import { platform } from '#core/platform/platform';
 
 interface ComponentStatus {
   status: 'ok' | 'error';
@@ -28,8 +28,14 @@ export const handler = onAws(
     health: operation({
       async run() {
         const [dynamodb, storage] = await Promise.all([
-          probe(() => ddb.send(new GetCommand({ TableName: TABLE, Key: { pk: 'HEALTH', sk: 'META' } }))),
-          probe(() => s3.send(new HeadBucketCommand({ Bucket: DATA_BUCKET }))),
+          probe(() =>
+            platform().stores.ddb.send(
+              new GetCommand({ TableName: platform().stores.table, Key: { pk: 'HEALTH', sk: 'META' } }),
+            ),
+          ),
+          probe(() =>
+            platform().stores.s3.send(new HeadBucketCommand({ Bucket: platform().stores.dataBucket })),
+          ),
         ]);
         const components = { api: { status: 'ok' as const }, dynamodb, s3: storage };
         const ok = dynamodb.status === 'ok' && storage.status === 'ok';

@@ -16,13 +16,11 @@ import { warmUp } from '#core/duckdb';
 import { areaHandler, operation } from '#core/http';
 import { logger, publishMetrics, tracer } from '#core/observability';
 import { onAws } from '#core/platform/lambda';
-import { settings } from '#core/settings';
+import { platform } from '#core/platform/platform';
 import { ingestCsv, withWorkDir } from '#core/tables/ingest';
 import { FILE_FIELDS, parseMultipartFile } from '#core/tables/multipart';
 import { processUploadedObject } from '#core/tables/upload-events';
 import { csvOptions, uploadOptionsSchema } from '#core/tables/uploads';
-
-const { directUploadMaxBytes } = settings.tables;
 
 // Start DuckDB in the function's init phase rather than inside the first upload.
 warmUp().catch((error: unknown) =>
@@ -39,7 +37,7 @@ export const handler = onAws(
           rawBody(),
           header('content-type'),
           FILE_FIELDS,
-          directUploadMaxBytes,
+          platform().settings.tables.directUploadMaxBytes,
           `For larger files, use POST /api/v1/tables/${params.dataset_id}/upload-url.`,
         );
         const result = await withWorkDir(async (dir) => {

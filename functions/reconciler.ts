@@ -10,13 +10,11 @@ import middy from '@middy/core';
 import { reconcile } from '#core/engine/reconcile';
 import { logger, metrics, publishMetrics, tracer } from '#core/observability';
 import { onAws } from '#core/platform/lambda';
-import { settings } from '#core/settings';
-
-const { graceSeconds } = settings.reconcile;
+import { platform } from '#core/platform/platform';
 
 export const handler = onAws(
   middy(async () => {
-    const report = await reconcile({ graceSeconds });
+    const report = await reconcile({ graceSeconds: platform().settings.reconcile.graceSeconds });
     if (report.settled > 0) metrics.addMetric('RunsReconciled', 'Count', report.settled);
     logger.info('reconciled', { ...report });
     return report;

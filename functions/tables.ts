@@ -6,15 +6,13 @@ import { z } from 'zod';
 import { requireDataset } from '#core/catalog/datasets';
 import { areaHandler, operation, reply, textReply } from '#core/http';
 import { onAws } from '#core/platform/lambda';
-import { settings } from '#core/settings';
+import { platform } from '#core/platform/platform';
 import { attachmentHeader, downloadTable } from '#core/tables/export';
 import { inferQuerySchema, inferSchema } from '#core/tables/infer';
 import { FILE_FIELDS, parseMultipartFile } from '#core/tables/multipart';
 import { readTablePage } from '#core/tables/reader';
 import { createUploadUrl, getUpload, uploadUrlSchema } from '#core/tables/uploads';
 import { historyEntry, listVersions } from '#core/tables/versions';
-
-const { directUploadMaxBytes } = settings.tables;
 
 const datasetParams = z.object({ dataset_id: z.string() });
 
@@ -79,7 +77,7 @@ export const handler = onAws(
           rawBody(),
           header('content-type'),
           [...FILE_FIELDS].reverse(),
-          directUploadMaxBytes,
+          platform().settings.tables.directUploadMaxBytes,
           'Send the first rows of the file instead: the schema is inferred from what is sent.',
         );
         return inferSchema(file, query);

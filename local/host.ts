@@ -1,8 +1,9 @@
 /**
- * The local host: the whole platform in one process, data under one directory. Start order:
- * dynalite, s3rver, the table and bucket, then the HTTP server that dispatches the route table
- * to the Lambda handler modules. Handler modules read their configuration when they load, so
- * the environment is set first and the modules are imported after; hence one host per process.
+ * The local host: the whole platform under one data directory. Start order: dynalite, s3rver,
+ * the table and buckets, the host's settings (parsed from an environment object, never written to
+ * the process environment) and its local platform, then the HTTP server that dispatches the route
+ * table to the Lambda handler modules. Everything a host does runs on its own platform, so one
+ * process can run several hosts on separate data directories and ports.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -10,10 +11,19 @@ import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/pro
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
-import type { BootstrapResult } from '#core/auth/bootstrap';
-import type { Area } from '#core/routes';
-import { AREAS } from '#core/routes';
+import { type BootstrapResult, ensureBootstrapAdmin } from '#core/auth/bootstrap';
+import { reconcile } from '#core/engine/reconcile';
+import { failInterruptedBatches } from '#core/pipelines/runs';
+import { runOn } from '#core/platform/platform';
+import { failInterruptedQueries } from '#core/query/queries';
+import { parseSettings, SETTING, type Settings } from '#core/settings';
+import { failInterruptedUploads } from '#core/tables/uploads';
 import { objectCreatedEvent } from '#core/triggers/local';
+import { armAllTriggers } from '#core/triggers/triggers';
+import { handler as authorize } from '#functions/authorizer';
+import { onObjectCreated } from '#functions/ingest';
+import { AREA_HANDLERS } from './handlers.ts';
+import { createLocalPlatform } from './platform.ts';
 import { createApiServer, serverUrl } from './server.ts';
 import {
   ensureBucket,
@@ -40,9 +50,15 @@ export interface HostOptions {
   adminUsername: string;
   /** Used only when the data directory is new; otherwise the stored admin stays. */
   adminPassword?: string;
-  logLevel: string;
+  /**
+   * The environment the host's settings are read from (default: this process's). Powertools reads
+   * its own switches (log level, ...) from the process environment: see process-env.ts.
+   */
+  env?: Environment;
   log(line: string): void;
 }
+
+type Environment = Record<string, string | undefined>;
 
 export interface Host {
   url: string;
@@ -57,14 +73,8 @@ export interface Host {
   stop(): Promise<void>;
 }
 
-let started = false;
-
 /** SLUICE_BUCKETS: external buckets pipeline nodes may use; created in the local S3 at start. */
-function externalBuckets(): string[] {
-  const names = (process.env.SLUICE_BUCKETS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+function externalBuckets(names: string[]): string[] {
   for (const name of names) {
     if (
       !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) ||
@@ -206,47 +216,31 @@ async function signingSecret(dataDir: string, name = 'jwt'): Promise<string> {
   return (await readFile(file, 'utf8')).trim();
 }
 
-function configureEnvironment(
-  options: HostOptions,
+/** The host's settings: the operator's environment plus where this host's stores and keys are. */
+function hostSettings(
+  env: Environment,
+  dataDir: string,
   dynamo: RunningStore,
   s3: RunningStore,
   jwtSecret: string,
   dataSourceKey: string,
-) {
-  Object.assign(process.env, {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    SLUICE_TABLE: LOCAL_TABLE,
-    SLUICE_DATA_BUCKET: LOCAL_DATA_BUCKET,
-    SLUICE_DYNAMODB_ENDPOINT: dynamo.url,
-    SLUICE_S3_ENDPOINT: s3.url,
-    SLUICE_S3_PUBLIC_ENDPOINT: s3.url.replace('127.0.0.1', 'localhost'),
-    SLUICE_JWT_SECRET: jwtSecret,
-    SLUICE_LOCAL_SECRET_KEY: dataSourceKey,
-    SLUICE_RESULTS_BUCKET: LOCAL_RESULTS_BUCKET,
-    SLUICE_TMP_DIR: join(options.dataDir, 'tmp'),
-    POWERTOOLS_SERVICE_NAME: 'sluice',
-    POWERTOOLS_DEV: 'true',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_TRACE_ENABLED: 'false',
-    POWERTOOLS_LOG_LEVEL: options.logLevel,
+): Settings {
+  return parseSettings({
+    ...env,
+    [SETTING.region]: LOCAL_REGION,
+    [SETTING.table]: LOCAL_TABLE,
+    [SETTING.dataBucket]: LOCAL_DATA_BUCKET,
+    [SETTING.dynamodbEndpoint]: dynamo.url,
+    [SETTING.s3Endpoint]: s3.url,
+    [SETTING.s3PublicEndpoint]: s3.url.replace('127.0.0.1', 'localhost'),
+    [SETTING.jwtSecret]: jwtSecret,
+    [SETTING.localSecretKey]: dataSourceKey,
+    [SETTING.resultsBucket]: LOCAL_RESULTS_BUCKET,
+    [SETTING.tmpDir]: join(dataDir, 'tmp'),
   });
-  // The local admin credentials are for this host only; never pass them on to the functions.
-  delete process.env.SLUICE_ADMIN_PASSWORD;
 }
 
 type AnyHandler = (event: unknown, context: Context) => Promise<unknown>;
-
-async function loadHandlers(): Promise<Record<Area, AnyHandler>> {
-  const entries = await Promise.all(
-    AREAS.map(async (area) => {
-      const mod = (await import(`../functions/${area}.ts`)) as { handler: AnyHandler };
-      return [area, mod.handler] as const;
-    }),
-  );
-  return Object.fromEntries(entries) as Record<Area, AnyHandler>;
-}
 
 function background(): { track<T>(work: Promise<T>): void; drain(timeoutMs: number): Promise<void> } {
   const inFlight = new Set<Promise<unknown>>();
@@ -262,84 +256,54 @@ function background(): { track<T>(work: Promise<T>): void; drain(timeoutMs: numb
 }
 
 export async function startHost(options: HostOptions): Promise<Host> {
-  if (started) throw new Error('The local host can only be started once per process.');
-  started = true;
+  const env = options.env ?? process.env;
+  // A bad setting stops the host before anything starts, naming the variable.
+  parseSettings(env);
   const dataDir = resolve(options.dataDir);
   const lock = await claimDataDir(dataDir);
   const tmpDir = join(dataDir, 'tmp');
   await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir, { recursive: true });
 
-  // The SDK's notice about Node 20 support going away is for us, not for the host's users.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const dynamo = await startDynamo(dataDir, options.dynamodbPort);
   const s3 = await startS3(dataDir, options.s3Port, options.bindAddress);
   await ensureTable(dynamo.url, LOCAL_TABLE);
   await ensureBucket(s3.url, LOCAL_DATA_BUCKET);
   await ensureBucket(s3.url, LOCAL_RESULTS_BUCKET);
-  const buckets = externalBuckets();
-  for (const bucket of buckets) await ensureBucket(s3.url, bucket);
-  configureEnvironment(
-    { ...options, dataDir },
+  const settings = hostSettings(
+    env,
+    dataDir,
     dynamo,
     s3,
     await signingSecret(dataDir),
     await signingSecret(dataDir, 'data-sources'),
   );
+  const buckets = externalBuckets(settings.pipelines.buckets);
+  for (const bucket of buckets) await ensureBucket(s3.url, bucket);
 
-  // Handler and service modules read their settings when they load, so they are loaded after
-  // the environment is set (hence, for now, one host per process).
-  const [
-    handlers,
-    authorizer,
-    ingest,
-    bootstrap,
-    uploads,
-    runs,
-    queries,
-    triggers,
-    reconciler,
-    config,
-    ports,
-    local,
-  ] = await Promise.all([
-    loadHandlers(),
-    import('#functions/authorizer'),
-    import('#functions/ingest'),
-    import('#core/auth/bootstrap'),
-    import('#core/tables/uploads'),
-    import('#core/pipelines/runs'),
-    import('#core/query/queries'),
-    import('#core/triggers/triggers'),
-    import('#core/engine/reconcile'),
-    import('#core/settings'),
-    import('#core/platform/platform'),
-    import('./platform.ts'),
-  ]);
   const tasks = background();
-  const platform = local.createLocalPlatform({
-    settings: config.settings,
+  const platform = createLocalPlatform({
+    settings,
+    credentials: LOCAL_CREDENTIALS,
     dataDir,
     track: (work) => tasks.track(work),
     log: options.log,
   });
   const { engine, queryEngine, triggers: triggerBus } = platform;
   /** Runs host work on this host's platform (and whatever it starts: timers, engine tasks, ...). */
-  const onHost = <T>(work: () => T): T => ports.runOn(platform, work);
+  const onHost = <T>(work: () => T): T => runOn(platform, work);
 
-  const admin = await onHost(() =>
-    bootstrap.ensureBootstrapAdmin(options.adminUsername, options.adminPassword),
-  );
-  const interrupted = await onHost(() => uploads.failInterruptedUploads());
+  const admin = await onHost(() => ensureBootstrapAdmin(options.adminUsername, options.adminPassword));
+  const interrupted = await onHost(() => failInterruptedUploads());
   if (interrupted > 0) options.log(`Marked ${interrupted} interrupted upload(s) as failed.`);
-  const interruptedRuns = await onHost(() => runs.failInterruptedBatches());
+  const interruptedRuns = await onHost(() => failInterruptedBatches());
   if (interruptedRuns > 0)
     options.log(`Marked ${interruptedRuns} batch(es) interrupted by the last stop as failed.`);
-  const interruptedQueries = await onHost(() => queries.failInterruptedQueries());
+  const interruptedQueries = await onHost(() => failInterruptedQueries());
   if (interruptedQueries > 0)
     options.log(`Marked ${interruptedQueries} query(ies) interrupted by the last stop as failed.`);
 
-  const armed = await onHost(() => triggers.armAllTriggers());
+  const armed = await onHost(() => armAllTriggers());
   if (armed > 0) options.log(`Armed ${armed} trigger(s).`);
 
   // s3rver's object-created notifications stand in for S3's EventBridge events: every bucket's
@@ -351,7 +315,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       if (bucket !== LOCAL_DATA_BUCKET || !key.startsWith('uploads/')) return;
       const context = { awsRequestId: event.id, functionName: 'sluice-local-ingest-events' } as Context;
       tasks.track(
-        (ingest.onObjectCreated as unknown as AnyHandler)(event, context).catch((error: unknown) =>
+        (onObjectCreated as unknown as AnyHandler)(event, context).catch((error: unknown) =>
           options.log(`upload ingest failed: ${(error as Error).message}`),
         ),
       );
@@ -359,13 +323,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
   );
 
   // The reconciler, as the AWS schedule runs it: settles runs whose end was never recorded.
-  const { graceSeconds, intervalSeconds } = config.settings.reconcile;
+  const { graceSeconds, intervalSeconds } = settings.reconcile;
   const reconcileTimer = setInterval(
     () =>
       onHost(() =>
         tasks.track(
-          reconciler
-            .reconcile({ graceSeconds })
+          reconcile({ graceSeconds })
             .then((report) => {
               if (report.settled + report.started > 0)
                 options.log(`Reconciled: ${report.settled} run(s) settled, ${report.started} started.`);
@@ -381,11 +344,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
     (handler: AnyHandler): AnyHandler =>
     (event, context) =>
       onHost(() => handler(event, context));
+
   const server: Server = createApiServer({
     areas: Object.fromEntries(
-      Object.entries(handlers).map(([area, handler]) => [area, onHostHandler(handler)]),
+      Object.entries(AREA_HANDLERS).map(([area, handler]) => [area, onHostHandler(handler as AnyHandler)]),
     ) as never,
-    authorizer: onHostHandler(authorizer.handler as unknown as AnyHandler) as never,
+    authorizer: onHostHandler(authorize as unknown as AnyHandler) as never,
     log: options.log,
   });
   await new Promise<void>((resolvePromise, reject) => {

@@ -3,6 +3,7 @@
  * PORT, SLUICE_DATA_DIR, SLUICE_S3_PORT, SLUICE_DYNAMODB_PORT, SLUICE_BIND_ADDRESS,
  * SLUICE_ADMIN_USERNAME, SLUICE_ADMIN_PASSWORD, SLUICE_LOG_LEVEL (see README).
  */
+import './process-env.ts';
 import { type Host, startHost } from './host.ts';
 
 function port(name: string, fallback: number): number {
@@ -87,7 +88,6 @@ async function main(): Promise<void> {
       dynamodbPort: port('SLUICE_DYNAMODB_PORT', 0),
       adminUsername: process.env.SLUICE_ADMIN_USERNAME || 'admin',
       ...(process.env.SLUICE_ADMIN_PASSWORD ? { adminPassword: process.env.SLUICE_ADMIN_PASSWORD } : {}),
-      logLevel: (process.env.SLUICE_LOG_LEVEL || 'WARN').toUpperCase(),
       log,
     });
   } catch (error) {

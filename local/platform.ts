@@ -4,6 +4,7 @@
  * bus with EventBridge pattern semantics (which also carries Sluice's own events), no Glue and no
  * Secrets Manager (the host keeps its keys in the data directory).
  */
+import { createStores, type StoreCredentials } from '#core/clients';
 import { onExecutionStatus } from '#core/engine/finalize';
 import { runStep } from '#core/engine/worker';
 import { forgivingSink } from '#core/events';
@@ -17,6 +18,8 @@ import { createLocalEngine, type LocalEngine } from './engine.ts';
 
 export interface LocalPlatformOptions {
   settings: Settings;
+  /** The stand-ins' fixed credentials. */
+  credentials: StoreCredentials;
   dataDir: string;
   /** Keeps the host's shutdown waiting for this work. */
   track(work: Promise<unknown>): void;
@@ -46,6 +49,7 @@ export function createLocalPlatform(options: LocalPlatformOptions): LocalPlatfor
   const triggers = createLocalTriggerRuntime({ fire: fireTrigger, track, log });
   return {
     settings,
+    stores: createStores(settings.storage, options.credentials),
     engine,
     queryEngine,
     triggers,

@@ -15,9 +15,9 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ddb, TABLE } from './clients.ts';
 import { PayloadTooLargeError, ValidationError } from './errors.ts';
 import { decodeToken, type PageRequest } from './paging.ts';
+import { platform } from './platform/platform.ts';
 import { type IndexName, TABLE_KEYS } from './table-schema.ts';
 
 export type Item = Record<string, unknown>;
@@ -55,8 +55,8 @@ export async function getItem<T extends Item>(
   consistent = true,
 ): Promise<T | undefined> {
   if (!usableKey(pk, sk)) return undefined;
-  const out = await ddb.send(
-    new GetCommand({ TableName: TABLE, Key: { pk, sk }, ConsistentRead: consistent }),
+  const out = await platform().stores.ddb.send(
+    new GetCommand({ TableName: platform().stores.table, Key: { pk, sk }, ConsistentRead: consistent }),
   );
   return alive(out.Item as T | undefined);
 }
@@ -123,7 +123,9 @@ export async function putItem(
 ): Promise<boolean> {
   checkStorable(item, 'body');
   try {
-    await ddb.send(new PutCommand({ TableName: TABLE, Item: item, ...options }));
+    await platform().stores.ddb.send(
+      new PutCommand({ TableName: platform().stores.table, Item: item, ...options }),
+    );
     return true;
   } catch (error) {
     if (isConditionFailed(error)) return false;
@@ -143,8 +145,13 @@ export async function updateItem<T extends Item>(
 ): Promise<T | undefined> {
   if (!usableKey(pk, sk)) return undefined;
   try {
-    const out = await ddb.send(
-      new UpdateCommand({ TableName: TABLE, Key: { pk, sk }, ReturnValues: 'ALL_NEW', ...input }),
+    const out = await platform().stores.ddb.send(
+      new UpdateCommand({
+        TableName: platform().stores.table,
+        Key: { pk, sk },
+        ReturnValues: 'ALL_NEW',
+        ...input,
+      }),
     );
     return out.Attributes as T;
   } catch (error) {
@@ -160,7 +167,9 @@ export async function deleteItem(
 ): Promise<boolean> {
   if (!usableKey(pk, sk)) return false;
   try {
-    await ddb.send(new DeleteCommand({ TableName: TABLE, Key: { pk, sk }, ...options }));
+    await platform().stores.ddb.send(
+      new DeleteCommand({ TableName: platform().stores.table, Key: { pk, sk }, ...options }),
+    );
     return true;
   } catch (error) {
     if (isConditionFailed(error)) return false;
@@ -227,9 +236,9 @@ export async function queryPage<T extends Item>(
     return { items: [] };
   }
   const read = (limit: number, from: Record<string, unknown> | undefined): Promise<QueryCommandOutput> =>
-    ddb.send(
+    platform().stores.ddb.send(
       new QueryCommand({
-        TableName: TABLE,
+        TableName: platform().stores.table,
         ...(spec.index ? { IndexName: spec.index } : { ConsistentRead: true }),
         KeyConditionExpression: condition,
         ExpressionAttributeNames: names,

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { settings } from './settings.ts';
+import { platform } from './platform/platform.ts';
 import { sqlString } from './sql.ts';
 
 /**
@@ -36,7 +36,7 @@ export async function withSandbox<T>(
   const spill = path.join(own, 'spill');
   await mkdir(home, { recursive: true });
   await mkdir(spill, { recursive: true });
-  const config = settings.tables;
+  const config = platform().settings.tables;
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(config.duckdbThreads),
     home_directory: home,

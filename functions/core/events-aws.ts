@@ -2,13 +2,11 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { EventSink } from './events.ts';
 import { tracer } from './observability.ts';
-import { settings } from './settings.ts';
 
-let client: EventBridgeClient | undefined;
-
-export function eventBridgeSink(busName: string): EventSink {
+export function eventBridgeSink(busName: string, region: string): EventSink {
+  let client: EventBridgeClient | undefined;
   return async (event) => {
-    client ??= tracer.captureAWSv3Client(new EventBridgeClient({ region: settings.storage.region }));
+    client ??= tracer.captureAWSv3Client(new EventBridgeClient({ region }));
     const out = await client.send(
       new PutEventsCommand({
         Entries: [

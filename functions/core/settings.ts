@@ -5,10 +5,11 @@
  * set a variable on a function and the runtime reads it here, so the two cannot drift apart.
  * Nothing else in `functions/` reads `process.env`.
  *
- * Every value is checked when this module loads, so a bad one stops a Lambda (or the local host)
- * at start with the variable's name. A value that only some functions receive (the table, the
- * state machine settings, ...) is optional in the schema; the code that needs it asks for it with
- * `requireSetting` when it starts, which fails with the same kind of message.
+ * A Lambda parses its environment once, when it starts (platform/lambda.ts); the local host parses
+ * an environment it builds itself; either way every bad value stops it at start with the
+ * variable's name. The result is the platform's `settings`. A value that only some functions
+ * receive (the state machine settings, ...) is optional in the schema; the code that needs it asks
+ * for it with `requireSetting(s)` when it is created, which fails with the same kind of message.
  */
 import os from 'node:os';
 import { z } from 'zod';
@@ -287,9 +288,6 @@ export function requireSetting<T>(value: T | undefined, name: SettingName): T {
   return value;
 }
 
-/** The process's settings, parsed when this module loads. */
-export const settings: Settings = parseSettings(process.env);
-
 /** The access-token signing key's source: the key itself (local host) or its secret (AWS). */
 export function requireJwtKey(auth: Settings['auth']): { jwtSecret?: string; jwtSecretArn?: string } {
   if (!auth.jwtSecret && !auth.jwtSecretArn) {
@@ -311,4 +309,14 @@ export function requireSettings<T extends object, K extends keyof T>(
     .map((key) => names[key]);
   if (missing.length > 0) throw new ConfigError(`Missing required setting ${missing.join(', ')}`);
   return section as T & { [P in K]-?: NonNullable<T[P]> };
+}
+
+/** The settings of this process's environment (a Lambda function's). */
+export function settingsFromEnvironment(): Settings {
+  return parseSettings(process.env);
+}
+
+/** Whether this process is a Lambda function (set by the Lambda runtime, never by Sluice). */
+export function isLambdaRuntime(): boolean {
+  return process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
 }

@@ -11,14 +11,14 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { DATA_BUCKET, s3 } from './clients.ts';
 import { requirePlainKey } from './object-keys.ts';
+import { platform } from './platform/platform.ts';
 
 export async function putFile(
   key: string,
   path: string,
   contentType: string,
-  bucket = DATA_BUCKET,
+  bucket = platform().stores.dataBucket,
 ): Promise<number> {
   return (await uploadFile(key, path, contentType, bucket)).size;
 }
@@ -28,10 +28,10 @@ export async function uploadFile(
   key: string,
   path: string,
   contentType: string,
-  bucket = DATA_BUCKET,
+  bucket = platform().stores.dataBucket,
 ): Promise<{ size: number; etag: string | undefined }> {
   const { size } = await stat(path);
-  const out = await s3.send(
+  const out = await platform().stores.s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: requirePlainKey(key),
@@ -45,17 +45,21 @@ export async function uploadFile(
 
 /** Copies an object inside the data bucket, server side (no bytes pass through this process). */
 export async function copyObject(fromKey: string, toKey: string): Promise<void> {
-  await s3.send(
+  await platform().stores.s3.send(
     new CopyObjectCommand({
-      Bucket: DATA_BUCKET,
+      Bucket: platform().stores.dataBucket,
       Key: requirePlainKey(toKey),
-      CopySource: `${DATA_BUCKET}/${requirePlainKey(fromKey).split('/').map(encodeURIComponent).join('/')}`,
+      CopySource: `${platform().stores.dataBucket}/${requirePlainKey(fromKey).split('/').map(encodeURIComponent).join('/')}`,
     }),
   );
 }
 
-export async function putJson(key: string, value: unknown, bucket = DATA_BUCKET): Promise<void> {
-  await s3.send(
+export async function putJson(
+  key: string,
+  value: unknown,
+  bucket = platform().stores.dataBucket,
+): Promise<void> {
+  await platform().stores.s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: requirePlainKey(key),
@@ -65,13 +69,21 @@ export async function putJson(key: string, value: unknown, bucket = DATA_BUCKET)
   );
 }
 
-export async function getJson<T>(key: string, bucket = DATA_BUCKET): Promise<T> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: requirePlainKey(key) }));
+export async function getJson<T>(key: string, bucket = platform().stores.dataBucket): Promise<T> {
+  const out = await platform().stores.s3.send(
+    new GetObjectCommand({ Bucket: bucket, Key: requirePlainKey(key) }),
+  );
   return JSON.parse(await (out.Body as { transformToString(): Promise<string> }).transformToString()) as T;
 }
 
-export async function downloadToFile(key: string, path: string, bucket = DATA_BUCKET): Promise<number> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: requirePlainKey(key) }));
+export async function downloadToFile(
+  key: string,
+  path: string,
+  bucket = platform().stores.dataBucket,
+): Promise<number> {
+  const out = await platform().stores.s3.send(
+    new GetObjectCommand({ Bucket: bucket, Key: requirePlainKey(key) }),
+  );
   await pipeline(out.Body as Readable, createWriteStream(path, { highWaterMark: 1024 * 1024 }));
   return (await stat(path)).size;
 }
@@ -81,30 +93,32 @@ export async function getRange(
   key: string,
   start: number,
   end: number,
-  bucket = DATA_BUCKET,
+  bucket = platform().stores.dataBucket,
 ): Promise<ArrayBuffer> {
-  const out = await s3.send(
+  const out = await platform().stores.s3.send(
     new GetObjectCommand({ Bucket: bucket, Key: requirePlainKey(key), Range: `bytes=${start}-${end - 1}` }),
   );
   const bytes = await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
-export async function deleteObject(key: string, bucket = DATA_BUCKET): Promise<void> {
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: requirePlainKey(key) }));
+export async function deleteObject(key: string, bucket = platform().stores.dataBucket): Promise<void> {
+  await platform().stores.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: requirePlainKey(key) }));
 }
 
 /** Deletes every object under a prefix, a page of up to 1000 at a time. */
-export async function deletePrefix(prefix: string, bucket = DATA_BUCKET): Promise<number> {
+export async function deletePrefix(prefix: string, bucket = platform().stores.dataBucket): Promise<number> {
   let deleted = 0;
   let token: string | undefined;
   do {
-    const page = await s3.send(
+    const page = await platform().stores.s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: requirePlainKey(prefix), ContinuationToken: token }),
     );
     const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
     if (keys.length > 0) {
-      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+      await platform().stores.s3.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }),
+      );
       deleted += keys.length;
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -119,11 +133,14 @@ export interface StoredObject {
 }
 
 /** Every object under a prefix, in key order. */
-export async function listObjects(prefix: string, bucket = DATA_BUCKET): Promise<StoredObject[]> {
+export async function listObjects(
+  prefix: string,
+  bucket = platform().stores.dataBucket,
+): Promise<StoredObject[]> {
   const out: StoredObject[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(
+    const page = await platform().stores.s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: requirePlainKey(prefix), ContinuationToken: token }),
     );
     for (const o of page.Contents ?? []) {

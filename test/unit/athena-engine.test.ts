@@ -23,6 +23,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { onTestPlatform } from './test-platform.ts';
 
 process.env.SLUICE_TABLE = 'sluice-unit';
 process.env.SLUICE_DATA_BUCKET = 'sluice-data';
@@ -31,6 +32,8 @@ const { columnOf, createAthenaEngine, failureMessage, syncQueryExecution } = awa
   '#core/query/athena'
 );
 const { queryItem } = await import('#core/query/records');
+
+onTestPlatform();
 
 const athena = mockClient(AthenaClient);
 const glue = mockClient(GlueClient);

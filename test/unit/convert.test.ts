@@ -14,6 +14,9 @@ import {
   isIntegerValue,
   isTimestampValue,
 } from '#core/tables/csv';
+import { onTestPlatform } from './test-platform.ts';
+
+onTestPlatform();
 
 let dir: string;
 

@@ -12,6 +12,7 @@ import {
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { onTestPlatform } from './test-platform.ts';
 
 process.env.SLUICE_TABLE ??= 'sluice-unit';
 process.env.SLUICE_DATA_BUCKET = 'sluice-data';
@@ -19,6 +20,8 @@ process.env.SLUICE_GLUE_DATABASE_PREFIX = 'sluice_unit';
 const { dropCollectionDatabase, dropDatasetTable, onVersionPublished, syncDatasetTable } = await import(
   '#core/query/glue'
 );
+
+onTestPlatform();
 
 const glue = mockClient(GlueClient);
 const s3 = mockClient(S3Client);

@@ -2,10 +2,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onTestPlatform } from './test-platform.ts';
 
 // Two 1 MiB entries fit; a third evicts the least recently used.
 process.env.SLUICE_PART_CACHE_MB = '2';
 const { cachedParts, recallPart, rememberPart } = await import('#core/engine/part-cache');
+
+onTestPlatform();
 
 const MiB = 1024 * 1024;
 let dir: string;

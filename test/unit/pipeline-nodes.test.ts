@@ -9,6 +9,9 @@ import { sourceCatalogSql } from '#core/pipelines/nodes/SOURCE_CATALOG';
 import { sourceObsSql } from '#core/pipelines/nodes/SOURCE_OBS';
 import { targetCopyOptions, targetFileExtension, targetSingleFile } from '#core/pipelines/nodes/TARGET_OBS';
 import { duckDbTypeOfField as duckdbType, fieldTypeOfColumn, fieldTypeOfDuckDb } from '#core/type-map';
+import { onTestPlatform } from './test-platform.ts';
+
+onTestPlatform();
 
 let dir: string;
 let fileCount = 0;

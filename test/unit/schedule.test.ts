@@ -1,5 +1,7 @@
 import { Cron } from 'croner';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runOn } from '#core/platform/platform';
+import { settingsFromEnvironment } from '#core/settings';
 import {
   formatInZone,
   isValidTimezone,
@@ -11,6 +13,9 @@ import {
   scheduleFromRule,
   type TriggerRule,
 } from '#core/triggers/schedule';
+import { onTestPlatform, testPlatform } from './test-platform.ts';
+
+onTestPlatform();
 
 const NOW = new Date('2026-01-15T00:00:00Z');
 
@@ -487,35 +492,35 @@ describe('the default time zone setting', () => {
     vi.resetModules();
   });
 
-  /** schedule.ts as loaded with SLUICE_DEFAULT_TIMEZONE set (settings are parsed once per load). */
-  async function loadWith(zone: string) {
+  /** Runs `work` on a platform whose environment has SLUICE_DEFAULT_TIMEZONE set. */
+  function withZone<T>(zone: string, work: () => T): T {
     vi.stubEnv('SLUICE_DEFAULT_TIMEZONE', zone);
-    vi.resetModules();
-    return import('#core/triggers/schedule');
+    return runOn(testPlatform(), work);
   }
 
-  it('is where a rule without a time zone runs, and where its wall times are read', async () => {
+  it('is where a rule without a time zone runs, and where its wall times are read', () => {
     // Arrange
-    const schedule = await loadWith('Asia/Seoul');
     const rule: TriggerRule = { type: 'ONE_TIME', executionDate: '2026-03-01T10:00:00' };
 
     // Act
-    const made = schedule.scheduleFromRule(rule, undefined, NOW);
+    const made = withZone('Asia/Seoul', () => scheduleFromRule(rule, undefined, NOW));
 
     // Assert
     expect(made.timezone).toBe('Asia/Seoul');
     expect(made.local).toEqual({ at: '2026-03-01T01:00:00.000Z' });
   });
 
-  it('gives way to the time zone a trigger names', async () => {
-    const schedule = await loadWith('Asia/Seoul');
+  it('gives way to the time zone a trigger names', () => {
     const rule: TriggerRule = { type: 'RECURRING', interval: 'DAY', time: '09:00' };
-    expect(schedule.scheduleFromRule(rule, 'UTC', NOW).timezone).toBe('UTC');
+    expect(withZone('Asia/Seoul', () => scheduleFromRule(rule, 'UTC', NOW)).timezone).toBe('UTC');
   });
 
-  it('is refused, naming the setting, when it is no IANA name: neither schedules nor the Data Flow views load', async () => {
-    await expect(loadWith('+09:00')).rejects.toThrow(/SLUICE_DEFAULT_TIMEZONE/);
-    await expect(import('#core/dataflow/views')).rejects.toThrow(/SLUICE_DEFAULT_TIMEZONE/);
+  it('is refused, naming the setting, when it is no IANA name: a Data Flow function does not even start', async () => {
+    vi.stubEnv('SLUICE_DEFAULT_TIMEZONE', '+09:00');
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'sluice-jobs');
+
+    expect(() => settingsFromEnvironment()).toThrow(/SLUICE_DEFAULT_TIMEZONE/);
+    await expect(import('#functions/jobs')).rejects.toThrow(/SLUICE_DEFAULT_TIMEZONE/);
   });
 });
 

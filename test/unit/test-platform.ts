@@ -1,6 +1,9 @@
 /** A platform for unit tests: the ports a test names, and ports that fail loudly if used otherwise. */
-import { noCatalogHooks, type Platform, systemClock } from '#core/platform/platform';
-import { settings } from '#core/settings';
+
+import { aroundAll, aroundEach } from 'vitest';
+import { createStores } from '#core/clients';
+import { noCatalogHooks, type Platform, runOn, systemClock } from '#core/platform/platform';
+import { parseSettings, SETTING } from '#core/settings';
 
 const unused = (port: string) =>
   new Proxy(
@@ -12,9 +15,14 @@ const unused = (port: string) =>
     },
   );
 
+/** Settings from the test's environment as it is now; stores whose clients the tests mock. */
 export function testPlatform(ports: Partial<Platform> = {}): Platform {
+  const settings =
+    ports.settings ??
+    parseSettings({ [SETTING.table]: 'sluice-unit', [SETTING.dataBucket]: 'sluice-data', ...process.env });
   return {
     settings,
+    stores: createStores(settings.storage, { accessKeyId: 'test', secretAccessKey: 'test' }),
     engine: unused('run engine') as Platform['engine'],
     queryEngine: unused('query engine') as Platform['queryEngine'],
     triggers: unused('trigger runtime') as Platform['triggers'],
@@ -24,4 +32,13 @@ export function testPlatform(ports: Partial<Platform> = {}): Platform {
     clock: systemClock,
     ...ports,
   };
+}
+
+/**
+ * Runs the file's hooks and tests on a test platform (`ports` as they need), built again for each
+ * test so that a test sees the environment it set.
+ */
+export function onTestPlatform(ports: () => Partial<Platform> = () => ({})): void {
+  aroundAll((runSuite) => runOn(testPlatform(ports()), runSuite));
+  aroundEach((runTest) => runOn(testPlatform(ports()), runTest));
 }

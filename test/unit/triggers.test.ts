@@ -3,11 +3,14 @@ import { ValidationError } from '#core/errors';
 import { createLocalTriggerRuntime, objectCreatedEvent, sluiceBusEvent } from '#core/triggers/local';
 import { matchesPattern } from '#core/triggers/pattern';
 import type { FireCause } from '#core/triggers/runtime';
+import { onTestPlatform } from './test-platform.ts';
 
 process.env.SLUICE_TABLE ??= 'sluice-unit';
 process.env.SLUICE_DATA_BUCKET ??= 'sluice-data';
 delete process.env.SLUICE_ALLOW_SECOND_SCHEDULES;
 const { buildSchedule, eventPatternOf, nextRunOf } = await import('#core/triggers/triggers');
+
+onTestPlatform();
 type TriggerItem = import('#core/triggers/triggers').TriggerItem;
 
 const matches = (pattern: Record<string, unknown>, event: object) =>

@@ -13,14 +13,13 @@ import { TooManyRequestsError, UnauthorizedError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { normalizeName } from '../names.ts';
 import { logger } from '../observability.ts';
+import { platform } from '../platform/platform.ts';
 import { alwaysCheck } from '../schemas.ts';
-import { requireJwtKey, settings } from '../settings.ts';
 import { decoyHash, digest, digestEquals, newSecret, verifyPassword } from './passwords.ts';
 import { issueAccessToken } from './tokens.ts';
 import { findUserByLogin, getUserItem, type UserItem } from './users.ts';
 
-const config = settings.auth;
-requireJwtKey(config);
+const config = () => platform().settings.auth;
 
 export const loginSchema = z
   .object({
@@ -71,7 +70,7 @@ async function issueTokens(user: UserItem, family: string): Promise<TokenPair> {
   const id = newId('refreshToken');
   const secret = newSecret(32);
   const now = Math.floor(Date.now() / 1000);
-  const expiresAt = now + config.refreshTokenTtlSeconds;
+  const expiresAt = now + config().refreshTokenTtlSeconds;
   const item: RefreshItem = {
     pk: refreshKey(id),
     sk: 'META',
@@ -91,7 +90,7 @@ async function issueTokens(user: UserItem, family: string): Promise<TokenPair> {
     refresh_token: `${id}.${secret}`,
     token_type: 'bearer',
     expires_in: access.expiresIn,
-    refresh_expires_in: config.refreshTokenTtlSeconds,
+    refresh_expires_in: config().refreshTokenTtlSeconds,
   };
 }
 
@@ -105,20 +104,20 @@ export async function login(loginName: string, password: string): Promise<TokenP
       (record.locked_until - now) / 1000,
     );
   }
-  if (record && now - record.first_at > config.loginLockSeconds * 1000) record = undefined;
+  if (record && now - record.first_at > config().loginLockSeconds * 1000) record = undefined;
 
   const user = await findUserByLogin(loginName);
   const ok = await verifyPassword(password, user?.password_hash ?? (await decoyHash()));
   if (!user || !ok) {
     const failures = (record?.failures ?? 0) + 1;
-    const lock = failures >= config.loginMaxFailures;
+    const lock = failures >= config().loginMaxFailures;
     await putItem({
       pk: key,
       sk: 'META',
       failures,
       first_at: record?.first_at ?? now,
-      ...(lock ? { locked_until: now + config.loginLockSeconds * 1000 } : {}),
-      ttl: Math.floor(now / 1000) + 2 * config.loginLockSeconds,
+      ...(lock ? { locked_until: now + config().loginLockSeconds * 1000 } : {}),
+      ttl: Math.floor(now / 1000) + 2 * config().loginLockSeconds,
     });
     logger.info('login failed', { failures, locked: lock });
     throw new UnauthorizedError('Invalid username or password.');

@@ -1,31 +1,32 @@
 /**
  * Access tokens: HS256 JWTs signed with jose. The key comes from SLUICE_JWT_SECRET (the local
  * host reads it from its data directory) or from Secrets Manager (SLUICE_JWT_SECRET_ARN),
- * fetched once per process.
+ * fetched once per platform.
  */
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { randomToken } from '../ids.ts';
-import { platform } from '../platform/platform.ts';
-import { requireJwtKey, settings } from '../settings.ts';
+import { type Platform, platform } from '../platform/platform.ts';
+import { requireJwtKey } from '../settings.ts';
 import type { Principal } from './principal.ts';
 import { isRole } from './principal.ts';
 
 const ISSUER = 'sluice';
 const AUDIENCE = 'sluice-api';
 
-const config = { ...settings.auth, ...requireJwtKey(settings.auth) };
-
-let keyPromise: Promise<Uint8Array> | undefined;
+/** Each platform's signing key, once it has been read. */
+const keys = new WeakMap<Platform, Promise<Uint8Array>>();
 
 function signingKey(): Promise<Uint8Array> {
-  keyPromise ??= (async () => {
-    const secret = config.jwtSecret ?? (await platform().secrets.read(config.jwtSecretArn as string));
-    return new TextEncoder().encode(secret);
-  })();
-  keyPromise.catch(() => {
-    keyPromise = undefined;
-  });
-  return keyPromise;
+  const on = platform();
+  let key = keys.get(on);
+  if (!key) {
+    const { jwtSecret, jwtSecretArn } = requireJwtKey(on.settings.auth);
+    key = (async () =>
+      new TextEncoder().encode(jwtSecret ?? (await on.secrets.read(jwtSecretArn as string))))();
+    keys.set(on, key);
+    key.catch(() => keys.delete(on));
+  }
+  return key;
 }
 
 export interface IssuedToken {
@@ -36,7 +37,7 @@ export interface IssuedToken {
 export async function issueAccessToken(
   p: Pick<Principal, 'userId' | 'username' | 'role'>,
 ): Promise<IssuedToken> {
-  const expiresIn = config.accessTokenTtlSeconds;
+  const expiresIn = platform().settings.auth.accessTokenTtlSeconds;
   const token = await new SignJWT({ name: p.username, role: p.role, typ: 'access' })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuer(ISSUER)

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { queryAll } from '../db.ts';
 import { ValidationError } from '../errors.ts';
 import { runDayKey } from '../pipelines/runs.ts';
-import { settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
 import {
   formatWall,
   instantOfWall,
@@ -34,7 +34,8 @@ const MAX_DAYS = 366;
 /** Ranges up to this long get 2-hour points from getExecutionTimes; longer ones daily points. */
 const TWO_HOUR_POINTS_UP_TO = 2 * DAY;
 
-const { defaultTimezone: zone } = settings.dataflow;
+/** The zone stats dates are read in (SLUICE_DEFAULT_TIMEZONE). */
+const zone = () => platform().settings.dataflow.defaultTimezone;
 
 interface RunDay {
   batch_id: string;
@@ -47,7 +48,7 @@ const BARE_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** An instant from a stats date: a bare date or a date-time without offset is read in the zone. */
 function instantOf(text: string): number | undefined {
   const trimmed = text.trim();
-  const parsed = parseDateTime(BARE_DATE.test(trimmed) ? `${trimmed}T00:00:00` : trimmed, zone);
+  const parsed = parseDateTime(BARE_DATE.test(trimmed) ? `${trimmed}T00:00:00` : trimmed, zone());
   // An ISO date that is no real date (02-30) is refused; other forms Date.parse reads are still
   // taken, as before dates were read in the zone.
   if (parsed !== undefined || /^\d{4}-\d{2}-\d{2}/.test(trimmed)) return parsed;
@@ -89,7 +90,7 @@ function range(q: StatsQuery): [number, number] {
   const start = instantOf(q.startDate) as number;
   const endText = q.endDate.trim();
   const end = BARE_DATE.test(endText)
-    ? instantOfWall(shift(midnight(wallAt(instantOf(endText) as number, zone)), { days: 1 }), zone)
+    ? instantOfWall(shift(midnight(wallAt(instantOf(endText) as number, zone())), { days: 1 }), zone())
     : Math.floor((instantOf(endText) as number) / SECOND) * SECOND + SECOND;
   if (end <= start) throw ValidationError.field('query.endDate', 'must be after startDate');
   if ((end - start) / DAY > MAX_DAYS)
@@ -133,17 +134,17 @@ export async function executionResult(q: StatsQuery) {
 export async function executionCount(q: StatsQuery) {
   const [start, end] = range(q);
   const times = await runTimes(start, end);
-  const last = midnight(wallAt(end - 1, zone));
+  const last = midnight(wallAt(end - 1, zone()));
   const result: { totalCount: number; startDate: string; endDate: string }[] = [];
   for (
-    let day = midnight(wallAt(start, zone));
+    let day = midnight(wallAt(start, zone()));
     wallAsUtc(day) <= wallAsUtc(last);
     day = shift(day, { days: 1 })
   ) {
     const next = shift(day, { days: 1 });
     // Whole seconds 00:00:01 … 00:00:00 of the next day: instants from 00:00:01.000 up to 00:00:01.000 next day.
-    const from = instantOfWall(day, zone) + SECOND;
-    const to = instantOfWall(next, zone) + SECOND;
+    const from = instantOfWall(day, zone()) + SECOND;
+    const to = instantOfWall(next, zone()) + SECOND;
     result.push({
       totalCount: countIn(times, from, to),
       startDate: formatWall(shift(day, { seconds: 1 })),
@@ -158,13 +159,13 @@ export async function executionTimes(q: StatsQuery) {
   const [start, end] = range(q);
   const times = await runTimes(start, end);
   const hours = end - start <= TWO_HOUR_POINTS_UP_TO ? 2 : 24;
-  const first = wallAt(start, zone);
+  const first = wallAt(start, zone());
   const step = hours === 24 ? { days: 1 } : { hours };
   const result: { time: number; value: number }[] = [];
   let bucket: Wall = { ...midnight(first), hour: first.hour - (first.hour % hours) };
-  for (let from = instantOfWall(bucket, zone); from < end; ) {
+  for (let from = instantOfWall(bucket, zone()); from < end; ) {
     bucket = shift(bucket, step);
-    const to = instantOfWall(bucket, zone);
+    const to = instantOfWall(bucket, zone());
     result.push({ time: from, value: countIn(times, from, to) });
     from = to;
   }

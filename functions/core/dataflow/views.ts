@@ -8,10 +8,9 @@
  */
 import { z } from 'zod';
 import type { BatchItem, BatchStatus } from '../pipelines/runs.ts';
-import { requireSetting, SETTING, settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
+import { requireSetting, SETTING } from '../settings.ts';
 import { formatInZone } from '../triggers/schedule.ts';
-
-const { defaultTimezone } = settings.dataflow;
 
 /** Names of jobs, workflows and triggers: 3-100 of [A-Za-z0-9_-], first a letter or `_`. */
 export const dataflowNameSchema = z
@@ -24,7 +23,7 @@ export const dataflowNameSchema = z
 /** ISO 8601 to the second with the zone's offset (`+09:00`, `+00:00` for UTC), as Data Flow writes dates. */
 export function dataflowDate(iso: string | null | undefined): string | null {
   if (!iso) return null;
-  return formatInZone(Date.parse(iso), defaultTimezone);
+  return formatInZone(Date.parse(iso), platform().settings.dataflow.defaultTimezone);
 }
 
 export const pageQuerySchema = z.object({
@@ -67,7 +66,7 @@ export const versionPath = (jobId: string, version: number) =>
 
 /** The S3 folder runs write to, or one run's own folder under it: Sluice's `logPath`. */
 export const runsFolder = (batchId?: string) =>
-  `s3://${requireSetting(settings.storage.dataBucket, SETTING.dataBucket)}/runs/${batchId === undefined ? '' : `${batchId}/`}`;
+  `s3://${requireSetting(platform().settings.storage.dataBucket, SETTING.dataBucket)}/runs/${batchId === undefined ? '' : `${batchId}/`}`;
 
 /** A batch as a Data Flow job execution (jobCondition paths: see dataflow/jobs.ts). */
 export function executionView(b: BatchItem) {

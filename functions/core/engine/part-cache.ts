@@ -13,7 +13,7 @@
 import { rmSync } from 'node:fs';
 import { copyFile, link, mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
 
 interface Entry {
   file: string;
@@ -29,7 +29,7 @@ let ready: Promise<string> | undefined;
 
 function directory(): Promise<string> {
   ready ??= (async () => {
-    const dir = join(settings.tables.tmpDir, `sluice-part-cache-${process.pid}`);
+    const dir = join(platform().settings.tables.tmpDir, `sluice-part-cache-${process.pid}`);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -57,7 +57,7 @@ async function drop(key: string): Promise<void> {
 
 /** Keeps `file` (just uploaded as `key` with `etag`) for a later step. */
 export async function rememberPart(key: string, etag: string | undefined, file: string, size: number) {
-  const max = settings.pipelines.partCacheBytes;
+  const max = platform().settings.pipelines.partCacheBytes;
   if (!etag || size > max) return;
   try {
     await drop(key);

@@ -9,14 +9,14 @@ import {
   DeleteStateMachineCommand,
   DescribeExecutionCommand,
   type LoggingConfiguration,
-  SFNClient,
+  type SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
   type TracingConfiguration,
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
-import { tracer } from '../observability.ts';
-import { requireSetting, requireSettings, SETTING, settings } from '../settings.ts';
+
+import { requireSetting, requireSettings, SETTING, type Settings } from '../settings.ts';
 import type {
   DeployRequest,
   DeployWorkflowRequest,
@@ -36,18 +36,21 @@ export interface StepFunctionsConfig {
   roleArn: string;
   /** CloudWatch Logs group for execution history. */
   logGroupArn: string;
-  /** The role workflow state machines run as (default: the workflow settings, checked when first needed). */
+  /** The role workflow state machines run as; checked when a workflow is first deployed. */
   workflowRoleArn?: string;
 }
 
 /** The Step Functions settings; a missing one stops the function when the engine is created. */
-export function stepFunctionsSettings(): StepFunctionsConfig {
-  return requireSettings(settings.stepFunctions, {
-    stateMachinePrefix: SETTING.stateMachinePrefix,
-    stateMachineArnBase: SETTING.stateMachineArnBase,
-    roleArn: SETTING.statesRoleArn,
-    logGroupArn: SETTING.statesLogGroupArn,
-  });
+export function stepFunctionsSettings(settings: Settings): StepFunctionsConfig {
+  return {
+    ...requireSettings(settings.stepFunctions, {
+      stateMachinePrefix: SETTING.stateMachinePrefix,
+      stateMachineArnBase: SETTING.stateMachineArnBase,
+      roleArn: SETTING.statesRoleArn,
+      logGroupArn: SETTING.statesLogGroupArn,
+    }),
+    ...(settings.workflows.roleArn ? { workflowRoleArn: settings.workflows.roleArn } : {}),
+  };
 }
 
 const errorName = (error: unknown): string | undefined =>
@@ -97,10 +100,7 @@ export class SfnEngine implements Engine {
   }
 
   async deployWorkflow({ workflowId, definition }: DeployWorkflowRequest): Promise<string> {
-    const roleArn = requireSetting(
-      this.config.workflowRoleArn ?? settings.workflows.roleArn,
-      SETTING.workflowRoleArn,
-    );
+    const roleArn = requireSetting(this.config.workflowRoleArn, SETTING.workflowRoleArn);
     return this.publish(workflowId, definition, {
       roleArn,
       versionDescription: `workflow ${workflowId}`,
@@ -234,11 +234,6 @@ export class SfnEngine implements Engine {
   }
 }
 
-export function createSfnEngine(
-  client: SFNClient = tracer.captureAWSv3Client(
-    new SFNClient({ region: settings.storage.region, maxAttempts: 4 }),
-  ),
-  config: StepFunctionsConfig = stepFunctionsSettings(),
-): Engine {
+export function createSfnEngine(client: SFNClient, config: StepFunctionsConfig): Engine {
   return new SfnEngine(client, config);
 }

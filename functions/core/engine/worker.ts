@@ -31,7 +31,7 @@ import {
 import { pipelineKey, type VersionItem } from '../pipelines/pipelines.ts';
 import { type BatchItem, batchKey, findBatch } from '../pipelines/runs.ts';
 import { type TraceItem, traceSk } from '../pipelines/traces.ts';
-import { settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
 import {
   copyObject,
   deleteObject,
@@ -321,7 +321,7 @@ function groupKeys(keys: string[], max: number): string[][] {
 }
 
 function requireAllowedBucket(bucket: string): void {
-  if (!settings.pipelines.buckets.includes(bucket)) {
+  if (!platform().settings.pipelines.buckets.includes(bucket)) {
     throw new StepFailedError(
       `Bucket "${bucket}" is not one of the buckets this deployment may use (SLUICE_BUCKETS).`,
     );
@@ -349,7 +349,7 @@ function sourceHooks(ctx: StepContext) {
 }
 
 async function planSource(ctx: StepContext): Promise<{ partitions: Array<{ partition: number }> }> {
-  const max = Math.min(settings.pipelines.maxPartitions, 1000);
+  const max = Math.min(platform().settings.pipelines.maxPartitions, 1000);
   const logs: string[] = [];
   const plan = await sourceHooks(ctx).plan(ctx.node.node, {
     ...hookContext(logs),
@@ -610,7 +610,7 @@ const TRANSIENT =
 
 /** Work folders are the worker's business: a message shows paths relative to them. */
 function withoutWorkPaths(message: string): string {
-  const root = settings.tables.tmpDir.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  const root = platform().settings.tables.tmpDir.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
   return message.replace(new RegExp(`${root}/[^/\\s"']+/`, 'g'), '');
 }
 

@@ -28,8 +28,8 @@ import {
 import { BadStateError, ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { dhubList } from '../paging.ts';
+import { platform } from '../platform/platform.ts';
 import { alwaysCheck } from '../schemas.ts';
-import { settings } from '../settings.ts';
 import { fieldTypeOfColumn } from '../type-map.ts';
 import type { Field, PipelineNode, Problem } from './model.ts';
 import { pipelineNodesSchema } from './node-shape.ts';
@@ -174,7 +174,7 @@ export async function requireVersion(
 
 /** Looks catalog references up in the store, for validation. */
 export const catalogEnv = (): ValidationEnv => ({
-  allowedBuckets: settings.pipelines.buckets,
+  allowedBuckets: platform().settings.pipelines.buckets,
   async resolveCollection(database) {
     const collection = await findCollectionByRef(database);
     return collection ? { collectionId: collection.id } : undefined;
@@ -293,7 +293,7 @@ export async function insertPipeline(input: NewPipeline, principal: Pick<Princip
     updated_at: now,
     created_by: principal.username,
     max_concurrent_runs: input.max_concurrent_runs ?? DEFAULT_MAX_CONCURRENT_RUNS,
-    timeout_minutes: input.timeout_minutes ?? settings.pipelines.defaultTimeoutMinutes,
+    timeout_minutes: input.timeout_minutes ?? platform().settings.pipelines.defaultTimeoutMinutes,
     num_workers: input.num_workers ?? DEFAULT_NUM_WORKERS,
     ...(input.worker_type ? { worker_type: input.worker_type } : {}),
     ...(input.is_temp ? { is_temp: true } : {}),

@@ -28,7 +28,7 @@ import { isId, newId } from '../ids.ts';
 import { logger, metrics } from '../observability.ts';
 import { dhubList } from '../paging.ts';
 import { platform } from '../platform/platform.ts';
-import { settings } from '../settings.ts';
+
 import { deletePrefix } from '../storage.ts';
 import {
   type PipelineItem,
@@ -625,7 +625,7 @@ export async function repairSlots(pipelineId: string): Promise<Set<string>> {
 
 /** The step worker a run's worker type invokes (LARGE has its own, bigger function). */
 export function workerArnFor(workerType: string | undefined): string {
-  const config = settings.pipelines;
+  const config = platform().settings.pipelines;
   return workerType === 'LARGE' ? config.largeStepWorkerArn : config.stepWorkerArn;
 }
 

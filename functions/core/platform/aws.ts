@@ -6,16 +6,19 @@
  * Adapters are created the first time a function uses them: a function is only given the
  * settings of the adapters it uses (lib/access.ts), and each adapter checks its own settings then.
  */
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { createStores } from '../clients.ts';
 import type { Engine } from '../engine/engine.ts';
-import { createSfnEngine } from '../engine/sfn.ts';
+import { createSfnEngine, stepFunctionsSettings } from '../engine/sfn.ts';
 import { discardEvents, forgivingSink } from '../events.ts';
 import { eventBridgeSink } from '../events-aws.ts';
 import { tracer } from '../observability.ts';
-import { createAthenaEngine } from '../query/athena.ts';
+import { athenaEngineConfig, createAthenaEngine } from '../query/athena.ts';
 import type { QueryEngine } from '../query/engine.ts';
 import { onCollectionDeleted, onDatasetDeleted, onVersionPublished } from '../query/glue.ts';
-import { settings as processSettings, type Settings } from '../settings.ts';
+import type { Settings } from '../settings.ts';
 import { createAwsTriggerRuntime } from '../triggers/aws.ts';
 import type { TriggerRuntime } from '../triggers/runtime.ts';
 import { type CatalogHooks, noCatalogHooks, type Platform, type Secrets, systemClock } from './platform.ts';
@@ -38,29 +41,38 @@ function secretsManager(region: string): Secrets {
   };
 }
 
-export function createAwsPlatform(settings: Settings = processSettings): Platform {
+/** The platform of a function with these settings (its environment's). */
+export function createAwsPlatform(settings: Settings): Platform {
   let engine: Engine | undefined;
   let queryEngine: QueryEngine | undefined;
   let triggers: TriggerRuntime | undefined;
   const bus = settings.events.bus;
+  const { region } = settings.storage;
   return {
     settings,
+    stores: createStores(settings.storage),
     get engine() {
-      engine ??= createSfnEngine();
+      engine ??= createSfnEngine(
+        tracer.captureAWSv3Client(new SFNClient({ region, maxAttempts: 4 })),
+        stepFunctionsSettings(settings),
+      );
       return engine;
     },
     get queryEngine() {
-      queryEngine ??= createAthenaEngine();
+      queryEngine ??= createAthenaEngine(
+        tracer.captureAWSv3Client(new AthenaClient({ region, maxAttempts: 4 })),
+        athenaEngineConfig(settings),
+      );
       return queryEngine;
     },
     get triggers() {
-      triggers ??= createAwsTriggerRuntime();
+      triggers ??= createAwsTriggerRuntime(settings);
       return triggers;
     },
-    events: forgivingSink(bus ? eventBridgeSink(bus) : discardEvents),
+    events: forgivingSink(bus ? eventBridgeSink(bus, region) : discardEvents),
     // Only the AWS deployment registers datasets in Glue; a function without the prefix has no part in it.
     catalog: settings.athena.glueDatabasePrefix === undefined ? noCatalogHooks : glueCatalogHooks,
-    secrets: secretsManager(settings.storage.region),
+    secrets: secretsManager(region),
     clock: systemClock,
   };
 }

@@ -6,6 +6,7 @@
  * `platform()`. No module picks its own adapter.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Stores } from '../clients.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { EventSink } from '../events.ts';
 import type { QueryEngine } from '../query/engine.ts';
@@ -38,6 +39,8 @@ export interface Clock {
 
 export interface Platform {
   readonly settings: Settings;
+  /** The table and the data bucket, and their clients. */
+  readonly stores: Stores;
   /** Runs compiled pipelines and workflows (Step Functions; aws-local-stepfunctions locally). */
   readonly engine: Engine;
   /** Runs Data Query statements (Athena; DuckDB locally). */

@@ -16,7 +16,7 @@
  * state by one conditional update (records.ts), so exactly one of them settles it.
  */
 import {
-  AthenaClient,
+  type AthenaClient,
   type ColumnInfo,
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
@@ -33,10 +33,10 @@ import {
   HeadObjectCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { s3 } from '../clients.ts';
 import { getItem, type Item, putItem } from '../db.ts';
-import { logger, metrics, tracer } from '../observability.ts';
-import { requireSetting, SETTING, settings } from '../settings.ts';
+import { logger, metrics } from '../observability.ts';
+import { platform } from '../platform/platform.ts';
+import { requireSetting, SETTING, type Settings } from '../settings.ts';
 import { deleteObject, putJson } from '../storage.ts';
 import {
   PREVIEW_ROWS,
@@ -57,8 +57,8 @@ export interface AthenaEngineConfig {
   pointerRetryMs?: number;
 }
 
-/** The engine's settings from the environment; a missing one stops the function at start. */
-export function athenaEngineConfig(): AthenaEngineConfig {
+/** The engine's settings; a missing one stops the function when the engine is created. */
+export function athenaEngineConfig(settings: Settings): AthenaEngineConfig {
   const { workgroup, glueDatabasePrefix } = settings.athena;
   return {
     workgroup: requireSetting(workgroup, SETTING.athenaWorkgroup),
@@ -441,11 +441,16 @@ export function failureMessage(execution: QueryExecution, names: Record<string, 
 async function copyObject(from: S3Location, to: S3Location): Promise<number | undefined> {
   let size: number;
   try {
-    size = (await s3.send(new HeadObjectCommand({ Bucket: from.bucket, Key: from.key }))).ContentLength ?? 0;
+    size =
+      (await platform().stores.s3.send(new HeadObjectCommand({ Bucket: from.bucket, Key: from.key })))
+        .ContentLength ?? 0;
   } catch (error) {
     if (!isNotFound(error)) throw error;
     try {
-      return (await s3.send(new HeadObjectCommand({ Bucket: to.bucket, Key: to.key }))).ContentLength ?? 0;
+      return (
+        (await platform().stores.s3.send(new HeadObjectCommand({ Bucket: to.bucket, Key: to.key })))
+          .ContentLength ?? 0
+      );
     } catch (inner) {
       if (isNotFound(inner)) return undefined;
       throw inner;
@@ -453,7 +458,9 @@ async function copyObject(from: S3Location, to: S3Location): Promise<number | un
   }
   if (from.bucket === to.bucket && from.key === to.key) return size;
   if (size <= COPY_LIMIT) {
-    await s3.send(new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from) }));
+    await platform().stores.s3.send(
+      new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from) }),
+    );
   } else {
     await copyInParts(from, to, size);
   }
@@ -461,7 +468,7 @@ async function copyObject(from: S3Location, to: S3Location): Promise<number | un
 }
 
 async function copyInParts(from: S3Location, to: S3Location, size: number): Promise<void> {
-  const { UploadId } = await s3.send(
+  const { UploadId } = await platform().stores.s3.send(
     new CreateMultipartUploadCommand({
       Bucket: to.bucket,
       Key: to.key,
@@ -477,7 +484,7 @@ async function copyInParts(from: S3Location, to: S3Location, size: number): Prom
         const i = next++;
         const start = i * COPY_PART;
         const end = Math.min(size, start + COPY_PART) - 1;
-        const out = await s3.send(
+        const out = await platform().stores.s3.send(
           new UploadPartCopyCommand({
             Bucket: to.bucket,
             Key: to.key,
@@ -491,7 +498,7 @@ async function copyInParts(from: S3Location, to: S3Location, size: number): Prom
       }
     };
     await Promise.all(Array.from({ length: Math.min(COPY_PARALLEL, count) }, worker));
-    await s3.send(
+    await platform().stores.s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: to.bucket,
         Key: to.key,
@@ -500,27 +507,15 @@ async function copyInParts(from: S3Location, to: S3Location, size: number): Prom
       }),
     );
   } catch (error) {
-    await s3
-      .send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId }))
+    await platform()
+      .stores.s3.send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId }))
       .catch(() => undefined);
     throw error;
   }
 }
 
-export function createAthenaEngine(
-  client: AthenaClient = tracer.captureAWSv3Client(
-    new AthenaClient({ region: settings.storage.region, maxAttempts: 4 }),
-  ),
-  config: AthenaEngineConfig = athenaEngineConfig(),
-): AthenaQueryEngine {
+export function createAthenaEngine(client: AthenaClient, config: AthenaEngineConfig): AthenaQueryEngine {
   return new AthenaQueryEngine(client, config);
-}
-
-let shared: AthenaQueryEngine | undefined;
-
-function sharedEngine(): AthenaQueryEngine {
-  shared ??= createAthenaEngine();
-  return shared;
 }
 
 /**
@@ -530,7 +525,7 @@ function sharedEngine(): AthenaQueryEngine {
  */
 export function syncQueryExecution(
   executionId: string,
-  engine: AthenaQueryEngine = sharedEngine(),
+  engine = platform().queryEngine as AthenaQueryEngine,
 ): Promise<QueryItem | undefined> {
   return engine.syncExecution(executionId);
 }

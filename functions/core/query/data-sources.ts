@@ -11,7 +11,7 @@ import type { Principal } from '../auth/principal.ts';
 import { getItem, type Item, putNew, queryAll } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { tracer } from '../observability.ts';
-import { settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
 
 export const DATA_SOURCE_TYPES = ['DATA_CATALOG', 'MYSQL'] as const;
 
@@ -69,7 +69,7 @@ export async function listDataSources(): Promise<DataSourceView[]> {
   const registered = await queryAll<DataSourceItem>({ partition: PARTITION });
   return [
     {
-      name: settings.query.catalogName,
+      name: platform().settings.query.catalogName,
       dataSourceType: 'DATA_CATALOG',
       description: 'Sluice datasets: database = collection, table = dataset',
     },
@@ -84,9 +84,11 @@ export async function listDataSources(): Promise<DataSourceView[]> {
 let secrets: SecretsManagerClient | undefined;
 
 async function storePassword(name: string, password: string) {
-  const prefix = settings.query.dataSourceSecretPrefix;
+  const prefix = platform().settings.query.dataSourceSecretPrefix;
   if (prefix) {
-    secrets ??= tracer.captureAWSv3Client(new SecretsManagerClient({ region: settings.storage.region }));
+    secrets ??= tracer.captureAWSv3Client(
+      new SecretsManagerClient({ region: platform().settings.storage.region }),
+    );
     const out = await secrets.send(
       new CreateSecretCommand({
         Name: `${prefix}${name}`,
@@ -96,7 +98,7 @@ async function storePassword(name: string, password: string) {
     );
     return { password_secret_arn: out.ARN };
   }
-  const key = settings.query.localSecretKey;
+  const key = platform().settings.query.localSecretKey;
   if (!key) throw new Error('Neither SLUICE_DATA_SOURCE_SECRET_PREFIX nor SLUICE_LOCAL_SECRET_KEY is set');
   return { password_encrypted: encryptLocal(password, key) };
 }
@@ -115,7 +117,7 @@ export async function registerDataSource(
   principal: Principal,
 ): Promise<DataSourceView> {
   const name = input.dataSourceName;
-  if (name === settings.query.catalogName.toLowerCase() || (await findDataSource(name))) {
+  if (name === platform().settings.query.catalogName.toLowerCase() || (await findDataSource(name))) {
     throw new ConflictError(`A data source named "${name}" already exists.`);
   }
   const item: DataSourceItem = {

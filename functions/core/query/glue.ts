@@ -28,9 +28,8 @@ import {
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CollectionItem } from '../catalog/collections.ts';
 import type { DatasetItem } from '../catalog/datasets.ts';
-import { DATA_BUCKET, s3 } from '../clients.ts';
 import { logger, tracer } from '../observability.ts';
-import { settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
 import type { Manifest } from '../tables/manifest.ts';
 import { glueTypeOfColumn } from '../type-map.ts';
 
@@ -58,7 +57,7 @@ export function glueTableName(datasetId: string): string {
 }
 
 function requirePrefix(): string {
-  const prefix = settings.athena.glueDatabasePrefix;
+  const prefix = platform().settings.athena.glueDatabasePrefix;
   if (!prefix) throw new Error('SLUICE_GLUE_DATABASE_PREFIX is not set: Glue names are only used on AWS');
   return prefix;
 }
@@ -71,7 +70,9 @@ export const symlinkKey = (datasetId: string, version: number) =>
 let client: GlueClient | undefined;
 
 function glue(): GlueClient {
-  client ??= tracer.captureAWSv3Client(new GlueClient({ region: settings.storage.region, maxAttempts: 4 }));
+  client ??= tracer.captureAWSv3Client(
+    new GlueClient({ region: platform().settings.storage.region, maxAttempts: 4 }),
+  );
   return client;
 }
 
@@ -162,15 +163,15 @@ export async function syncDatasetTable(
   const existing = await currentTable(database, name);
   if (existing && versionOf(existing) >= manifest.version) return;
 
-  await s3.send(
+  await platform().stores.s3.send(
     new PutObjectCommand({
-      Bucket: DATA_BUCKET,
+      Bucket: platform().stores.dataBucket,
       Key: symlinkKey(dataset.id, manifest.version),
-      Body: symlinkManifest(manifest, DATA_BUCKET),
+      Body: symlinkManifest(manifest, platform().stores.dataBucket),
       ContentType: 'text/plain; charset=utf-8',
     }),
   );
-  const input = tableInput(dataset, manifest, DATA_BUCKET);
+  const input = tableInput(dataset, manifest, platform().stores.dataBucket);
   if (existing) {
     await update(database, input);
     return;

@@ -7,12 +7,11 @@ import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { hasRole } from '../auth/principal.ts';
-import { s3 } from '../clients.ts';
 import { AppError, BadStateError, NotFoundError, ValidationError } from '../errors.ts';
 import { isPlainKey, PLAIN_KEY_MESSAGE } from '../object-keys.ts';
 import { logger, metrics } from '../observability.ts';
 import { platform } from '../platform/platform.ts';
-import { requireSetting, SETTING, settings } from '../settings.ts';
+import { requireSetting, SETTING } from '../settings.ts';
 import { getJson } from '../storage.ts';
 import { PAGE_ROWS, PREVIEW_ROWS, previewKey } from './engine.ts';
 import {
@@ -101,10 +100,10 @@ class BucketNotGrantedError extends AppError {
 }
 
 /** The deployment's own results bucket (every function that runs queries gets it). */
-const resultsBucket = () => requireSetting(settings.query.resultsBucket, SETTING.resultsBucket);
+const resultsBucket = () => requireSetting(platform().settings.query.resultsBucket, SETTING.resultsBucket);
 
 export function resultBuckets(): string[] {
-  return [resultsBucket(), ...settings.pipelines.buckets];
+  return [resultsBucket(), ...platform().settings.pipelines.buckets];
 }
 
 /** Where Athena stages results in the results bucket (expired after 7 days): not a result path. */
@@ -119,7 +118,7 @@ async function checkBucket(bucket: string, path: string): Promise<void> {
     throw ValidationError.field('body.bucketName', 'is not a valid bucket name');
   }
   try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    await platform().stores.s3.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404) throw new NotFoundError('BUCKET', bucket);
@@ -172,7 +171,7 @@ export async function submitQuery(
         item: { ...item, planning_ms: planning },
         sql,
         tables,
-        timeoutMs: settings.query.timeoutSeconds * 1000,
+        timeoutMs: platform().settings.query.timeoutSeconds * 1000,
       });
       await updateQuery(id, {
         planning_ms: planning,
@@ -221,7 +220,7 @@ const canSee = (item: QueryItem, principal: Principal) =>
 async function current(item: QueryItem): Promise<QueryItem> {
   if (isFinal(item.state)) return item;
   const engine = platform().queryEngine;
-  const limit = settings.query.timeoutSeconds * 1000;
+  const limit = platform().settings.query.timeoutSeconds * 1000;
   if (Date.now() - item.created_at > limit + 60_000) {
     const reason = timeLimitReason(limit);
     await engine.abort(item, reason);

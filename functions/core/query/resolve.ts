@@ -17,7 +17,7 @@ import {
 } from '../catalog/collections.ts';
 import { deleteDataset, findDataset, findDatasetByRef } from '../catalog/datasets.ts';
 import { ForbiddenError, ValidationError } from '../errors.ts';
-import { settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
 import { deleteDatasetData } from '../tables/data.ts';
 import { getManifest } from '../tables/versions.ts';
 import { sqlTypeOfColumn } from '../type-map.ts';
@@ -98,7 +98,7 @@ export function requireStatementRole(statement: Statement, principal: Principal)
 /** A failure that ends the query as FAILED with this message (shown to the user). */
 export class QueryFailure extends Error {}
 
-const builtin = () => settings.query.catalogName;
+const builtin = () => platform().settings.query.catalogName;
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 async function requireSource(source: string): Promise<void> {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parquetMetadata, parquetSchema, type SchemaTree } from 'hyparquet';
 import { z } from 'zod';
 import { ValidationError } from '../errors.ts';
-import { settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
 import {
   type ColumnType,
   detectDelimiter,
@@ -83,7 +83,7 @@ export async function inferSchema(file: MultipartFile, query: InferQuery): Promi
 
 /** The file as UTF-8 bytes without a BOM, by the ingest's encoding rules. */
 async function utf8Bytes(data: Buffer, declared: 'utf-8' | 'cp949' | undefined) {
-  const dir = await mkdtemp(join(settings.tables.tmpDir, 'sluice-infer-'));
+  const dir = await mkdtemp(join(platform().settings.tables.tmpDir, 'sluice-infer-'));
   try {
     const source = join(dir, 'file.csv');
     const target = join(dir, 'file.utf8.csv');

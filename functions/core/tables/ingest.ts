@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Principal } from '../auth/principal.ts';
 import { acquireDatasetLock } from '../catalog/datasets.ts';
 import { metrics } from '../observability.ts';
-import { settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
 import { putFile } from '../storage.ts';
 import { type ConvertResult, type CsvOptions, convertCsvToParquet } from './convert.ts';
 import type { WriteMode } from './manifest.ts';
@@ -55,7 +55,7 @@ export async function timed<T>(
 
 /** Runs `fn` in a fresh temporary directory that is removed afterwards. */
 export async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(settings.tables.tmpDir, 'sluice-ingest-'));
+  const dir = await mkdtemp(join(platform().settings.tables.tmpDir, 'sluice-ingest-'));
   try {
     return await fn(dir);
   } finally {

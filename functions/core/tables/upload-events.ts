@@ -3,11 +3,10 @@
  * the ingest and record the outcome. Kept apart from uploads.ts so that only the ingest
  * function (which carries DuckDB) imports it.
  */
-import { DATA_BUCKET } from '../clients.ts';
 import { updateItem } from '../db.ts';
 import { PayloadTooLargeError } from '../errors.ts';
 import { logger } from '../observability.ts';
-import { settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
 import { deleteObject, downloadToFile } from '../storage.ts';
 import { ingestCsv, timed, withWorkDir } from './ingest.ts';
 import { finishUpload, problemOf, type UploadItem, uploadKey } from './uploads.ts';
@@ -23,7 +22,7 @@ const STALE_PROCESSING_MS = 16 * 60 * 1000;
  */
 export async function processUploadedObject(bucket: string, key: string, size: number): Promise<void> {
   const match = /^uploads\/([^/]+)\/(upl-[0-9a-z]+)\.csv$/.exec(key);
-  if (bucket !== DATA_BUCKET || !match?.[2]) {
+  if (bucket !== platform().stores.dataBucket || !match?.[2]) {
     logger.warn('ignoring an object outside the upload layout', { key });
     return;
   }
@@ -46,7 +45,7 @@ export async function processUploadedObject(bucket: string, key: string, size: n
   logger.appendKeys({ uploadId, datasetId: claimed.dataset_id });
   const instance = `/api/v1/tables/${claimed.dataset_id}/uploads/${uploadId}`;
   try {
-    const { maxUploadBytes } = settings.tables;
+    const { maxUploadBytes } = platform().settings.tables;
     if (size > maxUploadBytes) {
       throw new PayloadTooLargeError(
         `The file is ${size} bytes; uploads are limited to ${maxUploadBytes} bytes.`,

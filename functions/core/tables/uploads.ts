@@ -9,11 +9,10 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { requireDataset } from '../catalog/datasets.ts';
-import { DATA_BUCKET, s3Presigner } from '../clients.ts';
 import { getItem, type Item, putItem, queryAll, updateItem } from '../db.ts';
 import { NotFoundError, PayloadTooLargeError, toProblem } from '../errors.ts';
 import { isId, newId } from '../ids.ts';
-import { settings } from '../settings.ts';
+import { platform } from '../platform/platform.ts';
 import type { CsvOptions } from './convert.ts';
 import type { IngestResult } from './ingest.ts';
 import type { WriteMode } from './manifest.ts';
@@ -130,7 +129,7 @@ export async function createUploadUrl(
   input: z.output<typeof uploadUrlSchema>,
   principal: Principal,
 ) {
-  const { maxUploadBytes, uploadUrlTtlSeconds } = settings.tables;
+  const { maxUploadBytes, uploadUrlTtlSeconds } = platform().settings.tables;
   await requireDataset(datasetId);
   if (input.size !== undefined && input.size > maxUploadBytes) {
     throw new PayloadTooLargeError(
@@ -142,9 +141,9 @@ export async function createUploadUrl(
   const now = new Date();
   const expiresAt = new Date(now.getTime() + uploadUrlTtlSeconds * 1000);
   const url = await getSignedUrl(
-    s3Presigner,
+    platform().stores.s3Presigner,
     new PutObjectCommand({
-      Bucket: DATA_BUCKET,
+      Bucket: platform().stores.dataBucket,
       Key: key,
       ...(input.size !== undefined ? { ContentLength: input.size } : {}),
     }),

@@ -25,7 +25,7 @@ import {
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
 import { tracer } from '../observability.ts';
-import { requireSettings, SETTING, type Settings, settings } from '../settings.ts';
+import { requireSettings, SETTING, type Settings } from '../settings.ts';
 import type { ArmedTrigger, TriggerRuntime } from './runtime.ts';
 
 export type TriggerRulesConfig = Settings['triggerRules'] & { scheduleGroup: string; rulePrefix: string };
@@ -170,7 +170,7 @@ export class AwsTriggerRuntime implements TriggerRuntime {
   }
 }
 
-export function createAwsTriggerRuntime(): AwsTriggerRuntime {
+export function createAwsTriggerRuntime(settings: Settings): AwsTriggerRuntime {
   const region = settings.storage.region;
   return new AwsTriggerRuntime(
     tracer.captureAWSv3Client(new SchedulerClient({ region })),

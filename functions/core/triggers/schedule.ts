@@ -13,8 +13,8 @@
  * depends on croner's Quartz option.
  */
 import { Cron } from 'croner';
+import { platform } from '../platform/platform.ts';
 import { canonicalTimezone } from '../setting-names.ts';
-import { settings } from '../settings.ts';
 
 /** Data Flow's `triggerRule`. */
 export interface TriggerRule {
@@ -78,7 +78,7 @@ export function isValidTimezone(tz: string): boolean {
  * on `timezone`.
  */
 export function resolveTimezone(tz: string | undefined): string {
-  if (tz === undefined || tz === null) return settings.dataflow.defaultTimezone;
+  if (tz === undefined || tz === null) return platform().settings.dataflow.defaultTimezone;
   const name = canonicalTimezone(tz);
   if (!name) throw new ScheduleError('timezone', `"${tz}" is not a known IANA time zone name.`);
   return name;

@@ -28,7 +28,7 @@ import { newId } from '../ids.ts';
 import { claimName, normalizeName, releaseName } from '../names.ts';
 import { findPipeline } from '../pipelines/pipelines.ts';
 import { platform } from '../platform/platform.ts';
-import { settings } from '../settings.ts';
+
 import { findWorkflow } from '../workflows/store.ts';
 import { type EventPattern, validatePattern } from './pattern.ts';
 import type { ArmedTrigger } from './runtime.ts';
@@ -313,7 +313,7 @@ function scheduleField(field: string): string {
 function secondsSchedule(expression: string, timezone: string): Schedule | undefined {
   const m = SECOND_RATE.exec(expression);
   if (!m) return undefined;
-  if (!settings.triggers.allowSecondSchedules) {
+  if (!platform().settings.triggers.allowSecondSchedules) {
     throw new ScheduleError(
       'expression',
       'schedules in seconds are not supported: the shortest rate is rate(1 minute). ' +
@@ -435,7 +435,7 @@ function shapeProblems(input: CreateTriggerInput): FieldProblem[] {
   const event = input.type === 'EVENT' ? input.event : undefined;
   if (!event) return problems;
   if (event.kind === 'OBJECT_CREATED') {
-    const buckets = settings.pipelines.buckets;
+    const buckets = platform().settings.pipelines.buckets;
     if (!event.bucket) {
       problems.push({ field: 'body.event.bucket', message: 'is required for OBJECT_CREATED' });
     } else if (!buckets.includes(event.bucket)) {

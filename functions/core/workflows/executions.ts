@@ -20,7 +20,7 @@ import { logger } from '../observability.ts';
 import { findPipeline, type PipelineItem } from '../pipelines/pipelines.ts';
 import { type BatchItem, findBatch, finishBatch, TERMINAL } from '../pipelines/runs.ts';
 import { platform } from '../platform/platform.ts';
-import { settings } from '../settings.ts';
+
 import { type JobCondition, jobNodes } from './model.ts';
 import {
   executionKey,
@@ -244,7 +244,11 @@ export async function executeWorkflow(
 ) {
   const workflow = await requireWorkflow(workflowId);
   const jobs = await currentJobs(workflow);
-  const definition = compileWorkflow({ workflowId, nodes: jobs, stepArn: settings.workflows.stepArn });
+  const definition = compileWorkflow({
+    workflowId,
+    nodes: jobs,
+    stepArn: platform().settings.workflows.stepArn,
+  });
   const ref = await deployed(workflow, definition);
 
   const id = newId('workflowExecution');
