@@ -25,6 +25,7 @@ import {
   batchView,
   createRun,
   deleteBatch,
+  dispatchPending,
   listBatches,
   parseBatchPath,
   requireBatch,
@@ -67,7 +68,8 @@ const operations = {
   updatePipeline: operation({
     params: pipelineParams,
     body: updatePipelineSchema,
-    run: ({ params, body, principal }) => updatePipeline(params.pipeline_id, body, principal),
+    run: ({ params, body, principal }) =>
+      updatePipeline(params.pipeline_id, body, principal, dispatchPending),
   }),
   deletePipeline: operation({
     params: pipelineParams,

@@ -6,14 +6,19 @@
  */
 import type { Area } from '#core/routes';
 import { SETTING } from '#core/setting-names';
-import type { Engine, EngineSetting } from './engine.ts';
 import { grantPublishSluiceEvents } from './events.ts';
 import type { SluiceFunction } from './function.ts';
-import type { QueryService, QuerySetting } from './query.ts';
+import type {
+  EngineAccess as Engine,
+  EngineSetting,
+  QueryAccess as QueryService,
+  QuerySetting,
+  TriggersAccess as Triggers,
+  WorkflowSetting,
+  WorkflowsAccess as Workflows,
+} from './resources.ts';
 import type { Secrets } from './secrets.ts';
 import type { Storage } from './storage.ts';
-import type { Triggers } from './triggers.ts';
-import type { WorkflowSetting, Workflows } from './workflows.ts';
 
 /**
  * Every area Lambda, plus the authorizer, the S3-event side of ingest, the engine's step

@@ -20,6 +20,7 @@ import { SETTING } from '#core/setting-names';
 import { type AccessResources, grantAccess } from './access.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
 import { acknowledgeWildcard, grantExecutionLogsAndTraces } from './nag.ts';
+import type { EngineAccess, EngineSetting } from './resources.ts';
 
 /** Length of a pipeline id (`pl-` and 22 characters, functions/core/ids.ts). */
 export const PIPELINE_ID_LENGTH = 25;
@@ -32,20 +33,6 @@ export const RECONCILE_INTERVAL = Duration.minutes(5);
 /** Data Flow's LARGE workerType: Lambda's largest memory size and generous scratch space. */
 export const LARGE_WORKER_MEMORY_MB = 10_240;
 export const LARGE_WORKER_EPHEMERAL_MIB = 10_240;
-
-/** Settings the engine hands to functions (read by functions/core/settings.ts). */
-export type EngineSetting =
-  /** External buckets that pipeline nodes may read and write, comma-separated (`settings.pipelines`). */
-  | typeof SETTING.buckets
-  /** The step worker's ARN, the resource of every compiled Task (`settings.pipelines`). */
-  | typeof SETTING.stepWorkerArn
-  /** The step worker for runs with workerType LARGE (`settings.pipelines`). */
-  | typeof SETTING.largeStepWorkerArn
-  /** The rest is `settings.stepFunctions`. */
-  | typeof SETTING.stateMachinePrefix
-  | typeof SETTING.stateMachineArnBase
-  | typeof SETTING.statesRoleArn
-  | typeof SETTING.statesLogGroupArn;
 
 export interface EngineProps {
   /** The stores and secrets (the engine's own functions are granted through lib/access.ts). */
@@ -63,7 +50,7 @@ export interface EngineProps {
   readonly stepWorkerEphemeralStorageMiB?: number;
 }
 
-export class Engine extends Construct {
+export class Engine extends Construct implements EngineAccess {
   /** Runs one node of a pipeline run with DuckDB (invoked by the state machines' Tasks). */
   public readonly stepWorker: SluiceFunction;
   /** The same worker with the most memory Lambda offers, for runs with workerType LARGE. */

@@ -28,6 +28,7 @@ import { type AccessResources, grantAccess } from './access.ts';
 import { bucketNameProblem } from './engine.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
 import { acknowledgeWildcard } from './nag.ts';
+import type { QueryAccess, QuerySetting } from './resources.ts';
 import { hardenedBucketDefaults } from './storage.ts';
 
 /** Default of `sluice:queryBytesScannedLimit`: a query may scan at most 100 GiB. */
@@ -40,18 +41,6 @@ export const ATHENA_STAGING_PREFIX = 'athena-staging/';
 /** Days after which staged results (left behind by a query that never settled) are deleted. */
 export const STAGING_EXPIRATION_DAYS = 7;
 
-/** Settings Data Query hands to functions (read by functions/core/settings.ts). */
-export type QuerySetting =
-  /** `settings.query`: the deployment's own bucket for results. */
-  | typeof SETTING.resultsBucket
-  /** `settings.athena`. */
-  | typeof SETTING.athenaWorkgroup
-  | typeof SETTING.glueDatabasePrefix
-  /** Secrets Manager name prefix of registered data sources' passwords (functions/core/query/data-sources.ts). */
-  | typeof SETTING.dataSourceSecretPrefix
-  /** External buckets that may receive results, comma-separated (`settings.pipelines`). */
-  | typeof SETTING.buckets;
-
 export interface QueryServiceProps {
   /** The stores and secrets (the query functions are granted through lib/access.ts). */
   readonly resources: AccessResources;
@@ -62,7 +51,7 @@ export interface QueryServiceProps {
   readonly bytesScannedCutoffPerQuery?: number;
 }
 
-export class QueryService extends Construct {
+export class QueryService extends Construct implements QueryAccess {
   /** The deployment's own bucket for query results (and Athena's staging prefix). */
   public readonly resultsBucket: Bucket;
   public readonly workGroup: CfnWorkGroup;

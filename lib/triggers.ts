@@ -29,20 +29,12 @@ import { type AccessResources, grantAccess } from './access.ts';
 import { SLUICE_EVENT_BUS } from './events.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
 import { acknowledgeWildcard } from './nag.ts';
+import type { TriggersAccess } from './resources.ts';
 
 /** Length of a trigger id (`trg-` and 22 characters, functions/core/ids.ts). */
 export const TRIGGER_ID_LENGTH = 26;
 /** EventBridge's limit on a rule name, and Scheduler's on a schedule group name. */
 export const EVENTBRIDGE_NAME_MAX_LENGTH = 64;
-
-/** Settings the construct hands to functions (`settings.triggerRules`, functions/core/settings.ts). */
-export type TriggerSetting =
-  | typeof SETTING.triggerScheduleGroup
-  | typeof SETTING.triggerRulePrefix
-  | typeof SETTING.triggerEventBus
-  | typeof SETTING.triggerFireArn
-  | typeof SETTING.triggerSchedulerRoleArn
-  | typeof SETTING.triggerDlqArn;
 
 export interface TriggersProps {
   /** The stores and the engine: the fire function starts runs. */
@@ -50,7 +42,7 @@ export interface TriggersProps {
   readonly logRetention: RetentionDays;
 }
 
-export class Triggers extends Construct {
+export class Triggers extends Construct implements TriggersAccess {
   /** The target of every trigger schedule and rule: records and starts the run. */
   public readonly fireFunction: SluiceFunction;
   /** Deliveries that still failed after the retries, of schedules, rules and the fire function. */

@@ -16,24 +16,18 @@ import { type AccessResources, grantAccess } from './access.ts';
 import { acknowledgeTaskInvocation, type Engine, newStatesRole } from './engine.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
 import { acknowledgeWildcard, grantExecutionLogsAndTraces } from './nag.ts';
-
-/** Settings workflows hand to functions (`settings.workflows`, functions/core/settings.ts). */
-export type WorkflowSetting =
-  /** The workflow-step function's ARN, the resource of the record and failure Tasks. */
-  | typeof SETTING.workflowStepArn
-  /** The role workflow state machines run as (passed when deploying one). */
-  | typeof SETTING.workflowRoleArn;
+import type { WorkflowSetting, WorkflowsAccess } from './resources.ts';
 
 /** The rule Step Functions manages for `.sync` integrations with Step Functions itself. */
 export const SYNC_EVENTS_RULE = 'StepFunctionsGetEventsForStepFunctionsExecutionRule';
 
 export interface WorkflowsProps {
   /** The stores and the engine (the workflow-step function is granted through lib/access.ts). */
-  readonly resources: AccessResources;
+  readonly resources: AccessResources & { readonly engine?: Engine };
   readonly logRetention: RetentionDays;
 }
 
-export class Workflows extends Construct {
+export class Workflows extends Construct implements WorkflowsAccess {
   /** Records job runs and job failures for the workflow state machines. */
   public readonly workflowStep: SluiceFunction;
   /** The role every workflow state machine runs as. */

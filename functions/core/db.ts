@@ -16,11 +16,12 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { PayloadTooLargeError, ValidationError } from './errors.ts';
+import type { Item } from './item.ts';
 import { decodeToken, type PageRequest } from './paging.ts';
 import { platform } from './platform/platform.ts';
 import { type IndexName, TABLE_KEYS } from './table-schema.ts';
 
-export type Item = Record<string, unknown>;
+export type { Item };
 
 export function isConditionFailed(error: unknown): boolean {
   return (

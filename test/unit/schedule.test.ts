@@ -2,12 +2,12 @@ import { Cron } from 'croner';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runOn } from '#core/platform/platform';
 import { settingsFromEnvironment } from '#core/settings';
+import type { Schedule } from '#core/triggers/runtime';
 import {
   formatInZone,
   isValidTimezone,
   nextRuns,
   parseDateTime,
-  type Schedule,
   ScheduleError,
   scheduleFromExpression,
   scheduleFromRule,

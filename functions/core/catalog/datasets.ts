@@ -21,7 +21,6 @@ import { claimName, nameOwner, normalizeName, releaseName, updateNamed } from '.
 import { dhubList } from '../paging.ts';
 import { platform } from '../platform/platform.ts';
 import { alwaysCheck } from '../schemas.ts';
-import type { Column } from '../tables/csv.ts';
 import {
   collectionKey,
   descriptionSchema,
@@ -29,6 +28,7 @@ import {
   nameSchema,
   requireCollection,
 } from './collections.ts';
+import type { DatasetItem, DatasetLock } from './dataset-item.ts';
 
 export const createDatasetSchema = z.object({
   name: nameSchema,
@@ -50,28 +50,7 @@ export const listDatasetsQuerySchema = z.object({
   token: z.string().max(2048).optional(),
 });
 
-export interface DatasetLock {
-  id: string;
-  kind: 'upload' | 'delete';
-  expires_at: number;
-}
-
-export interface DatasetItem extends Item {
-  id: string;
-  name: string;
-  description: string;
-  collection_id: string;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-  /** 0 until the first upload is published. */
-  current_version: number;
-  total_rows: number;
-  columns: Column[];
-  bytes: number;
-  manifest_key?: string;
-  lock?: DatasetLock;
-}
+export type { DatasetItem, DatasetLock };
 
 export type Dataset = Pick<
   DatasetItem,

@@ -32,9 +32,11 @@ import {
   updatePipeline,
   verifyNodes,
 } from '../pipelines/pipelines.ts';
-import { type BatchItem, createRun, findBatch, removeRuns } from '../pipelines/runs.ts';
+import { type BatchItem, createRun, dispatchPending, findBatch, removeRuns } from '../pipelines/runs.ts';
 import { platform } from '../platform/platform.ts';
 import { parametersSchema } from '../schemas.ts';
+import { deleteTriggersOfJob, triggersOfJob } from '../triggers/triggers.ts';
+import { jobConditionSchema, runConditionSchema, runSettingsShape } from './job-condition.ts';
 import {
   dataflowDate,
   dataflowNameSchema,
@@ -46,8 +48,6 @@ import {
   versionPath,
 } from './views.ts';
 
-/** Worker sizes: DEFAULT is the step worker as deployed, LARGE the bigger one (README). */
-export const WORKER_TYPES = ['DEFAULT', 'LARGE'] as const;
 export const JOB_STATUSES = [
   'RUNNABLE',
   'RUNNING',
@@ -59,53 +59,6 @@ export const JOB_STATUSES = [
 ] as const;
 
 const nodesSchema = pipelineNodesSchema;
-
-/**
- * The run settings of a job or of one run. Data Flow documents numWorker 2-10 and timeout 0-1440
- * (1-1440 in its newest pages); Sluice keeps the wider ranges it has always taken (numWorker 1-40,
- * as the pipelines API; timeout 0 = no limit of the job's own), which hold every documented value.
- * `DATAFLOW`, the workerType the reference text names as default, is taken as `DEFAULT`.
- */
-const runSettingsShape = {
-  workerType: z
-    .preprocess(
-      (v) => (v === 'DATAFLOW' ? 'DEFAULT' : v),
-      z.enum(WORKER_TYPES, { message: `must be one of ${WORKER_TYPES.join(', ')}` }),
-    )
-    .optional(),
-  numWorker: z
-    .number()
-    .int('must be an integer')
-    .min(1, 'must be 1 or more')
-    .max(40, 'must be at most 40')
-    .optional(),
-  timeout: z
-    .number()
-    .int('must be an integer')
-    .min(0, 'must be 0 or more')
-    .max(1440, 'must be at most 1440')
-    .optional(),
-};
-
-const runConditionSchema = z.object(runSettingsShape);
-
-const ignoredPath = z.string().max(1024, 'must be at most 1024 characters').nullish();
-
-/**
- * Data Flow's `jobCondition` (executeJob, updateJobExecuteConfig, workflow JOB nodes): the run
- * settings, plus the NAVER Cloud `nrn`, `scriptPath` and `logPath`, taken and ignored, and the
- * newest pages' `parameters` (an executeJob without top-level `parameters` runs with these; a job
- * keeps no saved parameters, so updateJobExecuteConfig ignores them).
- */
-export const jobConditionSchema = z.object({
-  ...runSettingsShape,
-  nrn: ignoredPath,
-  scriptPath: ignoredPath,
-  logPath: ignoredPath,
-  parameters: parametersSchema.nullish(),
-});
-
-export type JobCondition = z.output<typeof jobConditionSchema>;
 
 export const createJobSchema = z.object({
   name: dataflowNameSchema,
@@ -252,6 +205,7 @@ export async function updateJob(id: string, input: z.output<typeof updateJobSche
       verify: true,
     },
     principal,
+    dispatchPending,
   );
   return jobView((await findPipeline(updated.id)) as PipelineItem);
 }
@@ -263,7 +217,7 @@ export async function updateExecuteConfig(
 ) {
   await requireJob(id);
   const change = runSettings(input.jobCondition ?? input);
-  if (Object.keys(change).length > 0) await updatePipeline(id, change, principal);
+  if (Object.keys(change).length > 0) await updatePipeline(id, change, principal, dispatchPending);
   return jobView(await requireJob(id));
 }
 
@@ -284,7 +238,6 @@ export async function verifyJob(input: z.output<typeof verifyJobSchema>) {
  */
 export async function deleteJob(id: string, force: boolean, kind: 'JOB' | 'PIPELINE' = 'JOB') {
   if (!(await findPipeline(id))) throw new NotFoundError(kind, id);
-  const { triggersOfJob, deleteTriggersOfJob } = await import('../triggers/triggers.ts');
   const triggers = await triggersOfJob(id);
   if (triggers.length > 0) {
     if (!force) {

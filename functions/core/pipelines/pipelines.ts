@@ -339,6 +339,8 @@ export async function updatePipeline(
     verify?: boolean;
   },
   principal: Principal,
+  /** Starts the pipeline's waiting runs (runs.ts `dispatchPending`), called when it gets more slots. */
+  dispatchPending: (pipelineId: string) => Promise<unknown>,
 ) {
   const current = await requirePipeline(id);
   const version = input.nodes
@@ -377,7 +379,6 @@ export async function updatePipeline(
   }
   if (updated.max_concurrent_runs > current.max_concurrent_runs) {
     // More slots may let waiting runs start.
-    const { dispatchPending } = await import('./runs.ts');
     await dispatchPending(id);
   }
   return { ...pipelineView(updated), nodes: version.nodes, problems: version.problems };

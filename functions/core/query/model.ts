@@ -4,7 +4,7 @@
  * per registered data source (`DSRC#{name}`). Times are epoch milliseconds, as the API shows them.
  */
 import { randomInt } from 'node:crypto';
-import type { Item } from '../db.ts';
+import type { Item } from '../item.ts';
 
 export const QUERY_STATES = ['QUEUED', 'RUNNING', 'FINISHED', 'FAILED', 'ABORTED'] as const;
 export type QueryState = (typeof QUERY_STATES)[number];

@@ -1,14 +1,29 @@
 /**
  * The trigger runtime: whatever makes stored triggers fire. The triggers API arms a trigger when
  * it is created and disarms it when it is deleted, through this interface only. On AWS it is the
- * EventBridge Scheduler / EventBridge rules adapter (aws.ts); the local host installs its
- * in-process scheduler and bus (local.ts) with `useTriggerRuntime` before it serves.
+ * EventBridge Scheduler / EventBridge rules adapter (aws.ts); on the local platform its
+ * in-process scheduler and bus (local.ts).
  *
  * Either way a firing ends in `fireTrigger` (fire.ts), which resolves what the trigger starts
  * (its target, the workflows whose TRIGGER nodes name it) and records each run as a batch.
  */
 import type { EventPattern } from './pattern.ts';
-import type { Schedule } from './schedule.ts';
+
+/** When a SCHEDULED trigger fires (made from its rule or expression by schedule.ts). */
+export interface Schedule {
+  /** EventBridge Scheduler expression: cron(m h dom mon dow y) | rate(n unit) | at(yyyy-mm-ddThh:mm:ss) */
+  expression: string;
+  /** IANA name (the expression is evaluated in it). */
+  timezone: string;
+  /**
+   * What the local host runs with croner, in `timezone`:
+   * - `cron`: a 6-field pattern with seconds (7 fields when the EventBridge year field is not `*`).
+   *   Rate schedules add `interval`, croner's option of the same name (seconds between runs), to be
+   *   passed as `new Cron(cron, { timezone, interval })`; their pattern alone fires every minute.
+   * - `at`: the ISO instant of a one-time schedule.
+   */
+  local: { cron: string; interval?: number } | { at: string };
+}
 
 /** What a runtime needs to know about a trigger to make it fire. */
 export interface ArmedTrigger {

@@ -15,6 +15,7 @@
 import { Cron } from 'croner';
 import { platform } from '../platform/platform.ts';
 import { canonicalTimezone } from '../setting-names.ts';
+import type { Schedule } from './runtime.ts';
 
 /** Data Flow's `triggerRule`. */
 export interface TriggerRule {
@@ -34,21 +35,6 @@ export interface TriggerRule {
   dateOfMonth?: string[] | string;
   /** ONE_TIME: ISO 8601 date-time. With an offset it is an instant; without one, a wall time in the time zone. */
   executionDate?: string;
-}
-
-export interface Schedule {
-  /** EventBridge Scheduler expression: cron(m h dom mon dow y) | rate(n unit) | at(yyyy-mm-ddThh:mm:ss) */
-  expression: string;
-  /** IANA name (the expression is evaluated in it). */
-  timezone: string;
-  /**
-   * What the local host runs with croner, in `timezone`:
-   * - `cron`: a 6-field pattern with seconds (7 fields when the EventBridge year field is not `*`).
-   *   Rate schedules add `interval`, croner's option of the same name (seconds between runs), to be
-   *   passed as `new Cron(cron, { timezone, interval })`; their pattern alone fires every minute.
-   * - `at`: the ISO instant of a one-time schedule.
-   */
-  local: { cron: string; interval?: number } | { at: string };
 }
 
 /** Bad schedule input. `field` names the offending input, e.g. `triggerRule.time`, `expression`, `timezone`. */

@@ -28,14 +28,12 @@ import { newId } from '../ids.ts';
 import { claimName, normalizeName, releaseName } from '../names.ts';
 import { findPipeline } from '../pipelines/pipelines.ts';
 import { platform } from '../platform/platform.ts';
-
 import { findWorkflow } from '../workflows/store.ts';
 import { type EventPattern, validatePattern } from './pattern.ts';
-import type { ArmedTrigger } from './runtime.ts';
+import type { ArmedTrigger, Schedule } from './runtime.ts';
 import {
   nextRuns,
   resolveTimezone,
-  type Schedule,
   ScheduleError,
   scheduleFromExpression,
   scheduleFromRule,

@@ -6,7 +6,7 @@
  * with any node id and the job or trigger in `jobId` / `triggerId`. Validation lists every
  * problem, each naming its node and field, like a pipeline's.
  */
-import type { JobCondition } from '../dataflow/jobs.ts';
+import type { JobCondition } from '../dataflow/job-condition.ts';
 import { failureReason } from '../engine/failure.ts';
 import { isId } from '../ids.ts';
 import type { Problem } from '../pipelines/model.ts';

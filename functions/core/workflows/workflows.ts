@@ -16,7 +16,8 @@
  */
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
-import { jobConditionSchema, runCondition } from '../dataflow/jobs.ts';
+import { jobConditionSchema } from '../dataflow/job-condition.ts';
+import { runCondition } from '../dataflow/jobs.ts';
 import { dataflowDate, dataflowNameSchema, dataflowPage, pageQuerySchema } from '../dataflow/views.ts';
 import { deleteItem, type Item, putNew, queryAll, updateItem } from '../db.ts';
 import { BadStateError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
