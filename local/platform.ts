@@ -9,8 +9,9 @@ import { onExecutionStatus } from '#core/engine/finalize';
 import { runStep } from '#core/engine/worker';
 import { forgivingSink } from '#core/events';
 import { noCatalogHooks, type Platform, systemClock } from '#core/platform/platform';
+import { encryptLocal } from '#core/query/data-sources';
 import { createDuckDbQueryEngine, type DuckDbQueryEngine } from '#core/query/duckdb-engine';
-import type { Settings } from '#core/settings';
+import { requireSetting, SETTING, type Settings } from '#core/settings';
 import { fireTrigger } from '#core/triggers/fire';
 import { createLocalTriggerRuntime, type LocalTriggerRuntime, sluiceBusEvent } from '#core/triggers/local';
 import { runWorkflowStep } from '#core/workflows/steps';
@@ -61,6 +62,13 @@ export function createLocalPlatform(options: LocalPlatformOptions): LocalPlatfor
       read: async (id) => {
         throw new Error(`The local host keeps no secret ${id}: its keys are in the data directory`);
       },
+      // Encrypted with the data directory's own key before it is written.
+      keepPassword: async (_name, password) => ({
+        password_encrypted: encryptLocal(
+          password,
+          requireSetting(settings.query.localSecretKey, SETTING.localSecretKey),
+        ),
+      }),
     },
     clock: systemClock,
   };

@@ -7,7 +7,11 @@
  * settings of the adapters it uses (lib/access.ts), and each adapter checks its own settings then.
  */
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { createStores } from '../clients.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -18,7 +22,7 @@ import { tracer } from '../observability.ts';
 import { athenaEngineConfig, createAthenaEngine } from '../query/athena.ts';
 import type { QueryEngine } from '../query/engine.ts';
 import { onCollectionDeleted, onDatasetDeleted, onVersionPublished } from '../query/glue.ts';
-import type { Settings } from '../settings.ts';
+import { requireSetting, SETTING, type Settings } from '../settings.ts';
 import { createAwsTriggerRuntime } from '../triggers/aws.ts';
 import type { TriggerRuntime } from '../triggers/runtime.ts';
 import { type CatalogHooks, noCatalogHooks, type Platform, type Secrets, systemClock } from './platform.ts';
@@ -29,14 +33,28 @@ const glueCatalogHooks: CatalogHooks = {
   collectionDeleted: onCollectionDeleted,
 };
 
-function secretsManager(region: string): Secrets {
+function secretsManager(settings: Settings): Secrets {
   let client: SecretsManagerClient | undefined;
+  const secrets = () => {
+    client ??= tracer.captureAWSv3Client(new SecretsManagerClient({ region: settings.storage.region }));
+    return client;
+  };
   return {
     async read(id) {
-      client ??= tracer.captureAWSv3Client(new SecretsManagerClient({ region }));
-      const out = await client.send(new GetSecretValueCommand({ SecretId: id }));
+      const out = await secrets().send(new GetSecretValueCommand({ SecretId: id }));
       if (!out.SecretString) throw new Error('secret has no string value');
       return out.SecretString;
+    },
+    async keepPassword(dataSourceName, password) {
+      const prefix = requireSetting(settings.query.dataSourceSecretPrefix, SETTING.dataSourceSecretPrefix);
+      const out = await secrets().send(
+        new CreateSecretCommand({
+          Name: `${prefix}${dataSourceName}`,
+          SecretString: password,
+          Description: `Sluice data source ${dataSourceName}: MySQL password`,
+        }),
+      );
+      return { password_secret_arn: out.ARN };
     },
   };
 }
@@ -72,7 +90,7 @@ export function createAwsPlatform(settings: Settings): Platform {
     events: forgivingSink(bus ? eventBridgeSink(bus, region) : discardEvents),
     // Only the AWS deployment registers datasets in Glue; a function without the prefix has no part in it.
     catalog: settings.athena.glueDatabasePrefix === undefined ? noCatalogHooks : glueCatalogHooks,
-    secrets: secretsManager(region),
+    secrets: secretsManager(settings),
     clock: systemClock,
   };
 }

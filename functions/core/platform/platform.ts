@@ -27,10 +27,15 @@ export interface CatalogHooks {
   collectionDeleted(collection: { id: string }): Promise<void>;
 }
 
-/** Secrets kept outside the table (Secrets Manager on AWS). */
+/** A data source password as its record keeps it: a reference to it, or its ciphertext. */
+export type KeptPassword = { password_secret_arn?: string } | { password_encrypted: string };
+
+/** Secrets kept outside the table (Secrets Manager on AWS, the data directory locally). */
 export interface Secrets {
   /** The string value of a secret. */
   read(id: string): Promise<string>;
+  /** Keeps a registered data source's password where it may be (never in the table). */
+  keepPassword(dataSourceName: string, password: string): Promise<KeptPassword>;
 }
 
 export interface Clock {

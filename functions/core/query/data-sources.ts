@@ -1,16 +1,14 @@
 /**
  * Data sources: the built-in catalog (type DATA_CATALOG: database = collection, table =
- * dataset) and registered MySQL sources. A MySQL password is never stored in the table: on
- * AWS it goes to Secrets Manager (the item keeps the secret's ARN), locally it is encrypted
- * with the host's key (AES-256-GCM) before it is written.
+ * dataset) and registered MySQL sources. A MySQL password is never stored in the table: the
+ * platform's secrets port keeps it (on AWS in Secrets Manager, the item keeps the secret's ARN;
+ * locally encrypted with the host's key, AES-256-GCM, `encryptLocal`).
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { getItem, type Item, putNew, queryAll } from '../db.ts';
 import { ConflictError } from '../errors.ts';
-import { tracer } from '../observability.ts';
 import { platform } from '../platform/platform.ts';
 
 export const DATA_SOURCE_TYPES = ['DATA_CATALOG', 'MYSQL'] as const;
@@ -81,28 +79,6 @@ export async function listDataSources(): Promise<DataSourceView[]> {
   ];
 }
 
-let secrets: SecretsManagerClient | undefined;
-
-async function storePassword(name: string, password: string) {
-  const prefix = platform().settings.query.dataSourceSecretPrefix;
-  if (prefix) {
-    secrets ??= tracer.captureAWSv3Client(
-      new SecretsManagerClient({ region: platform().settings.storage.region }),
-    );
-    const out = await secrets.send(
-      new CreateSecretCommand({
-        Name: `${prefix}${name}`,
-        SecretString: password,
-        Description: `Sluice data source ${name}: MySQL password`,
-      }),
-    );
-    return { password_secret_arn: out.ARN };
-  }
-  const key = platform().settings.query.localSecretKey;
-  if (!key) throw new Error('Neither SLUICE_DATA_SOURCE_SECRET_PREFIX nor SLUICE_LOCAL_SECRET_KEY is set');
-  return { password_encrypted: encryptLocal(password, key) };
-}
-
 /** AES-256-GCM under a key derived from the host's secret; iv.tag.ciphertext in base64url. */
 export function encryptLocal(plain: string, secret: string): string {
   const key = createHash('sha256').update(`sluice-data-source:${secret}`).digest();
@@ -129,7 +105,7 @@ export async function registerDataSource(
     ...(input.description ? { description: input.description } : {}),
     instance_id: input.instanceId,
     mysql_user: input.mysqlUser,
-    ...(await storePassword(name, input.mysqlPassword)),
+    ...(await platform().secrets.keepPassword(name, input.mysqlPassword)),
     created_at: Date.now(),
     created_by: principal.username,
   };
