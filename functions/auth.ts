@@ -16,7 +16,7 @@ import {
 } from '#core/auth/credentials';
 import { login, loginSchema, logout, refresh, refreshSchema, type TokenPair } from '#core/auth/sessions';
 import { areaHandler, type OperationContext, operation, reply } from '#core/http';
-import { onAws } from '#core/platform/lambda';
+import { needsStores, onAws } from '#core/platform/lambda';
 import { platform } from '#core/platform/platform';
 import { listQuerySchema } from '#core/schemas';
 import { requireJwtKey } from '#core/settings';
@@ -51,7 +51,7 @@ function bootstrapAdmin(): Promise<unknown> {
 }
 
 export const handler = onAws(
-  (settings) => requireJwtKey(settings.auth),
+  (on) => [needsStores(on), requireJwtKey(on.settings.auth)],
   areaHandler('auth', {
     login: operation({
       body: loginSchema,

@@ -13,7 +13,7 @@ import type {
 import { authenticate } from '#core/auth/authenticate';
 import type { AuthContext } from '#core/auth/principal';
 import { logger } from '#core/observability';
-import { onAws } from '#core/platform/lambda';
+import { needsStores, onAws } from '#core/platform/lambda';
 import { requireJwtKey } from '#core/settings';
 
 export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthContext>;
@@ -25,6 +25,6 @@ async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<Aut
 }
 
 export const handler = onAws(
-  (settings) => requireJwtKey(settings.auth),
+  (on) => [needsStores(on), requireJwtKey(on.settings.auth)],
   middy(authorize).use(injectLambdaContext(logger, { resetKeys: true })),
 );

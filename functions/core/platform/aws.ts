@@ -3,8 +3,9 @@
  * Scheduler and rules arm triggers, Sluice events go to EventBridge, dataset versions are
  * registered in Glue, secrets come from Secrets Manager. A Lambda builds it once, at init.
  *
- * Adapters are created the first time a function uses them: a function is only given the
- * settings of the adapters it uses (lib/access.ts), and each adapter checks its own settings then.
+ * Adapters and the stores' clients are created the first time a function uses them: a function is
+ * only given the settings of what it uses (lib/access.ts), and each checks its own settings then.
+ * What a function cannot start without is checked when it starts (platform/lambda.ts).
  */
 import { AthenaClient } from '@aws-sdk/client-athena';
 import {
@@ -13,7 +14,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { createStores } from '../clients.ts';
+import { createStores, type Stores } from '../clients.ts';
 import type { Engine } from '../engine/engine.ts';
 import { createSfnEngine, stepFunctionsSettings } from '../engine/sfn.ts';
 import { discardEvents, forgivingSink } from '../events.ts';
@@ -64,11 +65,15 @@ export function createAwsPlatform(settings: Settings): Platform {
   let engine: Engine | undefined;
   let queryEngine: QueryEngine | undefined;
   let triggers: TriggerRuntime | undefined;
+  let stores: Stores | undefined;
   const bus = settings.events.bus;
   const { region } = settings.storage;
   return {
     settings,
-    stores: createStores(settings.storage),
+    get stores() {
+      stores ??= createStores(settings.storage);
+      return stores;
+    },
     get engine() {
       engine ??= createSfnEngine(
         tracer.captureAWSv3Client(new SFNClient({ region, maxAttempts: 4 })),
