@@ -70,6 +70,8 @@ export interface SluiceFunctionProps {
 export class SluiceFunction extends NodejsFunction {
   /** The execution role, owned by this function alone. */
   public readonly executionRole: Role;
+  /** The handler module (`functions/<name>.ts`) the bundle is built from. */
+  public readonly entry: string;
 
   constructor(scope: Construct, id: string, props: SluiceFunctionProps) {
     const nativeDuckDb = props.nativeDuckDb ?? false;
@@ -132,6 +134,7 @@ export class SluiceFunction extends NodejsFunction {
       },
     });
     this.executionRole = role;
+    this.entry = props.entry;
 
     // Writes go to this function's own log group only (no AWSLambdaBasicExecutionRole).
     role.addToPrincipalPolicy(
