@@ -33,3 +33,34 @@ export function catalogHelpers(api: Client, token: () => string) {
     },
   };
 }
+
+/**
+ * The two nodes most pipeline tests start with: a dataset read as `extract` (node 1), then one
+ * TRANSFORM_SQL step (node 2) that names it `input`.
+ */
+export function sqlOverDataset(options: {
+  collection: string;
+  dataset: string;
+  sql: string;
+  input: string;
+  step?: string;
+}) {
+  return [
+    {
+      id: 1,
+      name: 'extract',
+      type: 'SOURCE_CATALOG',
+      parentNodeIds: [],
+      database: options.collection,
+      table: options.dataset,
+    },
+    {
+      id: 2,
+      name: options.step ?? 'transform',
+      type: 'TRANSFORM_SQL',
+      parentNodeIds: [1],
+      sourceNameList: [{ parentId: 1, newName: options.input }],
+      sql: options.sql,
+    },
+  ];
+}

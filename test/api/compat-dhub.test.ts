@@ -9,7 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { catalogHelpers } from './catalog-helpers.ts';
+import { catalogHelpers, sqlOverDataset } from './catalog-helpers.ts';
 import { ADMIN, type ApiResponse, client, tempDir, unique, until } from './harness.ts';
 
 const api = client(inject('hostUrl'));
@@ -228,17 +228,7 @@ async function salesPipeline(sql = 'SELECT region, qty FROM sales WHERE qty > 2'
     {
       name: unique('daily-etl'),
       collection_id: col,
-      nodes: [
-        { id: 1, name: 'extract', type: 'SOURCE_CATALOG', parentNodeIds: [], database: col, table: ds },
-        {
-          id: 2,
-          name: 'transform',
-          type: 'TRANSFORM_SQL',
-          parentNodeIds: [1],
-          sourceNameList: [{ parentId: 1, newName: 'sales' }],
-          sql,
-        },
-      ],
+      nodes: sqlOverDataset({ collection: col, dataset: ds, sql, input: 'sales' }),
     },
     { token },
   );

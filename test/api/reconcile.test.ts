@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogHelpers } from './catalog-helpers.ts';
+import { catalogHelpers, sqlOverDataset } from './catalog-helpers.ts';
 import { ADMIN, client, type RunningHost, startHost, unique, until } from './harness.ts';
 
 let host: RunningHost;
@@ -62,17 +62,7 @@ async function pipelineOver(sql: string, extra: Record<string, unknown> = {}) {
     {
       name: unique('reconcile'),
       collection_id: col,
-      nodes: [
-        { id: 1, name: 'extract', type: 'SOURCE_CATALOG', parentNodeIds: [], database: col, table: ds },
-        {
-          id: 2,
-          name: 'transform',
-          type: 'TRANSFORM_SQL',
-          parentNodeIds: [1],
-          sourceNameList: [{ parentId: 1, newName: 'src' }],
-          sql,
-        },
-      ],
+      nodes: sqlOverDataset({ collection: col, dataset: ds, sql, input: 'src' }),
       ...extra,
     },
     { token },

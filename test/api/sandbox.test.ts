@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { catalogHelpers } from './catalog-helpers.ts';
+import { catalogHelpers, sqlOverDataset } from './catalog-helpers.ts';
 import { ADMIN, client, unique, until } from './harness.ts';
 
 const api = client(inject('hostUrl'));
@@ -39,22 +39,7 @@ beforeAll(async () => {
 
 function pipelineNodes(sql: string, target: string) {
   return [
-    {
-      id: 1,
-      name: 'extract',
-      type: 'SOURCE_CATALOG',
-      parentNodeIds: [],
-      database: collection,
-      table: source,
-    },
-    {
-      id: 2,
-      name: 'attempt',
-      type: 'TRANSFORM_SQL',
-      parentNodeIds: [1],
-      sourceNameList: [{ parentId: 1, newName: 'src' }],
-      sql,
-    },
+    ...sqlOverDataset({ collection, dataset: source, sql, input: 'src', step: 'attempt' }),
     {
       id: 3,
       name: 'load',
