@@ -220,9 +220,13 @@ describe('workflows as documented', () => {
       createdDate: expect.stringMatching(DATE),
       workflowExecutionId: run.body.workflowExecutionId,
     });
-    // The grouped view: one item per workflow execution.
-    const runs = await api.get(`/api/v1/workflows/${workflowId}/executions?view=runs`, { token });
-    expect(runs.body.list).toEqual([
+    // The grouped view: one item per workflow execution, which settles just after its last job.
+    const runs = await until(
+      'the workflow execution to complete',
+      async () => (await api.get(`/api/v1/workflows/${workflowId}/executions?view=runs`, { token })).body,
+      (b) => b.list?.[0]?.status === 'COMPLETED',
+    );
+    expect(runs.list).toEqual([
       expect.objectContaining({
         workflowExecutionId: run.body.workflowExecutionId,
         status: 'COMPLETED',
