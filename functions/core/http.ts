@@ -27,7 +27,14 @@ import {
 import { BODY_LIMITS, jsonShapeProblems } from './json-limits.ts';
 import { logger, publishMetrics, tracer } from './observability.ts';
 import './schemas.ts';
-import { type Area, findRoute, matchRoute, type RouteDef, type RouteMatch } from './routes.ts';
+import {
+  type Area,
+  findRoute,
+  matchRoute,
+  type OperationName,
+  type RouteDef,
+  type RouteMatch,
+} from './routes.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthContext>;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -247,14 +254,25 @@ export function resolveRoute(event: HttpEvent): RouteMatch {
  * holds operations of other areas this function also serves, reached only through the
  * trailing-slash catch-all (e.g. `POST /api/v1/datasets/` on the pipelines function).
  */
-export function areaHandler(
-  area: Area,
-  operations: Record<string, Operation>,
-  borrowed: Partial<Record<Area, Record<string, Operation>>> = {},
+/** The operations of an area's routes, by name (routes.ts). */
+export type AreaOperations<A extends Area> = Record<OperationName<A>, Operation>;
+
+/** `O` with any key that is not an operation of area `A` turned into an error. */
+type OnlyOperationsOf<A extends Area, O> = O & Record<Exclude<keyof O, OperationName<A>>, never>;
+
+/** Operations of other areas a function also serves: any subset of each area's operations. */
+export type BorrowedOperations = { [B in Area]?: Partial<AreaOperations<B>> };
+
+export function areaHandler<A extends Area, O extends AreaOperations<A>>(
+  area: A,
+  operations: OnlyOperationsOf<A, O>,
+  borrowed: BorrowedOperations = {},
 ) {
+  const own: Partial<Record<string, Operation>> = operations;
+  const others: Partial<Record<Area, Partial<Record<string, Operation>>>> = borrowed;
   const dispatch = async (event: HttpEvent, context: Context): Promise<HttpResult> => {
     const { route, params: pathParams } = resolveRoute(event);
-    const op = route.area === area ? operations[route.operation] : borrowed[route.area]?.[route.operation];
+    const op = route.area === area ? own[route.operation] : others[route.area]?.[route.operation];
     if (!op) throw new RouteNotFoundError(event.requestContext.http.method, event.rawPath);
     logger.appendKeys({ route: event.routeKey });
     const principal = authenticate(event, route);

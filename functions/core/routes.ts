@@ -51,7 +51,7 @@ export interface RouteDef {
 const V1 = '/api/v1';
 const DQ = '/v1/data-query';
 
-export const ROUTES: readonly RouteDef[] = [
+const ROUTE_TABLE = [
   { method: 'GET', path: '/health', area: 'health', operation: 'health', access: 'public' },
 
   { method: 'POST', path: `${V1}/auth/login`, area: 'auth', operation: 'login', access: 'public' },
@@ -527,7 +527,27 @@ export const ROUTES: readonly RouteDef[] = [
     access: 'viewer',
     trailingSlash: true,
   },
-];
+] as const satisfies readonly RouteDef[];
+
+/** Every route, in the table's order. */
+export const ROUTES: readonly RouteDef[] = ROUTE_TABLE;
+
+/** One route of the table, with its literal types. */
+type Route = (typeof ROUTE_TABLE)[number];
+
+/**
+ * The operations an area's handler must serve: one per route of the area, the trailing-slash
+ * catch-alls aside (they stand for other routes' operations). `areaHandler` takes exactly these,
+ * so a route without an operation, or an operation without a route, does not compile.
+ */
+export type OperationName<A extends Area> =
+  Extract<Route, { area: A }> extends infer R
+    ? R extends { trailingSlash: true }
+      ? never
+      : R extends { operation: infer O extends string }
+        ? O
+        : never
+    : never;
 
 /** Routes that answer without credentials. Everything else goes through the authorizer. */
 export const PUBLIC_ROUTES = ROUTES.filter((r) => r.access === 'public');

@@ -1,0 +1,61 @@
+/**
+ * Routes are bound to operations by type: `areaHandler(area, operations)` takes exactly the
+ * operations the route table names for the area. The `@ts-expect-error` lines are checked by
+ * `npm run typecheck` (a line that compiled would fail it). Several routes may share one
+ * operation (an alias path).
+ */
+import { describe, expect, it } from 'vitest';
+import { type AreaOperations, areaHandler, type Operation, operation } from '#core/http';
+import { type OperationName, ROUTES } from '#core/routes';
+
+const op: Operation = operation({ run: async () => ({}) });
+
+// Typed only: these are never called.
+export function missingOperation() {
+  // @ts-expect-error deleteUser has a route but no operation.
+  return areaHandler('users', { createUser: op, listUsers: op, getUser: op });
+}
+export function extraOperation() {
+  return areaHandler('users', {
+    createUser: op,
+    listUsers: op,
+    getUser: op,
+    deleteUser: op,
+    // @ts-expect-error renameUser has no route in the users area.
+    renameUser: op,
+  });
+}
+export function extraOperationThroughAVariable() {
+  const operations = { createUser: op, listUsers: op, getUser: op, deleteUser: op, renameUser: op };
+  // @ts-expect-error renameUser has no route, also when the operations come from a variable.
+  return areaHandler('users', operations);
+}
+export function operationOfAnotherArea() {
+  // @ts-expect-error login is an operation of the auth area.
+  return areaHandler('users', { createUser: op, listUsers: op, getUser: op, deleteUser: op, login: op });
+}
+export function borrowedOperationThatDoesNotExist() {
+  // @ts-expect-error the catalog area has no operation named dropEverything.
+  return areaHandler('fallback', {}, { catalog: { dropEverything: op } });
+}
+
+describe('route binding', () => {
+  it("names each of an area's operations once in the type the handlers must fill", () => {
+    const users: Record<OperationName<'users'>, true> = {
+      createUser: true,
+      listUsers: true,
+      getUser: true,
+      deleteUser: true,
+    };
+    expect(Object.keys(users).sort()).toEqual(
+      ROUTES.filter((r) => r.area === 'users')
+        .map((r) => r.operation)
+        .sort(),
+    );
+  });
+
+  it('accepts exactly the operations of the area', () => {
+    const all: AreaOperations<'users'> = { createUser: op, listUsers: op, getUser: op, deleteUser: op };
+    expect(typeof areaHandler('users', all)).toBe('function');
+  });
+});
