@@ -11,11 +11,11 @@ import { type OperationName, ROUTES } from '#core/routes';
 const op: Operation = operation({ run: async () => ({}) });
 
 // Typed only: these are never called.
-export function missingOperation() {
+function missingOperation() {
   // @ts-expect-error deleteUser has a route but no operation.
   return areaHandler('users', { createUser: op, listUsers: op, getUser: op });
 }
-export function extraOperation() {
+function extraOperation() {
   return areaHandler('users', {
     createUser: op,
     listUsers: op,
@@ -25,21 +25,34 @@ export function extraOperation() {
     renameUser: op,
   });
 }
-export function extraOperationThroughAVariable() {
+function extraOperationThroughAVariable() {
   const operations = { createUser: op, listUsers: op, getUser: op, deleteUser: op, renameUser: op };
   // @ts-expect-error renameUser has no route, also when the operations come from a variable.
   return areaHandler('users', operations);
 }
-export function operationOfAnotherArea() {
+function operationOfAnotherArea() {
   // @ts-expect-error login is an operation of the auth area.
   return areaHandler('users', { createUser: op, listUsers: op, getUser: op, deleteUser: op, login: op });
 }
-export function borrowedOperationThatDoesNotExist() {
+function borrowedOperationThatDoesNotExist() {
   // @ts-expect-error the catalog area has no operation named dropEverything.
   return areaHandler('fallback', {}, { catalog: { dropEverything: op } });
 }
 
+/** The type-only cases above; kept referenced so that they stay compiled. */
+const TYPE_CASES = [
+  missingOperation,
+  extraOperation,
+  extraOperationThroughAVariable,
+  operationOfAnotherArea,
+  borrowedOperationThatDoesNotExist,
+];
+
 describe('route binding', () => {
+  it('keeps its compile-time cases in the typechecked program', () => {
+    expect(TYPE_CASES).toHaveLength(5);
+  });
+
   it("names each of an area's operations once in the type the handlers must fill", () => {
     const users: Record<OperationName<'users'>, true> = {
       createUser: true,
