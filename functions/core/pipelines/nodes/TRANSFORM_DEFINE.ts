@@ -21,6 +21,7 @@ const TRANSFORM_DEFINE: NodeDefinition<DefineNode> = {
   type: 'TRANSFORM_DEFINE',
   kind: 'transform',
   arity: ONE_INPUT,
+  rowWise: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;

@@ -18,6 +18,7 @@ const TRANSFORM_DROP_NULL: NodeDefinition<DropNullNode> = {
   type: 'TRANSFORM_DROP_NULL',
   kind: 'transform',
   arity: ONE_INPUT,
+  rowWise: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;

@@ -20,6 +20,7 @@ const TRANSFORM_FILL_MISSING_VALUES: NodeDefinition<FillMissingValuesNode> = {
   type: 'TRANSFORM_FILL_MISSING_VALUES',
   kind: 'transform',
   arity: ONE_INPUT,
+  rowWise: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;

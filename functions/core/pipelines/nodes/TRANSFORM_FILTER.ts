@@ -47,6 +47,7 @@ const TRANSFORM_FILTER: NodeDefinition<FilterNode> = {
   type: 'TRANSFORM_FILTER',
   kind: 'transform',
   arity: ONE_INPUT,
+  rowWise: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;

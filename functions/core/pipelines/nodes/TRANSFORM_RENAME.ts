@@ -19,6 +19,7 @@ const TRANSFORM_RENAME: NodeDefinition<RenameNode> = {
   type: 'TRANSFORM_RENAME',
   kind: 'transform',
   arity: ONE_INPUT,
+  rowWise: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;

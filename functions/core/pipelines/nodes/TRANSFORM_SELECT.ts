@@ -16,6 +16,7 @@ const TRANSFORM_SELECT: NodeDefinition<SelectNode> = {
   type: 'TRANSFORM_SELECT',
   kind: 'transform',
   arity: ONE_INPUT,
+  rowWise: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;

@@ -37,6 +37,12 @@ export interface NodeDefinition<N extends PipelineNode> {
   kind: NodeKind;
   arity: { min: number; max: number };
   /**
+   * Transforms whose every output row comes from one input row alone (filter, define, select,
+   * rename, drop-null, fill-missing): the planner runs them per partition, right after their
+   * source. Without it a transform needs all its input rows at once.
+   */
+  rowWise?: true;
+  /**
    * Where a source reads or a target writes: objects under a bucket prefix (`bucketName`,
    * checked against the allowed buckets) or a catalog dataset (`database` and `table`, resolved
    * at validation). Transforms have none.
