@@ -5,9 +5,12 @@
  * the service writes its result.
  *
  * The service time is what a client sees: POST /v1/data-query/query → GET /query/{id} (polled
- * every 10 ms) answers FINISHED. The goal allows 1.5× DuckDB plus 150 ms of fixed overhead per
- * query, so each query's ratio is (service − 150 ms) / DuckDB and the reported ratio is the
- * worst of the five. Runs alternate; medians are reported.
+ * every 10 ms) answers FINISHED; it includes everything the host does for a query (records in
+ * the local DynamoDB, placing the parts in a pooled sandbox, DESCRIBE, the CSV, the preview, three
+ * objects to the local S3) and the client's polling. The goal allows 1.2× DuckDB plus 100 ms of
+ * fixed overhead per query, so each query's ratio is (service − 100 ms) / DuckDB and the
+ * reported ratio is the worst of the five. Per query the table also shows service − DuckDB.
+ * Runs alternate (DuckDB, service, DuckDB, ...); medians are reported.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,10 +19,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { Session } from './common.ts';
 import { bigCsv, downloadParts, median, ROWS, report, session, table, uploadViaUrl } from './common.ts';
 
-const RUNS = 3;
-const TARGET = 1.5;
-const FIXED_MS = 150;
+const RUNS = 5;
+const TARGET = 1.2;
+const FIXED_MS = 100;
 const POLL_MS = 10;
+const SETTLE_MS = 100;
 const KEYS = 1000;
 
 /** The statements, written against `db.traffic` / `db.roads`; `{traffic}` etc. are replaced per side. */
@@ -116,17 +120,12 @@ export async function main(): Promise<void> {
       sql.replace('{traffic}', list(trafficFiles)).replace('{roads}', list(roadFiles));
 
     const rows: (string | number)[][] = [
-      [
-        'query',
-        'DuckDB ms',
-        'service ms',
-        'overhead ms',
-        'raw ratio',
-        `(service - ${FIXED_MS}) / DuckDB`,
-        'rows',
-      ],
+      ['query', 'DuckDB ms', 'service ms', 'service - DuckDB ms', `(service - ${FIXED_MS}) / DuckDB`, 'rows'],
     ];
-    const figures: Record<string, { duckdb_ms: number; service_ms: number; ratio: number }> = {};
+    const figures: Record<
+      string,
+      { duckdb_ms: number; service_ms: number; service_minus_duckdb_ms: number; ratio: number }
+    > = {};
     let worst = 0;
     for (const q of QUERIES) {
       const direct: number[] = [];
@@ -134,6 +133,9 @@ export async function main(): Promise<void> {
       let directRows = 0;
       let serviceRows = 0;
       for (let i = 0; i < RUNS; i++) {
+        // The host's work after the answer (the last record write, the sandbox's clean-up) must
+        // not run into the baseline's time.
+        await new Promise((r) => setTimeout(r, SETTLE_MS));
         const d = await duckdbDirect(connection, directSql(q.sql), dir);
         const v = await viaService(s, serviceSql(q.sql), name);
         direct.push(d.ms);
@@ -150,17 +152,10 @@ export async function main(): Promise<void> {
       figures[q.name] = {
         duckdb_ms: Math.round(d),
         service_ms: Math.round(v),
+        service_minus_duckdb_ms: Math.round(v - d),
         ratio: Number(ratio.toFixed(3)),
       };
-      rows.push([
-        q.name,
-        d.toFixed(0),
-        v.toFixed(0),
-        (v - d).toFixed(0),
-        (v / d).toFixed(2),
-        ratio.toFixed(2),
-        serviceRows,
-      ]);
+      rows.push([q.name, d.toFixed(0), v.toFixed(0), (v - d).toFixed(0), ratio.toFixed(2), serviceRows]);
     }
     console.log(`\n${ROWS.toLocaleString('en-US')} rows; median of ${RUNS} alternating runs\n`);
     table(rows);

@@ -6,17 +6,49 @@
  * are locked before any SQL built from user input runs. That is what keeps user SQL (a
  * TRANSFORM_SQL node, a Data Query statement, names and values that end up in generated SQL)
  * away from the rest of the machine: the data directory's secrets, other batches' files, the
- * runtime. There is deliberately no process-wide instance.
+ * runtime. There is deliberately no process-wide instance; the local host's Data Query keeps a
+ * small pool of such instances (`createSandboxPool`, safety argument there), each locked to its
+ * own folder and checked clean before it serves the next query.
  *
  * Lambda's HOME is read-only and there is no network, so DuckDB's home and spill directories
  * live inside the work folder too.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { platform } from './platform/platform.ts';
 import { sqlString } from './sql.ts';
+
+/** The instance settings every sandbox starts with (before any SQL runs). */
+function sandboxConfig(
+  home: string,
+  spill: string,
+  limits: { threads: number; memoryLimit?: string | undefined },
+): Record<string, string> {
+  return {
+    threads: String(limits.threads),
+    home_directory: home,
+    temp_directory: spill,
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+    allow_community_extensions: 'false',
+    allow_unsigned_extensions: 'false',
+    // Parquet rows must come out in file order.
+    preserve_insertion_order: 'true',
+    ...(limits.memoryLimit ? { memory_limit: limits.memoryLimit } : {}),
+  };
+}
+
+/** Confines the instance to `allowed` and freezes its settings (no SQL can change them afterwards). */
+async function lockDown(connection: DuckDBConnection, allowed: readonly string[]): Promise<void> {
+  await connection.run(
+    `SET allowed_directories = [${allowed.map((d) => sqlString(`${d}${path.sep}`)).join(', ')}]`,
+  );
+  await connection.run('SET enable_external_access = false');
+  await connection.run('SET lock_configuration = true');
+}
 
 /**
  * Runs `fn` on a connection to a new sandboxed instance that may only touch files under `dirs`
@@ -37,26 +69,14 @@ export async function withSandbox<T>(
   await mkdir(home, { recursive: true });
   await mkdir(spill, { recursive: true });
   const config = platform().settings.tables;
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: String(config.duckdbThreads),
-    home_directory: home,
-    temp_directory: spill,
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-    allow_community_extensions: 'false',
-    allow_unsigned_extensions: 'false',
-    // Parquet rows must come out in file order.
-    preserve_insertion_order: 'true',
-    ...(config.duckdbMemoryLimit ? { memory_limit: config.duckdbMemoryLimit } : {}),
-  });
+  const instance = await DuckDBInstance.create(
+    ':memory:',
+    sandboxConfig(home, spill, { threads: config.duckdbThreads, memoryLimit: config.duckdbMemoryLimit }),
+  );
   try {
     const connection = await instance.connect();
     try {
-      await connection.run(
-        `SET allowed_directories = [${allowed.map((d) => sqlString(`${d}${path.sep}`)).join(', ')}]`,
-      );
-      await connection.run('SET enable_external_access = false');
-      await connection.run('SET lock_configuration = true');
+      await lockDown(connection, allowed);
       return await fn(connection);
     } finally {
       connection.closeSync();
@@ -76,6 +96,381 @@ export async function warmUp(): Promise<void> {
 /** A DuckDB error that says the SQL tried to touch a file outside its sandbox. */
 export function isSandboxViolation(message: string): boolean {
   return /^Permission Error: /.test(message) || /file system operations are disabled/.test(message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A pool of sandboxes for short work of the same kind (Data Query on the local host)
+
+/**
+ * Why a pooled instance may serve one query after another and still be a sandbox (the same
+ * properties as `withSandbox`, which the step worker and ingest keep using):
+ *
+ * - **Files.** An instance's `allowed_directories` is locked to its own folder `<root>/i<n>/`
+ *   (DuckDB's home and spill folders live there too). It serves one piece of work at a time,
+ *   whose files are placed in a fresh folder `<root>/i<n>/w-<uuid>/` (the Data Query engine
+ *   hard-links or copies its inputs there, never symlinks, so nothing in it points outside); that
+ *   folder is removed when the work ends, before the instance can be handed out again, and the
+ *   instance is only kept when its folder then holds nothing but an empty `home/` and `spill/`.
+ *   So work can read its own files and nothing else: not the data directory, not a file an
+ *   earlier piece of work had or wrote (its result included: removed), not another instance's
+ *   folder (outside its allowed directories), not the pool's root.
+ * - **Session state.** Each piece of work gets a new connection, closed when it ends, so what
+ *   lives in a connection goes with it: temporary views and tables (the caller's views are
+ *   `CREATE TEMP VIEW`), prepared statements, `setseed`, profiling. What lives in the
+ *   instance cannot be changed by the statements Data Query lets through (only queries and
+ *   EXPLAIN reach DuckDB: CREATE, ATTACH, SET, PRAGMA, INSTALL/LOAD, COPY are refused in
+ *   resolve.ts, `query()` and `json_execute_serialized_sql` run SELECTs only, and settings are
+ *   locked) except through a few table functions with side effects (`enable_logging()` keeps a
+ *   log of later statements that another query could read, `enable_peg_parser()` switches the
+ *   parser, `checkpoint()`). Two checks keep those from reaching the next piece of work:
+ *   `review(sql)` reads the statement with DuckDB's own parser (`json_serialize_sql`, on the
+ *   pool's connection while the statement runs; the instance is not released before it ends)
+ *   and marks the instance for discarding unless every table function it calls is a known
+ *   read-only one (a statement the parser cannot serialize, EXPLAIN for one, counts as not
+ *   read-only); and
+ *   after the work, a fingerprint of the instance (every setting, the log, attached databases,
+ *   schemas, tables, views, types, sequences, indexes, secrets, variables, temporary files, the
+ *   external file cache (off in pooled instances), loaded extensions) must equal the one taken
+ *   when the instance was new. Anything else (an interrupted statement, a failed check, a
+ *   failure while setting up or cleaning up) discards the instance: it is closed and its
+ *   folder removed, and the next work gets a new one.
+ * - **Concurrency.** An instance is in at most one piece of work's hands; more concurrent work
+ *   than idle instances creates more instances (as `withSandbox` would), and only `idle` of
+ *   them are kept afterwards. An instance is replaced after `maxUses` pieces of work.
+ */
+export interface SandboxPoolOptions {
+  /** A folder for this pool alone (created; removed by `close()` and at process exit). */
+  root: string;
+  threads: number;
+  memoryLimit?: string;
+  /** Idle instances kept for later work. */
+  idle?: number;
+  /** Pieces of work one instance serves before it is replaced. */
+  maxUses?: number;
+}
+
+/** What a piece of work gets from the pool. */
+export interface PooledSandbox {
+  /** A new connection, closed when the work ends. */
+  readonly connection: DuckDBConnection;
+  /** A new folder for the work's files, the only one besides DuckDB's own that it may touch; removed when the work ends. */
+  readonly dir: string;
+  /** The instance's folder (the sandbox's allowed directory), to keep it out of messages. */
+  readonly root: string;
+  /**
+   * Reads a statement of user SQL with DuckDB's parser (on the pool's own connection, so it may
+   * run alongside the statement itself): one that calls a table function not known to be
+   * read-only, or that the parser cannot serialize, has the instance discarded after this work.
+   * The work is not over before the review is.
+   */
+  review(sql: string): void;
+  /** Discards the instance after this work instead of keeping it (e.g. a statement was interrupted). */
+  spoil(): void;
+}
+
+export interface SandboxPool {
+  /** Runs `fn` in a sandbox from the pool. The instance is cleaned up and checked after `fn` settles, in the background; `close()` waits for that. */
+  run<T>(fn: (sandbox: PooledSandbox) => Promise<T>): Promise<T>;
+  /** Resolves once the work that has ended so far is cleaned up and its instance kept or discarded. */
+  settled(): Promise<void>;
+  /** Closes the idle instances and removes the pool's folder once work in progress has ended. */
+  close(): Promise<void>;
+  /** Counters for tests and benchmarks. */
+  stats(): { created: number; reused: number; discarded: number; idle: number; busy: number };
+}
+
+/**
+ * Table functions that only read (files inside the sandbox, generated rows, JSON values, the
+ * catalog) and leave nothing behind. Any other table function in a statement (`query`,
+ * `enable_logging`, `checkpoint`, a new one in a later DuckDB) discards the instance after use.
+ */
+const READ_ONLY_TABLE_FUNCTIONS = new Set([
+  'range',
+  'generate_series',
+  'unnest',
+  'repeat',
+  'repeat_row',
+  'glob',
+  'read_parquet',
+  'parquet_scan',
+  'parquet_metadata',
+  'parquet_schema',
+  'parquet_file_metadata',
+  'parquet_kv_metadata',
+  'read_csv',
+  'read_csv_auto',
+  'sniff_csv',
+  'read_json',
+  'read_json_auto',
+  'read_ndjson',
+  'read_ndjson_auto',
+  'read_json_objects',
+  'read_json_objects_auto',
+  'read_ndjson_objects',
+  'read_text',
+  'read_blob',
+  'json_each',
+  'json_tree',
+  'duckdb_columns',
+  'duckdb_constraints',
+  'duckdb_databases',
+  'duckdb_dependencies',
+  'duckdb_indexes',
+  'duckdb_keywords',
+  'duckdb_logs',
+  'duckdb_schemas',
+  'duckdb_sequences',
+  'duckdb_settings',
+  'duckdb_tables',
+  'duckdb_types',
+  'duckdb_views',
+  'pragma_version',
+  'pragma_platform',
+  'pragma_table_info',
+]);
+
+/** The names of the table functions a `json_serialize_sql` tree calls, anywhere in it. */
+function tableFunctionsIn(node: unknown, into: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(node)) {
+    for (const item of node) tableFunctionsIn(item, into);
+  } else if (node !== null && typeof node === 'object') {
+    const record = node as Record<string, unknown>;
+    if (record.type === 'TABLE_FUNCTION') {
+      const name = (record.function as { function_name?: unknown } | undefined)?.function_name;
+      into.add(typeof name === 'string' ? name.toLowerCase() : '');
+    }
+    for (const value of Object.values(record)) tableFunctionsIn(value, into);
+  }
+  return into;
+}
+
+/**
+ * Whether `sql` only reads, as far as DuckDB's own parser tells: every table function it calls is
+ * a known read-only one. A statement the parser rejects runs nowhere, so it changes nothing; one
+ * it cannot serialize (EXPLAIN, anything but SELECT) is not known to be read-only.
+ */
+async function isReadOnly(connection: DuckDBConnection, sql: string): Promise<boolean> {
+  try {
+    const reader = await connection.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+    const tree = JSON.parse(String(reader.getRows()[0]?.[0])) as {
+      error: boolean;
+      error_type?: string;
+      statements?: unknown;
+    };
+    if (tree.error) return tree.error_type === 'parser';
+    return [...tableFunctionsIn(tree.statements)].every((name) => READ_ONLY_TABLE_FUNCTIONS.has(name));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What can differ between a new pooled instance and one some work has changed. Read through the
+ * pool's own connection; the work's connection is closed by then, so its temporary objects are
+ * gone. (`duckdb_functions()` is left out: it takes ~70 ms, and a macro needs CREATE, which
+ * neither Data Query nor `query()` lets through.)
+ */
+const FINGERPRINT = `SELECT concat_ws(chr(10),
+  (SELECT string_agg(name || '=' || coalesce(value, '<null>'), chr(10) ORDER BY name) FROM duckdb_settings()),
+  'logs=' || (SELECT count(*) FROM duckdb_logs),
+  'databases=' || (SELECT string_agg(database_name || ':' || path, ',' ORDER BY database_name) FROM duckdb_databases()),
+  'schemas=' || (SELECT count(*) FROM duckdb_schemas()),
+  'tables=' || (SELECT count(*) FROM duckdb_tables()),
+  'views=' || (SELECT count(*) FROM duckdb_views() WHERE NOT internal),
+  'types=' || (SELECT count(*) FROM duckdb_types() WHERE NOT internal),
+  'sequences=' || (SELECT count(*) FROM duckdb_sequences()),
+  'indexes=' || (SELECT count(*) FROM duckdb_indexes()),
+  'secrets=' || (SELECT count(*) FROM duckdb_secrets()),
+  'variables=' || (SELECT count(*) FROM duckdb_variables()),
+  'temporary_files=' || (SELECT count(*) FROM duckdb_temporary_files()),
+  'file_cache=' || (SELECT count(*) FROM duckdb_external_file_cache()),
+  'extensions=' || (SELECT string_agg(extension_name, ',' ORDER BY extension_name) FROM duckdb_extensions() WHERE loaded)
+)`;
+
+interface Pooled {
+  instance: DuckDBInstance;
+  /** The pool's own connection: it locked the settings and reads the fingerprint. */
+  admin: DuckDBConnection;
+  folder: string;
+  fingerprint: string;
+  uses: number;
+}
+
+/** Roots of open pools, removed at exit if `close()` never ran. */
+const poolRoots = new Set<string>();
+let exitHook = false;
+
+export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
+  const root = path.resolve(options.root);
+  const keepIdle = options.idle ?? 2;
+  const maxUses = options.maxUses ?? 100;
+  const idle: Pooled[] = [];
+  /** Work in progress, and the clean-ups after work (each settles, never rejects). */
+  const working = new Set<Promise<void>>();
+  const cleanups = new Set<Promise<void>>();
+  const counts = { created: 0, reused: 0, discarded: 0, busy: 0 };
+  let sequence = 0;
+  let closed = false;
+  let ready: Promise<void> | undefined;
+
+  const prepareRoot = () => {
+    ready ??= (async () => {
+      await rm(root, { recursive: true, force: true });
+      await mkdir(root, { recursive: true });
+      poolRoots.add(root);
+      if (!exitHook) {
+        exitHook = true;
+        process.once('exit', () => {
+          for (const r of poolRoots) rmSync(r, { recursive: true, force: true });
+        });
+      }
+    })();
+    return ready;
+  };
+
+  async function create(): Promise<Pooled> {
+    await prepareRoot();
+    const folder = path.join(root, `i${sequence++}`);
+    await mkdir(path.join(folder, 'home'), { recursive: true });
+    await mkdir(path.join(folder, 'spill'), { recursive: true });
+    let instance: DuckDBInstance | undefined;
+    try {
+      instance = await DuckDBInstance.create(':memory:', {
+        ...sandboxConfig(path.join(folder, 'home'), path.join(folder, 'spill'), options),
+        // Cached file contents would outlive the work that read them.
+        enable_external_file_cache: 'false',
+      });
+      const admin = await instance.connect();
+      await lockDown(admin, [folder]);
+      const fingerprint = String((await admin.runAndReadAll(FINGERPRINT)).getRows()[0]?.[0]);
+      counts.created++;
+      return { instance, admin, folder, fingerprint, uses: 0 };
+    } catch (error) {
+      instance?.closeSync();
+      await rm(folder, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  async function discard(pooled: Pooled): Promise<void> {
+    counts.discarded++;
+    try {
+      pooled.admin.closeSync();
+      pooled.instance.closeSync();
+    } finally {
+      await rm(pooled.folder, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Whether the instance is as it was when new, with nothing left in its folder. */
+  async function isClean(pooled: Pooled): Promise<boolean> {
+    const entries = (await readdir(pooled.folder)).sort();
+    if (entries.join('/') !== 'home/spill') return false;
+    for (const own of ['home', 'spill']) {
+      if ((await readdir(path.join(pooled.folder, own))).length > 0) return false;
+    }
+    const fingerprint = String((await pooled.admin.runAndReadAll(FINGERPRINT)).getRows()[0]?.[0]);
+    return fingerprint === pooled.fingerprint;
+  }
+
+  async function release(pooled: Pooled, dir: string, spoiled: boolean): Promise<void> {
+    counts.busy--;
+    try {
+      await rm(dir, { recursive: true, force: true });
+      pooled.uses++;
+      const keep =
+        !spoiled && !closed && pooled.uses < maxUses && idle.length < keepIdle && (await isClean(pooled));
+      // Checked again: the pool may have closed, or filled, while the check ran.
+      if (keep && !closed && idle.length < keepIdle) {
+        idle.push(pooled);
+        return;
+      }
+    } catch {
+      // a failed clean-up or check discards the instance
+    }
+    await discard(pooled);
+  }
+
+  /** Runs `fn` on a new connection and work folder of `pooled`, then starts its clean-up. */
+  async function serve<T>(pooled: Pooled, fn: (sandbox: PooledSandbox) => Promise<T>): Promise<T> {
+    counts.busy++;
+    const dir = path.join(pooled.folder, `w-${randomUUID()}`);
+    let spoiled = false;
+    const reviews: Array<Promise<void>> = [];
+    let connection: DuckDBConnection | undefined;
+    try {
+      await mkdir(dir);
+      connection = await pooled.instance.connect();
+      return await fn({
+        connection,
+        dir,
+        root: pooled.folder,
+        review(sql) {
+          reviews.push(
+            isReadOnly(pooled.admin, sql).then((readOnly) => {
+              if (!readOnly) spoiled = true;
+            }),
+          );
+        },
+        spoil() {
+          spoiled = true;
+        },
+      });
+    } catch (error) {
+      // Whatever failed may have left the session half-changed.
+      spoiled = true;
+      throw error;
+    } finally {
+      connection?.closeSync();
+      const cleanup = Promise.all(reviews)
+        .then(() => release(pooled, dir, spoiled))
+        .catch(() => undefined)
+        .finally(() => cleanups.delete(cleanup));
+      cleanups.add(cleanup);
+    }
+  }
+
+  return {
+    async run(fn) {
+      // An instance being checked after its last work is usually back sooner than a new one
+      // starts (but a check that hangs must not hold up new work).
+      if (idle.length === 0 && cleanups.size > 0) {
+        await Promise.race([...cleanups, new Promise((resolve) => setTimeout(resolve, 50))]);
+      }
+      if (closed) throw new Error('the sandbox pool is closed');
+      let finish = () => {};
+      const finished = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      working.add(finished);
+      try {
+        const reused = idle.pop();
+        const pooled = reused ?? (await create());
+        if (reused) counts.reused++;
+        return await serve(pooled, fn);
+      } finally {
+        working.delete(finished);
+        finish();
+      }
+    },
+    async settled() {
+      while (cleanups.size > 0) await Promise.all([...cleanups]);
+    },
+    async close() {
+      closed = true;
+      // Work in progress ends on its own (its caller interrupts it); its instance is discarded.
+      while (working.size > 0 || cleanups.size > 0) await Promise.all([...working, ...cleanups]);
+      await Promise.all(idle.splice(0).map(discard));
+      if (ready) {
+        await ready;
+        await rm(root, { recursive: true, force: true });
+        poolRoots.delete(root);
+      }
+    },
+    stats() {
+      return { ...counts, idle: idle.length };
+    },
+  };
 }
 
 export { sqlIdent, sqlString } from './sql.ts';
