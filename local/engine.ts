@@ -19,9 +19,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import type { ExecutionInput, WorkerEvent } from '#core/engine/contract';
+import { SLUICE_ERRORS, STATES_ERRORS } from '#core/engine/contract';
 import type { Engine, ExecutionState } from '#core/engine/engine';
 import type { ExecutionStatusDetail } from '#core/engine/finalize';
-import type { ExecutionInput, WorkerEvent } from '#core/pipelines/model';
 import type { WorkflowStepEvent } from '#core/workflows/steps';
 import { taskStateNames } from '../statemachines/compile.ts';
 import { runStateNames } from '../statemachines/workflow.ts';
@@ -157,7 +158,7 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       const failure = new Error(
         JSON.stringify({ ...described, Error: detail.error ?? null, Cause: detail.cause ?? null }),
       );
-      failure.name = 'States.TaskFailed';
+      failure.name = STATES_ERRORS.taskFailed;
       throw failure;
     } finally {
       parent.removeEventListener('abort', stopChild);
@@ -213,7 +214,7 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       const detail = await execute(executionArn, ref, name, input, controller).catch(
         (error: unknown): ExecutionStatusDetail => {
           options.log(`execution ${name} could not run: ${(error as Error).message}`);
-          return { executionArn, name, status: 'FAILED', error: 'Sluice.EngineError' };
+          return { executionArn, name, status: 'FAILED', error: SLUICE_ERRORS.engineError };
         },
       );
       try {
@@ -245,7 +246,12 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       const path = join(markers, file);
       const detail = JSON.parse(await readFile(path, 'utf8')) as ExecutionStatusDetail;
       await options
-        .onStatus({ ...detail, status: 'FAILED', error: 'Sluice.HostStopped', cause: HOST_STOPPED_CAUSE })
+        .onStatus({
+          ...detail,
+          status: 'FAILED',
+          error: SLUICE_ERRORS.hostStopped,
+          cause: HOST_STOPPED_CAUSE,
+        })
         .catch((error: unknown) =>
           options.log(`recovering ${detail.name} failed: ${(error as Error).message}`),
         );
@@ -323,5 +329,5 @@ function failureOf(error: unknown): { error: string; cause: string } {
   // ExecutionError wraps the state's error; its name/message carry the ASL Error/Cause.
   const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
   const inner = e.cause ?? e;
-  return { error: inner.name ?? 'States.Runtime', cause: inner.message ?? '' };
+  return { error: inner.name ?? STATES_ERRORS.runtime, cause: inner.message ?? '' };
 }

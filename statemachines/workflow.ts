@@ -12,6 +12,13 @@
  * See README.md in this folder.
  */
 import {
+  SLUICE_ERRORS,
+  STATES_ERRORS,
+  TRANSIENT_ERRORS,
+  WORKFLOW_STEP_ACTIONS,
+  type WorkflowStepAction,
+} from '#core/engine/contract';
+import {
   type Block,
   type Json,
   type JsonObject,
@@ -19,7 +26,6 @@ import {
   StateNames,
   type States,
   scheduleLevels,
-  TRANSIENT_ERRORS,
 } from './compile.ts';
 
 /** A JOB node of a validated workflow (acyclic, parents exist and are JOB nodes). */
@@ -44,16 +50,6 @@ export interface WorkflowCompileRequest {
   stepArn: string;
 }
 
-/** What the workflow-step Lambda receives (`WorkflowStepEvent` in functions/core/workflows/steps.ts). */
-export interface WorkflowExecutionInput {
-  workflow_execution_id: string;
-  workflow_id: string;
-}
-
-/** Raised by the record step when the job has no free run slot; retried with a long backoff. */
-export const JOB_BUSY_ERROR = 'Sluice.JobBusy';
-/** The error every failed workflow execution ends with (a branch's is passed on unchanged). */
-export const JOB_FAILED_ERROR = 'Sluice.JobFailed';
 /** The record and failure Tasks: a DynamoDB write or two, and a first deployment of a job version. */
 export const STEP_TIMEOUT_SECONDS = 300;
 /** Room between a job's own timeout and the Task waiting for it (starting, finalizing). */
@@ -140,8 +136,8 @@ function jobBlock(ctx: Context, node: WorkflowJobNode, next: string | undefined)
   const run = names.node(named, 'Run');
   const recorder = names.node(named, 'Record failure');
   const failed = names.node(named, 'Failed');
-  const catchToRecorder: Json = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: recorder }];
-  const stepParameters = (action: 'record' | 'fail'): JsonObject => ({
+  const catchToRecorder: Json = [{ ErrorEquals: [STATES_ERRORS.all], ResultPath: '$.error', Next: recorder }];
+  const stepParameters = (action: WorkflowStepAction): JsonObject => ({
     ...EXECUTION_ID,
     action,
     node_id: node.key,
@@ -154,7 +150,7 @@ function jobBlock(ctx: Context, node: WorkflowJobNode, next: string | undefined)
       {
         Type: 'Task',
         Resource: request.stepArn,
-        Parameters: stepParameters('record'),
+        Parameters: stepParameters(WORKFLOW_STEP_ACTIONS.record),
         // { batch_id, pipeline_id, pipeline_version, state_machine }, read by the Run Task.
         ResultPath: '$.run',
         TimeoutSeconds: STEP_TIMEOUT_SECONDS,
@@ -162,7 +158,7 @@ function jobBlock(ctx: Context, node: WorkflowJobNode, next: string | undefined)
           transientRetry(),
           // The job is running elsewhere at its concurrency limit: wait for a slot (about a day at most).
           {
-            ErrorEquals: [JOB_BUSY_ERROR],
+            ErrorEquals: [SLUICE_ERRORS.jobBusy],
             IntervalSeconds: 10,
             MaxAttempts: 300,
             BackoffRate: 1.5,
@@ -204,17 +200,18 @@ function jobBlock(ctx: Context, node: WorkflowJobNode, next: string | undefined)
     [recorder]: {
       Type: 'Task',
       Resource: request.stepArn,
-      Parameters: { ...stepParameters('fail'), 'error.$': '$.error' },
+      Parameters: { ...stepParameters(WORKFLOW_STEP_ACTIONS.fail), 'error.$': '$.error' },
       ResultPath: null,
       TimeoutSeconds: STEP_TIMEOUT_SECONDS,
       Retry: [transientRetry()],
       // A recorder that fails still ends the workflow, keeping the job's error in `$.error`.
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recorder_error', Next: failed }],
+      Catch: [{ ErrorEquals: [STATES_ERRORS.all], ResultPath: '$.recorder_error', Next: failed }],
       Next: failed,
     },
     [failed]: {
       Type: 'Fail',
-      Error: JOB_FAILED_ERROR,
+      // Every failed workflow execution ends with it (a branch's error is passed on unchanged).
+      Error: SLUICE_ERRORS.jobFailed,
       Cause: `Job ${node.jobName} (node ${node.key}) failed`,
     },
   };

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WorkerEvent } from '#core/engine/contract';
 import type { ExecutionStatusDetail } from '#core/engine/finalize';
-import type { WorkerEvent } from '#core/pipelines/model';
 import type { WorkflowStepEvent } from '#core/workflows/steps';
 import { createLocalEngine, type LocalEngine } from '#local/engine';
 import { compilePipeline } from '../../statemachines/compile.ts';
@@ -74,7 +74,7 @@ async function deployJob(engine: LocalEngine, pipelineId: string) {
   const definition = compilePipeline({
     pipelineId,
     version: 1,
-    nodes: [{ key: '1', stepName: 'only', parents: [], partitioned: false }],
+    stages: [{ key: '1', stepName: 'only', parents: [], partitioned: false }],
     timeoutSeconds: 60,
     maxConcurrency: 1,
     workerArn: 'arn:aws:lambda:us-east-1:000000000000:function:worker',

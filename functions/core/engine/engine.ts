@@ -1,10 +1,12 @@
 /**
- * The run engine: where compiled pipeline and workflow definitions become runnable and
- * executions start and stop. On AWS it is Step Functions (sfn.ts); the local host registers its own engine
- * (aws-local-stepfunctions running the same definitions) with `useEngine` before serving.
+ * The run engine port: where compiled pipeline and workflow definitions become runnable and
+ * executions start and stop. On AWS it is Step Functions (sfn.ts); the local platform carries
+ * its own engine (aws-local-stepfunctions running the same definitions). What the definitions
+ * and the code behind their Tasks agree on is the engine contract (contract.ts).
  */
-import type { WorkflowExecutionInput } from '../../../statemachines/workflow.ts';
-import type { ExecutionInput } from '../pipelines/model.ts';
+import type { ExecutionInput, ExecutionStatusDetail, WorkflowExecutionInput } from './contract.ts';
+
+export type { ExecutionStatusDetail } from './contract.ts';
 
 export interface DeployRequest {
   pipelineId: string;
@@ -32,16 +34,6 @@ export interface StartWorkflowRequest {
 }
 
 export type ExecutionState = 'RUNNING' | 'ENDED' | 'UNKNOWN';
-
-/** An execution's status as Step Functions reports it (DescribeExecution, or its status change event). */
-export interface ExecutionStatusDetail {
-  executionArn: string;
-  stateMachineArn?: string;
-  name: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
-  error?: string | null;
-  cause?: string | null;
-}
 
 export interface Engine {
   /** Makes `definition` runnable as the given pipeline version; returns the reference to start it from. */

@@ -9,10 +9,10 @@ import { isId } from '../ids.ts';
 import { logger } from '../observability.ts';
 import { finishBatch } from '../pipelines/runs.ts';
 import { settleWorkflowExecution } from '../workflows/executions.ts';
-import type { ExecutionStatusDetail } from './engine.ts';
+import type { ExecutionStatusDetail } from './contract.ts';
 import { failureReason } from './failure.ts';
 
-export type { ExecutionStatusDetail } from './engine.ts';
+export type { ExecutionStatusDetail } from './contract.ts';
 
 export async function onExecutionStatus(detail: ExecutionStatusDetail): Promise<void> {
   // Workflow state machines share the prefix; their executions are named after workflow executions.

@@ -11,7 +11,7 @@ import { logger } from '../observability.ts';
 import { finishBatch, repairSlots, unfinishedBatches } from '../pipelines/runs.ts';
 import { platform } from '../platform/platform.ts';
 import { openWorkflowExecutions, settleOrphanedExecution } from '../workflows/executions.ts';
-import type { ExecutionStatusDetail } from './engine.ts';
+import type { ExecutionStatusDetail } from './contract.ts';
 import { onExecutionStatus } from './finalize.ts';
 
 export interface ReconcileReport {

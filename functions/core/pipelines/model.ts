@@ -76,29 +76,3 @@ export interface PlanNodeOf<T extends string, N> {
 
 /** The key of a node everywhere inside Sluice (ids arrive as numbers or digit strings). */
 export const nodeKey = (id: number | string): string => String(id);
-
-/** What a step worker invocation is asked to do (the compiled state machine sends these). */
-export type WorkerAction =
-  /** List a partitioned source's partitions: answers `{partitions: [{partition: n}, ...]}`. */
-  | 'plan'
-  /** Run a node (or one partition of a partitioned source): answers `{rows, bytes}`. */
-  | 'run'
-  /** Mark a partitioned source's step successful once every partition has run. */
-  | 'seal'
-  /** Record that a step failed (the Catch path): `error` carries `{Error, Cause}`. */
-  | 'fail';
-
-/** The execution input of every pipeline state machine. */
-export interface ExecutionInput {
-  batch_id: string;
-  pipeline_id: string;
-  pipeline_version: number;
-}
-
-/** The payload of one step worker invocation. */
-export interface WorkerEvent extends ExecutionInput {
-  action: WorkerAction;
-  node_id: string;
-  partition?: number;
-  error?: { Error?: string; Cause?: string };
-}

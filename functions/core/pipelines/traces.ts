@@ -5,44 +5,21 @@
  *
  * Two views: the tutorial's `GET /traces?pipeline_id=&batch_id=` (per-node records), and the
  * D.Hub Traces API's trace object (`/traces/pipelines/...`, `/traces/steps/...`), built from
- * the batch record and these records.
+ * the batch record and these records. The run store (run-store.ts) writes and reads them.
  */
-import type { Item } from '../db.ts';
-import { pageRequest, queryAll, queryPage } from '../db.ts';
+import { pageRequest } from '../db.ts';
 import { ValidationError } from '../errors.ts';
 import { encodeToken } from '../paging.ts';
 import { requirePipeline } from './pipelines.ts';
 import {
   type BatchItem,
-  batchKey,
-  batchView,
-  latestBatch,
-  requireBatch,
+  batchesPage,
   type StepRecord,
   type StepState,
-} from './runs.ts';
-
-export interface TraceItem extends Item {
-  batch_id: string;
-  node_id: string;
-  node_name: string;
-  node_type: string;
-  position: number;
-  state: 'running' | 'success' | 'failed';
-  started_at: string;
-  finished_at?: string;
-  duration_ms?: number;
-  rows_in: number;
-  rows_out: number;
-  bytes_in: number;
-  bytes_out: number;
-  partitions?: number;
-  error?: string;
-  logs: string[];
-  sample?: { columns: string[]; rows: unknown[][] };
-}
-
-export const traceSk = (position: number) => `TRACE#${String(position).padStart(4, '0')}`;
+  type TraceItem,
+  tracesOf,
+} from './run-store.ts';
+import { batchView, latestBatch, requireBatch } from './runs.ts';
 
 export function traceView(t: TraceItem) {
   return {
@@ -70,7 +47,7 @@ export async function listTraces(pipelineId: string | undefined, batchId: string
     throw ValidationError.of([{ field: 'query.batch_id', message: 'pipeline_id or batch_id is required' }]);
   }
   const batch = batchId ? await requireBatch(batchId, pipelineId) : await latestBatch(pipelineId as string);
-  const traces = await queryAll<TraceItem>({ partition: batchKey(batch.id), sortPrefix: 'TRACE#' });
+  const traces = await tracesOf(batch.id);
   const view = batchView(batch);
   return {
     pipeline_id: batch.pipeline_id,
@@ -157,10 +134,6 @@ export function traceObject(batch: BatchItem, traces: TraceItem[]) {
   };
 }
 
-function tracesOf(batchId: string): Promise<TraceItem[]> {
-  return queryAll<TraceItem>({ partition: batchKey(batchId), sortPrefix: 'TRACE#' });
-}
-
 /** GET /traces/pipelines/{pipeline_id}: the trace of the pipeline's latest batch (404 when none). */
 export async function latestTrace(pipelineId: string) {
   const batch = await latestBatch(pipelineId);
@@ -183,10 +156,7 @@ const HISTORY_READS = 16;
  */
 export async function traceHistory(pipelineId: string, limit?: number, token?: string) {
   await requirePipeline(pipelineId);
-  const page = await queryPage<BatchItem>(
-    { index: 'gsi1', partition: `BATCHES#${pipelineId}`, newestFirst: true },
-    pageRequest(limit, token),
-  );
+  const page = await batchesPage(pipelineId, pageRequest(limit, token));
   const traced: Array<ReturnType<typeof traceObject>> = [];
   for (let i = 0; i < page.items.length; i += HISTORY_READS) {
     const slice = page.items.slice(i, i + HISTORY_READS);

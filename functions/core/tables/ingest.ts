@@ -1,21 +1,17 @@
 /**
  * CSV ingest: convert a local CSV file to one Parquet part and publish it as the dataset's
- * next version, under the dataset's writer lease. Any failure removes what was written for
- * the new version and leaves the previous version current.
+ * next version, under the dataset's writer lease (versions.ts `publishVersion`). Any failure
+ * removes what was written for the new version and leaves the previous version current.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Principal } from '../auth/principal.ts';
-import { acquireDatasetLock } from '../catalog/datasets.ts';
 import { metrics } from '../observability.ts';
 import { platform } from '../platform/platform.ts';
 import { putFile } from '../storage.ts';
 import { type ConvertResult, type CsvOptions, convertCsvToParquet } from './convert.ts';
 import type { WriteMode } from './manifest.ts';
-import { abandonVersion, publishVersion, versionPrefix } from './versions.ts';
-
-/** Longest an ingest may hold a dataset (the Lambda time limit). */
-const LEASE_SECONDS = 900;
+import { publishVersion } from './versions.ts';
 
 export interface IngestRequest {
   datasetId: string;
@@ -68,44 +64,43 @@ export async function ingestCsv(
   workDir: string,
   timings: Record<string, number> = {},
 ): Promise<IngestResult> {
-  const { lock, dataset } = await acquireDatasetLock(request.datasetId, 'upload', LEASE_SECONDS);
-  try {
-    const append = request.mode === 'append' && dataset.current_version > 0;
-    const parquetPath = join(workDir, 'part.parquet');
-    const converted = await timed(timings, 'convert', () =>
-      convertCsvToParquet(
-        request.csvPath,
-        parquetPath,
-        { ...request.options, ...(append ? { columns: dataset.columns } : {}) },
-        workDir,
-      ),
-    );
-    const key = `${versionPrefix(dataset.id, dataset.current_version + 1)}part-00000.parquet`;
-    const bytes = await timed(timings, 'store', () =>
-      putFile(key, parquetPath, 'application/vnd.apache.parquet'),
-    );
-    const manifest = await timed(timings, 'publish', () =>
-      publishVersion(
-        dataset,
-        lock,
-        { key, rows: converted.rows, bytes, columns: converted.columns },
-        request.mode,
-        request.principal,
-      ),
-    );
-    metrics.addMetric('RowsIngested', 'Count', converted.rows);
-    return {
-      version: manifest.version,
-      rows: converted.rows,
-      columns: converted.columns.length,
-      total_rows: manifest.rows,
-      encoding: converted.encoding,
-      delimiter: converted.delimiter,
-      header: converted.header,
-      timings_ms: timings,
-    };
-  } catch (error) {
-    await abandonVersion(dataset, lock);
-    throw error;
-  }
+  // What the write learns on the way: the conversion, and when the upload ended.
+  const seen: { converted?: ConvertResult; uploadedAt?: number } = {};
+  const manifest = await publishVersion(
+    { datasetId: request.datasetId, mode: request.mode, principal: request.principal },
+    async (key, dataset) => {
+      const append = request.mode === 'append' && dataset.current_version > 0;
+      const parquetPath = join(workDir, 'part.parquet');
+      const converted = await timed(timings, 'convert', () =>
+        convertCsvToParquet(
+          request.csvPath,
+          parquetPath,
+          { ...request.options, ...(append ? { columns: dataset.columns } : {}) },
+          workDir,
+        ),
+      );
+      const bytes = await timed(timings, 'store', () =>
+        putFile(key, parquetPath, 'application/vnd.apache.parquet'),
+      );
+      seen.converted = converted;
+      seen.uploadedAt = performance.now();
+      return { key, rows: converted.rows, bytes, columns: converted.columns };
+    },
+  );
+  const { converted, uploadedAt } = seen;
+  if (!converted || uploadedAt === undefined)
+    throw new Error('ingest: a version was published without its part');
+  // The publish stage: the version item, the pointer, the catalog hook and the event.
+  timings.publish = Math.round(performance.now() - uploadedAt);
+  metrics.addMetric('RowsIngested', 'Count', converted.rows);
+  return {
+    version: manifest.version,
+    rows: converted.rows,
+    columns: converted.columns.length,
+    total_rows: manifest.rows,
+    encoding: converted.encoding,
+    delimiter: converted.delimiter,
+    header: converted.header,
+    timings_ms: timings,
+  };
 }

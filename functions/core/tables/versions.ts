@@ -3,10 +3,13 @@
  * immutable Parquet parts under `datasets/{id}/v{n}/`. An append references the previous
  * version's parts and adds one; an overwrite starts over. Publishing is one conditional update
  * of the dataset's pointer, made by the holder of the dataset's writer lease: readers see the
- * old version or the new one, never half of a write.
+ * old version or the new one, never half of a write. `publishVersion` is the only way a version
+ * is published, whoever writes it (CSV ingest, the TARGET_CATALOG node).
  */
 import type { Principal } from '../auth/principal.ts';
-import { type DatasetItem, type DatasetLock, datasetKey, releaseDatasetLock } from '../catalog/datasets.ts';
+import { acquireDatasetLock } from '../catalog/datasets.ts';
+import type { DatasetItem, DatasetLock } from '../catalog/items.ts';
+import { datasetKey, releaseDatasetLock } from '../catalog/store.ts';
 import { type Item, putItem, queryAll, updateItem } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { logger } from '../observability.ts';
@@ -62,11 +65,46 @@ export interface NewPart extends ManifestPart {
   columns: Column[];
 }
 
+/** Longest a write may hold a dataset's writer lease (the Lambda time limit). */
+const LEASE_SECONDS = 900;
+
+export interface PublishRequest {
+  datasetId: string;
+  mode: WriteMode;
+  /** Who the version is written by. */
+  principal: Pick<Principal, 'username'>;
+}
+
+/**
+ * Publishes the next version of a dataset: takes the dataset's writer lease, lets `write`
+ * upload the new part under the key it is given (it sees the dataset as leased), then writes
+ * the version item and moves the dataset's current-version pointer (releasing the lease in the
+ * same update), tells the catalog hook and announces the version (DATASET_UPDATED triggers).
+ * Any failure removes what was written for the new version, frees the lease and leaves the
+ * previous version current.
+ */
+export async function publishVersion(
+  request: PublishRequest,
+  write: (partKey: string, dataset: DatasetItem) => Promise<NewPart>,
+): Promise<Manifest> {
+  const { lock, dataset } = await acquireDatasetLock(request.datasetId, 'upload', LEASE_SECONDS);
+  try {
+    const part = await write(
+      `${versionPrefix(dataset.id, dataset.current_version + 1)}part-00000.parquet`,
+      dataset,
+    );
+    return await commitVersion(dataset, lock, part, request.mode, request.principal);
+  } catch (error) {
+    await abandonVersion(dataset, lock);
+    throw error;
+  }
+}
+
 /**
  * Publishes version n+1 of a dataset from a part already uploaded under its prefix.
  * The lease is released by the same update that moves the pointer.
  */
-export async function publishVersion(
+async function commitVersion(
   dataset: DatasetItem,
   lock: DatasetLock,
   part: NewPart,
@@ -144,7 +182,7 @@ export async function publishVersion(
 }
 
 /** Removes what an unpublished write left under its version prefix, and frees the lease. */
-export async function abandonVersion(dataset: DatasetItem, lock: DatasetLock): Promise<void> {
+async function abandonVersion(dataset: DatasetItem, lock: DatasetLock): Promise<void> {
   const version = dataset.current_version + 1;
   try {
     await deletePrefix(versionPrefix(dataset.id, version));

@@ -8,12 +8,12 @@
  * runs left in flight when the workflow did not succeed.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { compileWorkflow, type WorkflowJobNode } from '../../../statemachines/workflow.ts';
 import type { Principal } from '../auth/principal.ts';
 import { dataflowDate, dataflowPage, executionView, pageQuerySchema } from '../dataflow/views.ts';
 import { getItem, type Item, putNew, queryAll, updateItem } from '../db.ts';
-import type { ExecutionStatusDetail } from '../engine/engine.ts';
+import { type ExecutionStatusDetail, SLUICE_ERROR_PREFIX } from '../engine/contract.ts';
 import { BadStateError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { logger } from '../observability.ts';
@@ -392,7 +392,7 @@ export async function settleWorkflowExecution(detail: ExecutionStatusDetail): Pr
         id,
         'FAILED',
         // Sluice's own errors (a job failed, the local host stopped) carry a cause meant for users.
-        detail.error?.startsWith('Sluice.') && detail.cause
+        detail.error?.startsWith(SLUICE_ERROR_PREFIX) && detail.cause
           ? detail.cause
           : `The workflow failed (${detail.error ?? 'unknown error'}).`,
       );

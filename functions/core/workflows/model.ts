@@ -7,6 +7,7 @@
  * problem, each naming its node and field, like a pipeline's.
  */
 import type { JobCondition } from '../dataflow/job-condition.ts';
+import { SLUICE_ERROR_PREFIX, STATES_ERRORS } from '../engine/contract.ts';
 import { failureReason } from '../engine/failure.ts';
 import { isId } from '../ids.ts';
 import type { Problem } from '../pipelines/model.ts';
@@ -352,8 +353,8 @@ export function triggerIdsOf(nodes: WorkflowNode[]): string[] {
 export function reasonOf(error: { Error?: string; Cause?: string } | undefined): string {
   const name = error?.Error;
   const cause = error?.Cause ?? '';
-  if (name === 'States.Timeout') return 'The job did not finish within its timeout.';
-  if (name === 'States.TaskFailed') {
+  if (name === STATES_ERRORS.timeout) return 'The job did not finish within its timeout.';
+  if (name === STATES_ERRORS.taskFailed) {
     const child = parseJson(cause);
     const status = String(child?.Status ?? child?.status ?? 'FAILED');
     if (status === 'ABORTED') return 'The run was stopped.';
@@ -363,7 +364,7 @@ export function reasonOf(error: { Error?: string; Cause?: string } | undefined):
       cause: stringOr(child?.Cause ?? child?.cause),
     });
   }
-  if (name?.startsWith('Sluice.')) {
+  if (name?.startsWith(SLUICE_ERROR_PREFIX)) {
     const message = parseJson(cause)?.errorMessage;
     return typeof message === 'string' ? message : cause || name;
   }

@@ -6,12 +6,13 @@
  * failed, ending its run when the run cannot end by itself (it never started, or the workflow
  * stopped waiting for it).
  *
- * Errors leave with names the definition's Retry and Catch match: `Sluice.JobBusy` (no free
- * run slot: retried), `Sluice.Transient` (retried), anything else fails the job.
+ * Errors leave with the engine contract's names, which the definition's Retry and Catch match:
+ * job busy (no free run slot: retried), transient (retried); anything else fails the job.
  */
-import { JOB_BUSY_ERROR } from '../../../statemachines/workflow.ts';
+
 import { runSettings } from '../dataflow/jobs.ts';
 import { updateItem } from '../db.ts';
+import { SLUICE_ERRORS, WORKFLOW_STEP_ACTIONS } from '../engine/contract.ts';
 import { AppError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { logger } from '../observability.ts';
@@ -39,9 +40,12 @@ export interface RecordedRun {
   state_machine: string;
 }
 
-const WORKFLOW_ENDED = 'Sluice.WorkflowEnded';
-const RECORD_FAILED = 'Sluice.RecordFailed';
-const TRANSIENT = 'Sluice.Transient';
+const {
+  workflowEnded: WORKFLOW_ENDED,
+  recordFailed: RECORD_FAILED,
+  transient: TRANSIENT,
+  jobBusy: JOB_BUSY,
+} = SLUICE_ERRORS;
 
 class StepError extends Error {
   constructor(name: string, message: string) {
@@ -55,8 +59,8 @@ export async function runWorkflowStep(
 ): Promise<RecordedRun | Record<string, never>> {
   logger.appendKeys({ workflowExecutionId: event.workflow_execution_id, nodeId: event.node_id });
   try {
-    if (event.action === 'record') return await record(event);
-    if (event.action === 'fail') {
+    if (event.action === WORKFLOW_STEP_ACTIONS.record) return await record(event);
+    if (event.action === WORKFLOW_STEP_ACTIONS.fail) {
       await fail(event);
       return {};
     }
@@ -94,7 +98,7 @@ async function record(event: WorkflowStepEvent): Promise<RecordedRun> {
 
   const recorded = await recordRun(event.job_id, runRequestOf(execution, event.node_id), batchId);
   if (!recorded) {
-    throw new StepError(JOB_BUSY_ERROR, `Job ${event.job_id} is running at its limit of concurrent runs.`);
+    throw new StepError(JOB_BUSY, `Job ${event.job_id} is running at its limit of concurrent runs.`);
   }
   // The workflow may have ended meanwhile (another branch failed): nothing would start this run.
   const now = await findExecution(execution.id);
