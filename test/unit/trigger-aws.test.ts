@@ -1,3 +1,4 @@
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DeleteRuleCommand,
   EventBridgeClient,
@@ -41,6 +42,8 @@ import type { ArmedTrigger } from '#core/triggers/runtime';
 const scheduler = mockClient(SchedulerClient);
 const events = mockClient(EventBridgeClient);
 const ddb = mockClient(DynamoDBDocumentClient);
+/** The delivery records (Powertools idempotency writes them with the low-level client). */
+const dynamodb = mockClient(DynamoDBClient);
 const sfn = mockClient(SFNClient);
 
 const { fireTrigger } = await import('#core/triggers/fire');
@@ -84,6 +87,7 @@ beforeEach(() => {
   scheduler.reset();
   events.reset();
   ddb.reset();
+  dynamodb.reset();
   sfn.reset();
 });
 
@@ -336,7 +340,7 @@ const storedJob = {
   active_runs: 0,
 };
 
-const commandInput = <T>(mock: typeof ddb | typeof sfn, command: unknown, index = 0) =>
+const commandInput = <T>(mock: typeof ddb | typeof dynamodb | typeof sfn, command: unknown, index = 0) =>
   (mock.commandCalls(command as never)[index]?.args[0] as { input: T } | undefined)?.input;
 
 describe('triggers on AWS', () => {
@@ -383,6 +387,8 @@ describe('triggers on AWS', () => {
       .resolves({ Items: [{ workflow_id: WORKFLOW, trigger_id: ID }] });
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand).resolves({});
+    dynamodb.on(PutItemCommand).resolves({});
+    dynamodb.on(UpdateItemCommand).resolves({});
     sfn
       .on(UpdateStateMachineCommand)
       .resolves({ stateMachineVersionArn: WORKFLOW_VERSION, updateDate: new Date() });
@@ -401,10 +407,22 @@ describe('triggers on AWS', () => {
       ExpressionAttributeNames: { '#pk': 'gsi2pk' },
       ExpressionAttributeValues: { ':pk': `TRIGGERWORKFLOWS#${ID}` },
     });
-    // One claim of the delivery for this workflow, then the execution with the node's jobCondition.
+    // One claim of the delivery for this workflow, completed once it started, then the execution
+    // with the node's jobCondition.
+    expect(commandInput(dynamodb, PutItemCommand)).toMatchObject({
+      TableName: 'Sluice-Table',
+      Item: {
+        pk: { S: 'IDEMPOTENCY#trigger-fire' },
+        sk: { S: expect.stringMatching(/^trigger-fire#/) },
+        status: { S: 'INPROGRESS' },
+      },
+      ConditionExpression: expect.stringContaining('attribute_not_exists(#id)'),
+    });
+    expect(commandInput(dynamodb, UpdateItemCommand)).toMatchObject({
+      ExpressionAttributeValues: { ':status': { S: 'COMPLETED' } },
+    });
     const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Record<string, any>);
-    expect(puts[0]).toMatchObject({ pk: `TRIGGER#${ID}`, sk: `FIRE#delivery-1#${WORKFLOW}` });
-    expect(puts[1]).toMatchObject({
+    expect(puts[0]).toMatchObject({
       workflow_id: WORKFLOW,
       trigger_id: ID,
       trigger_name: 'hourly_load',
@@ -425,20 +443,20 @@ describe('triggers on AWS', () => {
     );
     expect(start?.stateMachineArn).toBe(WORKFLOW_VERSION);
     expect(JSON.parse(start?.input ?? '{}')).toEqual({
-      workflow_execution_id: puts[1]?.id,
+      workflow_execution_id: puts[0]?.id,
       workflow_id: WORKFLOW,
     });
     expect(outcome).toEqual({
       fired: true,
       targets: [
-        { type: 'WORKFLOW', workflowId: WORKFLOW, started: true, executionId: puts[1]?.id, status: 'READY' },
+        { type: 'WORKFLOW', workflowId: WORKFLOW, started: true, executionId: puts[0]?.id, status: 'READY' },
       ],
     });
     // The firing is recorded on the trigger.
     const updates = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(updates.at(-1)).toMatchObject({
       Key: { pk: `TRIGGER#${ID}`, sk: 'META' },
-      ExpressionAttributeValues: { ':batch': puts[1]?.id },
+      ExpressionAttributeValues: { ':batch': puts[0]?.id },
     });
   });
 
@@ -453,6 +471,7 @@ describe('triggers on AWS', () => {
     expect(outcome).toEqual({ fired: false, reason: 'no-target' });
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(dynamodb.calls()).toHaveLength(0);
     expect(sfn.calls()).toHaveLength(0);
     expect(scheduler.calls()).toHaveLength(0);
   });

@@ -14,8 +14,9 @@
  * start one right away (every run slot of `max_concurrent_runs` taken, or runs already
  * waiting); QUEUE (the default) leaves that to `createRun`, which queues the run as pending.
  *
- * A delivery (`cause.id`) is claimed per thing started, so a redelivery after a partial failure
- * starts only what the first delivery did not.
+ * Each target starts once per delivery (`cause.id`: the schedule's execution or the event), with
+ * Powertools idempotency (delivery.ts): a redelivery starts nothing already started, and after a
+ * partial failure only what the first delivery did not start.
  */
 import { BadStateError, NotFoundError } from '../errors.ts';
 import { logger } from '../observability.ts';
@@ -24,8 +25,9 @@ import { createRun, runWouldWait } from '../pipelines/runs.ts';
 import { platform } from '../platform/platform.ts';
 import { executeWorkflow } from '../workflows/executions.ts';
 import { workflowsOfTrigger } from '../workflows/store.ts';
+import { startOnce } from './delivery.ts';
 import type { FireCause } from './runtime.ts';
-import { claimDelivery, findTrigger, recordFiring, releaseDelivery, type TriggerItem } from './triggers.ts';
+import { findTrigger, recordFiring, type TriggerItem } from './store.ts';
 
 type Target = { type: 'JOB'; jobId: string } | { type: 'WORKFLOW'; workflowId: string };
 
@@ -68,7 +70,16 @@ async function targetsOf(trigger: TriggerItem): Promise<Target[]> {
   return targets;
 }
 
-export async function fireTrigger(triggerId: string, cause: FireCause): Promise<FireOutcome> {
+export interface FireOptions {
+  /** Time left to the invocation's deadline (the Lambda context's); a claimed delivery holds until then. */
+  remainingTimeInMillis?: () => number;
+}
+
+export async function fireTrigger(
+  triggerId: string,
+  cause: FireCause,
+  options: FireOptions = {},
+): Promise<FireOutcome> {
   const context = { triggerId, ...describeCause(cause) };
   const trigger = await findTrigger(triggerId);
   if (!trigger) {
@@ -91,7 +102,7 @@ export async function fireTrigger(triggerId: string, cause: FireCause): Promise<
   let failure: unknown;
   for (const target of targets) {
     try {
-      outcomes.push(await fireTarget(trigger, target, cause, context));
+      outcomes.push(await fireTarget(trigger, target, cause, context, options));
     } catch (error) {
       // Left for the redelivery (and the dead-letter queue in the end); the others still start.
       failure ??= error;
@@ -109,33 +120,55 @@ export async function fireTrigger(triggerId: string, cause: FireCause): Promise<
     : { fired: false, reason: 'nothing-started', targets: outcomes };
 }
 
+const notStarted = (target: Target, reason: NotStartedReason): TargetOutcome => ({
+  ...target,
+  started: false,
+  reason,
+});
+
 /** Starts one target, once per delivery. Throws only what a redelivery may fix. */
 async function fireTarget(
   trigger: TriggerItem,
   target: Target,
   cause: FireCause,
   context: Record<string, unknown>,
+  options: FireOptions,
 ): Promise<TargetOutcome> {
   const targetId = target.type === 'JOB' ? target.jobId : target.workflowId;
   const at = { ...context, ...(target.type === 'JOB' ? { jobId: targetId } : { workflowId: targetId }) };
-  const notStarted = (reason: NotStartedReason): TargetOutcome => ({ ...target, started: false, reason });
 
   if (target.type === 'JOB') {
     const pipeline = await findPipeline(target.jobId);
     if (!pipeline) {
       logger.warn('the job of this trigger no longer exists; nothing started', at);
-      return notStarted('job-missing');
+      return notStarted(target, 'job-missing');
     }
     if (trigger.on_busy === 'SKIP' && (await runWouldWait(pipeline))) {
       logger.info('job is busy and the trigger skips busy jobs; nothing started', at);
-      return notStarted('busy');
+      return notStarted(target, 'busy');
     }
   }
-  const delivery = cause.id ? `${cause.id}#${targetId}` : undefined;
-  if (delivery && !(await claimDelivery(trigger.id, delivery))) {
+  if (!cause.id) return startTarget(trigger, target, at);
+  const delivery = { triggerId: trigger.id, deliveryId: cause.id, targetId };
+  const started = await startOnce(
+    platform().stores,
+    delivery,
+    () => startTarget(trigger, target, at),
+    options.remainingTimeInMillis,
+  );
+  if (started.duplicate) {
     logger.info('delivery already handled; nothing started', at);
-    return notStarted('duplicate');
+    return notStarted(target, 'duplicate');
   }
+  return started.outcome;
+}
+
+/** Starts the target now; what a redelivery cannot fix is an outcome, the rest is thrown. */
+async function startTarget(
+  trigger: TriggerItem,
+  target: Target,
+  at: Record<string, unknown>,
+): Promise<TargetOutcome> {
   const by = { username: `trigger:${trigger.name}` };
   const from = { id: trigger.id, name: trigger.name };
   try {
@@ -151,10 +184,9 @@ async function fireTarget(
     if (error instanceof BadStateError || error instanceof NotFoundError) {
       // A draft, a job deleted meanwhile: retrying would not help.
       logger.warn('trigger could not start its target', { ...at, reason: error.message });
-      if (error instanceof BadStateError) return notStarted('not-runnable');
-      return notStarted(target.type === 'JOB' ? 'job-missing' : 'workflow-missing');
+      if (error instanceof BadStateError) return notStarted(target, 'not-runnable');
+      return notStarted(target, target.type === 'JOB' ? 'job-missing' : 'workflow-missing');
     }
-    if (delivery) await releaseDelivery(trigger.id, delivery);
     throw error;
   }
 }

@@ -6,7 +6,9 @@
  * pattern with the same semantics as EventBridge (pattern.ts).
  *
  * Firings run in the background (the host's task tracker), so publishing an event never waits
- * for the runs it starts.
+ * for the runs it starts. Each carries a delivery id as on AWS (the event's id; the trigger and
+ * the scheduled instant for a schedule), so a delivery made twice starts its runs once
+ * (delivery.ts), here as there.
  */
 import { randomUUID } from 'node:crypto';
 import { Cron } from 'croner';
@@ -53,7 +55,14 @@ export function objectCreatedEvent(bucket: string, key: string, size: number, re
   return busEvent(
     'aws.s3',
     'Object Created',
-    { version: '0', bucket: { name: bucket }, object: { key, size }, reason: 'PutObject' },
+    {
+      version: '0',
+      bucket: { name: bucket },
+      object: { key, size },
+      'request-id': randomUUID(),
+      requester: LOCAL_ACCOUNT,
+      reason: 'PutObject',
+    },
     { resources: [`arn:aws:s3:::${bucket}`], ...(region ? { region } : {}) },
   );
 }
@@ -87,14 +96,21 @@ export class LocalTriggerRuntime implements TriggerRuntime {
     const schedule = trigger.schedule;
     if (!schedule) return;
     const id = trigger.triggerId;
-    const onTime = () => this.fire(id, { kind: 'schedule', time: new Date().toISOString() });
+    // As Scheduler's execution id: one delivery per scheduled instant.
+    const onTime = (at: Date) => {
+      const time = at.toISOString();
+      this.fire(id, { kind: 'schedule', id: `${id}@${time}`, time });
+    };
+    // croner runs a job a few milliseconds after its (whole-second) instant.
+    const onRun = (job: Cron) =>
+      onTime(new Date(Math.floor((job.currentRun() ?? new Date()).getTime() / 1000) * 1000));
     const common = { catch: true, unref: true, name: `trigger:${id}` } as const;
     if ('at' in schedule.local) {
       // A one-time trigger whose instant passed while the host was down fires now, as Scheduler
       // (which never stops) would have fired it then.
       const at = new Date(schedule.local.at);
-      if (at.getTime() <= Date.now()) onTime();
-      else this.jobs.set(id, new Cron(at, { ...common, maxRuns: 1 }, onTime));
+      if (at.getTime() <= Date.now()) onTime(at);
+      else this.jobs.set(id, new Cron(at, { ...common, maxRuns: 1 }, onRun));
       return;
     }
     this.jobs.set(
@@ -106,7 +122,7 @@ export class LocalTriggerRuntime implements TriggerRuntime {
           timezone: schedule.timezone,
           ...(schedule.local.interval ? { interval: schedule.local.interval } : {}),
         },
-        onTime,
+        onRun,
       ),
     );
   }
@@ -122,9 +138,9 @@ export class LocalTriggerRuntime implements TriggerRuntime {
     for (const [id, pattern] of this.patterns) {
       if (!matchesPattern(pattern, event as unknown as Record<string, unknown>)) continue;
       matched += 1;
-      // No delivery id: this bus delivers each event once, so there is nothing to deduplicate.
       this.fire(id, {
         kind: 'event',
+        id: event.id,
         time: event.time,
         source: event.source,
         detailType: event['detail-type'],
