@@ -2,22 +2,19 @@
  * Triggers area: Data Flow's getTriggers, getTriggerById, createTrigger and deleteTrigger (answers
  * as the jobs and workflows areas do: 200 with the trigger, 204 on delete).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { pageQuerySchema } from '#core/dataflow/views';
 import { areaHandler, operation, reply } from '#core/http';
+import { awsStores } from '#core/platform/aws/stores';
+import { eventBridgeTriggers } from '#core/platform/aws/triggers';
 import { onAws } from '#core/platform/lambda';
-import {
-  createTrigger,
-  createTriggerSchema,
-  deleteTrigger,
-  getTrigger,
-  listTriggers,
-  listTriggersQuerySchema,
-} from '#core/triggers/triggers';
+import { createTriggerSchema, listTriggersQuerySchema } from '#core/triggers/schemas';
+import { createTrigger, deleteTrigger, getTrigger, listTriggers } from '#core/triggers/triggers';
 
 const triggerParams = z.object({ trigger_id: z.string().max(64) });
 
 export const handler = onAws(
+  { stores: awsStores, triggers: eventBridgeTriggers },
   areaHandler('triggers', {
     getTriggers: operation({
       query: pageQuerySchema.extend(listTriggersQuerySchema.shape),

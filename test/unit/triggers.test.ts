@@ -8,10 +8,11 @@ import { onTestPlatform } from './test-platform.ts';
 process.env.SLUICE_TABLE ??= 'sluice-unit';
 process.env.SLUICE_DATA_BUCKET ??= 'sluice-data';
 delete process.env.SLUICE_ALLOW_SECOND_SCHEDULES;
-const { buildSchedule, eventPatternOf, nextRunOf } = await import('#core/triggers/triggers');
+const { buildSchedule, eventPatternOf } = await import('#core/triggers/triggers');
+const { nextRunOf } = await import('#core/triggers/views');
 
 onTestPlatform();
-type TriggerItem = import('#core/triggers/triggers').TriggerItem;
+type TriggerItem = import('#core/triggers/store').TriggerItem;
 
 const matches = (pattern: Record<string, unknown>, event: object) =>
   matchesPattern(pattern, event as Record<string, unknown>);

@@ -1,4 +1,4 @@
-/** A dataset as stored (its own module so the ports can name it without the catalog's code). */
+/** Collections and datasets as stored (their own module so the ports can name them without the catalog's code). */
 import type { Item } from '../item.ts';
 import type { Column } from '../tables/csv.ts';
 
@@ -8,7 +8,8 @@ export interface DatasetLock {
   expires_at: number;
 }
 
-export interface DatasetItem extends Item {
+/** A dataset's own fields (its item adds the table's keys). */
+export interface DatasetFields {
   id: string;
   name: string;
   description: string;
@@ -24,3 +25,16 @@ export interface DatasetItem extends Item {
   manifest_key?: string;
   lock?: DatasetLock;
 }
+
+/** A collection's own fields (its item adds the table's keys). */
+export interface CollectionFields {
+  id: string;
+  name: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+}
+
+export type CollectionItem = Item & CollectionFields;
+export type DatasetItem = Item & DatasetFields;

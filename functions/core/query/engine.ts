@@ -7,7 +7,7 @@
  * result, `{storage_url}/{query_id}.csv` + `.csv.metadata` in the caller's bucket and the
  * first rows (up to 1,000, as text) at `queries/{query_id}/preview.json` in the data bucket.
  */
-import type { DatasetItem } from '../catalog/dataset-item.ts';
+import type { DatasetItem } from '../catalog/items.ts';
 import type { Manifest } from '../tables/manifest.ts';
 import type { QueryItem } from './model.ts';
 import { rewriteTableNames } from './sql-names.ts';

@@ -26,8 +26,7 @@ import {
   UpdateTableCommand,
 } from '@aws-sdk/client-glue';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { CollectionItem } from '../catalog/collections.ts';
-import type { DatasetItem } from '../catalog/datasets.ts';
+import type { CollectionItem, DatasetItem } from '../catalog/items.ts';
 import { logger, tracer } from '../observability.ts';
 import { platform } from '../platform/platform.ts';
 import type { Manifest } from '../tables/manifest.ts';

@@ -7,15 +7,10 @@
  */
 import type { Principal } from '../auth/principal.ts';
 import { hasRole } from '../auth/principal.ts';
-import {
-  createCollection,
-  createCollectionSchema,
-  datasetIdsOf,
-  deleteCollection,
-  findCollectionByRef,
-  listCollections,
-} from '../catalog/collections.ts';
-import { deleteDataset, findDataset, findDatasetByRef } from '../catalog/datasets.ts';
+import { createCollection, deleteCollection, listCollections } from '../catalog/collections.ts';
+import { deleteDataset } from '../catalog/datasets.ts';
+import { createCollectionSchema } from '../catalog/schemas.ts';
+import { datasetIdsOf, findCollectionByRef, findDataset, findDatasetByRef } from '../catalog/store.ts';
 import { ForbiddenError, ValidationError } from '../errors.ts';
 import { platform } from '../platform/platform.ts';
 import { deleteDatasetData } from '../tables/data.ts';

@@ -9,7 +9,7 @@
  * the same download, or Data Query, whose results land in a bucket as CSV. The local host keeps
  * the same limit, so a script behaves the same on both.
  */
-import type { DatasetItem } from '../catalog/datasets.ts';
+import type { DatasetItem } from '../catalog/items.ts';
 import { PayloadTooLargeError } from '../errors.ts';
 import type { Column } from './csv.ts';
 import type { Manifest } from './manifest.ts';

@@ -5,7 +5,7 @@
  * last page costs what the first does.
  */
 import { type FileMetaData, parquetMetadataAsync, parquetRead } from 'hyparquet';
-import type { DatasetItem } from '../catalog/datasets.ts';
+import type { DatasetItem } from '../catalog/items.ts';
 import { getRange } from '../storage.ts';
 import type { Column, ColumnType } from './csv.ts';
 import type { ManifestPart } from './manifest.ts';

@@ -6,7 +6,7 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { requireDataset } from '../catalog/datasets.ts';
 import { getItem, type Item, putItem, queryAll, updateItem } from '../db.ts';

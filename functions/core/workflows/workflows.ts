@@ -14,7 +14,7 @@
  * once; a workflow with such a JOB node refuses to run (409 naming the node), and a deleted
  * trigger starts nothing. Replacing the node (updateWorkflow) mends the workflow.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { jobConditionSchema } from '../dataflow/job-condition.ts';
 import { runCondition } from '../dataflow/jobs.ts';
@@ -25,7 +25,9 @@ import { isId, newId } from '../ids.ts';
 import { workflowNodesSchema } from '../pipelines/node-shape.ts';
 import { findPipeline, type PipelineItem } from '../pipelines/pipelines.ts';
 import { platform } from '../platform/platform.ts';
-import { findTrigger, ruleTypeOf, type TriggerItem, triggersOfJob } from '../triggers/triggers.ts';
+import { findTrigger, type TriggerItem } from '../triggers/store.ts';
+import { triggersOfJob } from '../triggers/triggers.ts';
+import { ruleTypeOf } from '../triggers/views.ts';
 import {
   type JobCondition,
   type ParseJobCondition,
