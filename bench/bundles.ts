@@ -29,6 +29,8 @@ const TARGET = 1.5;
 interface Bundle {
   name: string;
   file: string;
+  /** The handler module it was built from (for the composition listing). */
+  entry?: string;
   env: Record<string, string>;
   /** Carries DuckDB: not held to the API targets. */
   worker: boolean;
@@ -58,6 +60,7 @@ async function synthesizedBundles(outdir: string): Promise<Bundle[]> {
     bundles.push({
       name: fn.node.path.replace(/^SluiceBench\//, ''),
       file: join(dir, entry),
+      entry: fn.entry,
       env: placeholders(variables ?? {}),
       worker: Object.keys(variables ?? {}).includes('SLUICE_DUCKDB_MEMORY_LIMIT'),
     });
@@ -92,10 +95,15 @@ async function baselineBundle(dir: string): Promise<Bundle> {
     ].join('\n'),
   );
   const file = join(dir, 'baseline.mjs');
-  // The options of the house function (lib/function.ts).
-  await build({
+  await houseBuild(entry, file);
+  return { name: 'baseline (DynamoDB document client + Logger)', file, env: {}, worker: false };
+}
+
+/** esbuild with the options of the house function (lib/function.ts). */
+function houseBuild(entry: string, outfile: string, metafile = false) {
+  return build({
     entryPoints: [entry],
-    outfile: file,
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node24',
@@ -105,14 +113,36 @@ async function baselineBundle(dir: string): Promise<Bundle> {
     keepNames: true,
     sourcemap: true,
     sourcesContent: false,
+    metafile,
     absWorkingDir: process.cwd(),
     nodePaths: [join(process.cwd(), 'node_modules')],
     banner: {
       js: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
     },
-    logLevel: 'warning',
+    logLevel: 'error',
   });
-  return { name: 'baseline (DynamoDB document client + Logger)', file, env: {}, worker: false };
+}
+
+/**
+ * What weighs in a function's bundle: its entry built again the same way with a metafile, the
+ * bytes of each input summed by package (or by project folder), heaviest first.
+ */
+async function heaviestInputs(bundle: Bundle, dir: string, count: number): Promise<string> {
+  if (!bundle.entry) return '';
+  const out = join(dir, `composition-${bundle.name.replace(/\W+/g, '-')}.mjs`);
+  const { metafile } = await houseBuild(bundle.entry, out, true);
+  const output = Object.values(metafile?.outputs ?? {}).find((o) => o.entryPoint);
+  const kb = new Map<string, number>();
+  for (const [path, input] of Object.entries(output?.inputs ?? {})) {
+    const pkg =
+      /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path.split('/').slice(0, -1).join('/');
+    kb.set(pkg, (kb.get(pkg) ?? 0) + input.bytesInOutput / 1024);
+  }
+  return [...kb]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([name, size]) => `${name} ${size.toFixed(0)}`)
+    .join(', ');
 }
 
 const IMPORT_AND_TIME =
@@ -149,13 +179,20 @@ export async function main(): Promise<void> {
     const baseline = await baselineBundle(outdir);
     const all = [baseline, ...functions];
     const times = new Map<Bundle, number[]>(all.map((b) => [b, []]));
+    /** Functions that did not load, with the thrown error's own line. */
+    const failed = new Map<Bundle, string>();
     // Rounds alternate over every bundle, so drift on the machine hits all of them alike.
     for (let round = 0; round < RUNS; round++) {
       for (const bundle of all) {
+        if (failed.has(bundle)) continue;
         try {
           times.get(bundle)?.push(await initMs(bundle));
         } catch (error) {
-          throw new Error(`${bundle.name} did not load: ${(error as Error).message.split('\n')[0]}`);
+          // `ConfigError: Missing required setting …`, not the command line.
+          const stderr = (error as { stderr?: string }).stderr ?? '';
+          const reason = stderr.split('\n').find((line) => /^\w*Error: /.test(line));
+          failed.set(bundle, reason ?? (error as Error).message.split('\n')[0] ?? 'unknown');
+          if (bundle === baseline) throw new Error(`the baseline did not load: ${failed.get(bundle)}`);
         }
       }
     }
@@ -163,7 +200,7 @@ export async function main(): Promise<void> {
     const rows = await Promise.all(
       all.map(async (b) => {
         const bytes = (await stat(b.file)).size;
-        const ms = median(times.get(b) ?? []);
+        const ms = failed.has(b) ? Number.POSITIVE_INFINITY : median(times.get(b) ?? []);
         return { b, bytes, ms, ratio: ms / baseMs };
       }),
     );
@@ -173,14 +210,31 @@ export async function main(): Promise<void> {
         b.name,
         b === baseline ? 'baseline' : b.worker ? 'worker (DuckDB)' : 'api/event',
         (bytes / 1024).toFixed(0),
-        ms.toFixed(0),
-        ratio.toFixed(2),
-        b === baseline || b.worker ? '' : bytes <= MAX_BYTES && ratio <= TARGET ? 'yes' : 'no',
+        failed.has(b) ? 'did not load' : ms.toFixed(0),
+        failed.has(b) ? '-' : ratio.toFixed(2),
+        b === baseline || (b.worker && !failed.has(b))
+          ? ''
+          : bytes <= MAX_BYTES && ratio <= TARGET
+            ? 'yes'
+            : 'no',
       ]),
     ]);
+    if (failed.size > 0) {
+      console.log(
+        '\ndid not load (as Lambda would load it at init, with its environment from the template):',
+      );
+      for (const [b, reason] of failed) console.log(`  ${b.name}: ${reason}`);
+    }
     const held = rows.filter(({ b }) => b !== baseline && !b.worker);
+    const missing = held.filter(({ bytes, ratio }) => bytes > MAX_BYTES || ratio > TARGET);
+    if (missing.length > 0) {
+      console.log('\nwhat weighs in the functions that miss a target (KB minified, heaviest first):');
+      for (const { b } of missing) console.log(`  ${b.name}: ${await heaviestInputs(b, outdir, 8)}`);
+    }
     const worst = held.reduce((a, r) => (r.ratio > a.ratio ? r : a), held[0] ?? rows[0]);
     const largest = held.reduce((a, r) => (r.bytes > a.bytes ? r : a), held[0] ?? rows[0]);
+    // A function that does not start has no init time to compare: the bench fails, after the table.
+    if (failed.size > 0) throw new Error(`${failed.size} function(s) did not load: see above`);
     report({
       bench: 'bundles',
       ratio: Number((worst?.ratio ?? 0).toFixed(3)),

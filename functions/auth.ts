@@ -1,5 +1,5 @@
 /** Auth area: login, refresh, logout, me and service credentials. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ensureBootstrapAdmin } from '#core/auth/bootstrap';
 import {
   clearedRefreshCookie,
@@ -16,7 +16,9 @@ import {
 } from '#core/auth/credentials';
 import { login, loginSchema, logout, refresh, refreshSchema, type TokenPair } from '#core/auth/sessions';
 import { areaHandler, type OperationContext, operation, reply } from '#core/http';
-import { needsStores, onAws } from '#core/platform/lambda';
+import { secretsManager } from '#core/platform/aws/secrets';
+import { awsTable } from '#core/platform/aws/table';
+import { onAws } from '#core/platform/lambda';
 import { platform } from '#core/platform/platform';
 import { listQuerySchema } from '#core/schemas';
 import { requireJwtKey } from '#core/settings';
@@ -51,7 +53,8 @@ function bootstrapAdmin(): Promise<unknown> {
 }
 
 export const handler = onAws(
-  (on) => [needsStores(on), requireJwtKey(on.settings.auth)],
+  { stores: awsTable, secrets: secretsManager },
+  (on) => requireJwtKey(on.settings.auth),
   areaHandler('auth', {
     login: operation({
       body: loginSchema,

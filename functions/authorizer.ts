@@ -13,7 +13,9 @@ import type {
 import { authenticate } from '#core/auth/authenticate';
 import type { AuthContext } from '#core/auth/principal';
 import { logger } from '#core/observability';
-import { needsStores, onAws } from '#core/platform/lambda';
+import { secretsManager } from '#core/platform/aws/secrets';
+import { awsTable } from '#core/platform/aws/table';
+import { onAws } from '#core/platform/lambda';
 import { requireJwtKey } from '#core/settings';
 
 export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthContext>;
@@ -25,6 +27,7 @@ async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<Aut
 }
 
 export const handler = onAws(
-  (on) => [needsStores(on), requireJwtKey(on.settings.auth)],
+  { stores: awsTable, secrets: secretsManager },
+  (on) => requireJwtKey(on.settings.auth),
   middy(authorize).use(injectLambdaContext(logger, { resetKeys: true })),
 );

@@ -3,6 +3,6 @@
  * the path exists under other methods, both as problem+json.
  */
 import { areaHandler } from '#core/http';
-import { needsNothing, onAws } from '#core/platform/lambda';
+import { onAws } from '#core/platform/lambda';
 
-export const handler = onAws(needsNothing, areaHandler('fallback', {}));
+export const handler = onAws({}, areaHandler('fallback', {}));

@@ -2,6 +2,7 @@
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { areaHandler, operation, reply } from '#core/http';
+import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
 import { platform } from '#core/platform/platform';
 
@@ -24,6 +25,7 @@ async function probe(check: () => Promise<unknown>): Promise<ComponentStatus> {
 }
 
 export const handler = onAws(
+  { stores: awsStores },
   areaHandler('health', {
     health: operation({
       async run() {

@@ -3,18 +3,23 @@
  * limit; also at `/datasets/{id}/upload`, the D.Hub client page's path) and the handler
  * for objects landing under `uploads/` (EventBridge "Object Created"; locally the host calls it
  * when s3rver stores an upload). Both run the same CSV → Parquet ingest; this is the one
- * function (with query and pipeline workers later) that carries DuckDB.
+ * function (with query and pipeline workers later) that carries DuckDB. An event that does not
+ * parse (objectCreatedSchema) is logged and dropped: a retry would bring the same event.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { warmUp } from '#core/duckdb';
+import { dropMalformed, type ObjectCreated, objectCreatedSchema } from '#core/event-schemas';
 import { areaHandler, operation } from '#core/http';
 import { logger, publishMetrics, tracer } from '#core/observability';
+import { glueCatalog } from '#core/platform/aws/catalog';
+import { eventBridgeEvents } from '#core/platform/aws/events';
+import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
 import { platform } from '#core/platform/platform';
 import { ingestCsv, withWorkDir } from '#core/tables/ingest';
@@ -28,6 +33,7 @@ warmUp().catch((error: unknown) =>
 );
 
 export const handler = onAws(
+  { stores: awsStores, catalog: glueCatalog, events: eventBridgeEvents },
   areaHandler('ingest', {
     uploadTable: operation({
       params: z.object({ dataset_id: z.string() }),
@@ -60,12 +66,7 @@ export const handler = onAws(
   }),
 );
 
-export interface ObjectCreatedDetail {
-  bucket: { name: string };
-  object: { key: string; size?: number };
-}
-
-async function objectCreated(event: EventBridgeEvent<'Object Created', ObjectCreatedDetail>): Promise<void> {
+async function objectCreated(event: ObjectCreated): Promise<void> {
   const { bucket, object } = event.detail;
   await processUploadedObject(
     bucket.name,
@@ -75,8 +76,10 @@ async function objectCreated(event: EventBridgeEvent<'Object Created', ObjectCre
 }
 
 export const onObjectCreated = onAws(
+  { stores: awsStores, catalog: glueCatalog, events: eventBridgeEvents },
   middy(objectCreated)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(captureLambdaHandler(tracer))
-    .use(publishMetrics()),
+    .use(publishMetrics())
+    .use(parser({ schema: objectCreatedSchema, errorHandler: dropMalformed('ingest', null) })),
 );

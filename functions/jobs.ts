@@ -1,5 +1,5 @@
 /** Data Flow jobs area: jobs (pipelines), their executions (batches) and the dashboard stats. */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   createJob,
   createJobSchema,
@@ -21,12 +21,22 @@ import {
 import { executionCount, executionResult, executionTimes, statsQuerySchema } from '#core/dataflow/stats';
 import { pageQuerySchema } from '#core/dataflow/views';
 import { areaHandler, operation, reply } from '#core/http';
+import { stepFunctionsEngine } from '#core/platform/aws/engine';
+import { eventBridgeEvents } from '#core/platform/aws/events';
+import { awsStores } from '#core/platform/aws/stores';
+import { eventBridgeTriggers } from '#core/platform/aws/triggers';
 import { onAws } from '#core/platform/lambda';
 import { forceQuerySchema } from '#core/schemas';
 
 const jobParams = z.object({ job_id: z.string().max(64) });
 
 export const handler = onAws(
+  {
+    stores: awsStores,
+    engine: stepFunctionsEngine,
+    events: eventBridgeEvents,
+    triggers: eventBridgeTriggers,
+  },
   areaHandler('jobs', {
     getJobs: operation({ query: listJobsSchema, run: ({ query }) => listJobs(query) }),
     createJob: operation({

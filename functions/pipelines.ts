@@ -4,7 +4,8 @@
  * routes.ts), borrowing the catalog's create/list/get operations, which only touch the table
  * this function already writes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
+import { catalogBasics } from '#core/catalog/operations';
 import { deleteJob } from '#core/dataflow/jobs';
 import { NotFoundError } from '#core/errors';
 import { areaHandler, type Operation, operation, reply } from '#core/http';
@@ -20,6 +21,7 @@ import {
   updatePipelineSchema,
   verifyPipeline,
 } from '#core/pipelines/pipelines';
+import { getVersionPlan } from '#core/pipelines/plan-view';
 import {
   batchByRef,
   batchView,
@@ -39,9 +41,12 @@ import {
   stepTraces,
   traceHistory,
 } from '#core/pipelines/traces';
+import { stepFunctionsEngine } from '#core/platform/aws/engine';
+import { eventBridgeEvents } from '#core/platform/aws/events';
+import { awsStores } from '#core/platform/aws/stores';
+import { eventBridgeTriggers } from '#core/platform/aws/triggers';
 import { onAws } from '#core/platform/lambda';
 import { forceQuerySchema, listQuerySchema, parametersSchema } from '#core/schemas';
-import { catalogOperations } from '#functions/catalog';
 
 const pipelineParams = z.object({ pipeline_id: z.string().max(64) });
 const batchParams = z.object({ pipeline_id: z.string().max(64), batch_id: z.string().max(64) });
@@ -86,6 +91,10 @@ const operations = {
   getPipelineVersion: operation({
     params: pipelineParams.extend({ version: versionNumber }),
     run: ({ params }) => getVersion(params.pipeline_id, params.version),
+  }),
+  getPipelineVersionPlan: operation({
+    params: pipelineParams.extend({ version: versionNumber }),
+    run: ({ params }) => getVersionPlan(params.pipeline_id, params.version),
   }),
   verifyPipeline: operation({
     params: pipelineParams,
@@ -180,12 +189,15 @@ const operations = {
   }),
 } satisfies Record<string, Operation>;
 
-/** The catalog operations reachable through a trailing slash (`/collections/`, `/datasets/`). */
-const { createCollection, listCollections, getCollection, createDataset, listDatasets, getDataset } =
-  catalogOperations;
-
 export const handler = onAws(
+  {
+    stores: awsStores,
+    engine: stepFunctionsEngine,
+    events: eventBridgeEvents,
+    triggers: eventBridgeTriggers,
+  },
   areaHandler('pipelines', operations, {
-    catalog: { createCollection, listCollections, getCollection, createDataset, listDatasets, getDataset },
+    // The catalog's create/list/get, reachable through a trailing slash (`/collections/`, `/datasets/`).
+    catalog: catalogBasics,
   }),
 );

@@ -1,6 +1,10 @@
 /** Data Query area: asynchronous SQL over datasets, result pages, history, abort, data sources. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { areaHandler, operation } from '#core/http';
+import { glueCatalog } from '#core/platform/aws/catalog';
+import { athenaQueryEngine } from '#core/platform/aws/query';
+import { secretsManager } from '#core/platform/aws/secrets';
+import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
 import { listDataSources, registerDataSource, registerDataSourceSchema } from '#core/query/data-sources';
 import {
@@ -29,6 +33,7 @@ export function headerText(value: string | undefined): string | undefined {
 }
 
 export const handler = onAws(
+  { stores: awsStores, queryEngine: athenaQueryEngine, catalog: glueCatalog, secrets: secretsManager },
   areaHandler('query', {
     submitQuery: operation({
       body: submitQuerySchema,

@@ -7,9 +7,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { warmUp } from '#core/duckdb';
+import type { WorkerEvent } from '#core/engine/contract';
 import { runStep } from '#core/engine/worker';
 import { logger, publishMetrics, tracer } from '#core/observability';
-import type { WorkerEvent } from '#core/pipelines/model';
+import { glueCatalog } from '#core/platform/aws/catalog';
+import { eventBridgeEvents } from '#core/platform/aws/events';
+import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
 
 // Start DuckDB in the init phase rather than inside the first step.
@@ -18,6 +21,7 @@ warmUp().catch((error: unknown) =>
 );
 
 export const handler = onAws(
+  { stores: awsStores, catalog: glueCatalog, events: eventBridgeEvents },
   middy((event: WorkerEvent) => runStep(event))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(captureLambdaHandler(tracer))

@@ -2,9 +2,10 @@
  * Tables area: browse pages and downloads, schema, versions, schema inference of a posted file,
  * and presigned upload URLs with their status.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireDataset } from '#core/catalog/datasets';
 import { areaHandler, operation, reply, textReply } from '#core/http';
+import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
 import { platform } from '#core/platform/platform';
 import { attachmentHeader, downloadTable } from '#core/tables/export';
@@ -35,6 +36,7 @@ const tableQuery = z.object({
 });
 
 export const handler = onAws(
+  { stores: awsStores },
   areaHandler('tables', {
     getTablePage: operation({
       params: datasetParams,

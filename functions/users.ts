@@ -1,14 +1,16 @@
 /** Users area (admin only): create, list, get and delete users. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { revokeUserCredentials } from '#core/auth/credentials';
 import { createUser, createUserSchema, deleteUser, getUser, listUsers } from '#core/auth/users';
 import { areaHandler, operation, reply } from '#core/http';
+import { awsTable } from '#core/platform/aws/table';
 import { onAws } from '#core/platform/lambda';
 import { listQuerySchema } from '#core/schemas';
 
 const userParams = z.object({ user_id: z.string() });
 
 export const handler = onAws(
+  { stores: awsTable },
   areaHandler('users', {
     createUser: operation({
       body: createUserSchema,

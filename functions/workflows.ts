@@ -3,8 +3,10 @@
  * getWorkflowExecutions lists job executions (Data Flow's shape); `?view=runs` lists the
  * workflow executions, each with its job executions.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { areaHandler, operation, reply } from '#core/http';
+import { stepFunctionsEngine } from '#core/platform/aws/engine';
+import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
 import {
   executeWorkflow,
@@ -25,6 +27,7 @@ import {
 const workflowParams = z.object({ workflow_id: z.string().max(64) });
 
 export const handler = onAws(
+  { stores: awsStores, engine: stepFunctionsEngine },
   areaHandler('workflows', {
     getWorkflows: operation({ query: listWorkflowsSchema, run: ({ query }) => listWorkflows(query) }),
     createWorkflow: operation({

@@ -226,10 +226,15 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
   },
   ingest,
   ingestEvents: ingest,
-  pipelines: managePipelines('pipelines'),
+  /** Deleting a pipeline with ?force=true first deletes its triggers (their schedules and rules). */
+  pipelines(fn, resources) {
+    managePipelines('pipelines')(fn, resources);
+    requireTriggers(resources, 'pipelines').grantRemoveTriggers(fn);
+  },
   /** Jobs are pipelines seen through the Data Flow API: the same rights. */
   jobs(fn, resources) {
     managePipelines('jobs')(fn, resources);
+    requireTriggers(resources, 'jobs').grantRemoveTriggers(fn);
     useDataflow(fn, resources);
   },
   /**

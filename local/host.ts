@@ -14,6 +14,7 @@ import type { Context } from 'aws-lambda';
 import { type BootstrapResult, ensureBootstrapAdmin } from '#core/auth/bootstrap';
 import { reconcile } from '#core/engine/reconcile';
 import { failInterruptedBatches } from '#core/pipelines/runs';
+import { onPortsOf } from '#core/platform/lambda';
 import { runOn } from '#core/platform/platform';
 import { failInterruptedQueries } from '#core/query/queries';
 import { parseSettings, SETTING, type Settings } from '#core/settings';
@@ -22,6 +23,7 @@ import { objectCreatedEvent } from '#core/triggers/local';
 import { armAllTriggers } from '#core/triggers/triggers';
 import { handler as authorize } from '#functions/authorizer';
 import { onObjectCreated } from '#functions/ingest';
+import { handler as reconciler } from '#functions/reconciler';
 import { AREA_HANDLERS } from './handlers.ts';
 import { createLocalPlatform } from './platform.ts';
 import { createApiServer, serverUrl } from './server.ts';
@@ -328,7 +330,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     () =>
       onHost(() =>
         tasks.track(
-          reconcile({ graceSeconds })
+          // With the reconciler function's own ports, as on AWS.
+          onPortsOf(reconciler, () => reconcile({ graceSeconds }))
             .then((report) => {
               if (report.settled + report.started > 0)
                 options.log(`Reconciled: ${report.settled} run(s) settled, ${report.started} started.`);

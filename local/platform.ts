@@ -3,11 +3,16 @@
  * step worker in this process, queries on DuckDB, triggers on croner schedules and an in-process
  * bus with EventBridge pattern semantics (which also carries Sluice's own events), no Glue and no
  * Secrets Manager (the host keeps its keys in the data directory).
+ *
+ * The host calls the step worker, workflow-step, finalizer and trigger-fire logic directly (the
+ * engine passes the worker its abort signal), each on the ports its Lambda entry declares, as the
+ * API handlers run on theirs (platform/lambda.ts).
  */
 import { createStores, type StoreCredentials } from '#core/clients';
 import { onExecutionStatus } from '#core/engine/finalize';
 import { runStep } from '#core/engine/worker';
 import { forgivingSink } from '#core/events';
+import { onPortsOf } from '#core/platform/lambda';
 import { noCatalogHooks, type Platform, systemClock } from '#core/platform/platform';
 import { encryptLocal } from '#core/query/data-sources';
 import { createDuckDbQueryEngine, type DuckDbQueryEngine } from '#core/query/duckdb-engine';
@@ -15,6 +20,10 @@ import { requireSetting, SETTING, type Settings } from '#core/settings';
 import { fireTrigger } from '#core/triggers/fire';
 import { createLocalTriggerRuntime, type LocalTriggerRuntime, sluiceBusEvent } from '#core/triggers/local';
 import { runWorkflowStep } from '#core/workflows/steps';
+import { handler as finalizer } from '#functions/finalizer';
+import { handler as stepWorker } from '#functions/step-worker';
+import { handler as triggerFire } from '#functions/trigger-fire';
+import { handler as workflowStep } from '#functions/workflow-step';
 import { createLocalEngine, type LocalEngine } from './engine.ts';
 
 export interface LocalPlatformOptions {
@@ -39,15 +48,20 @@ export function createLocalPlatform(options: LocalPlatformOptions): LocalPlatfor
   const engine = createLocalEngine({
     dataDir: options.dataDir,
     region,
-    worker: (event, signal) => runStep(event, signal),
-    workflowStep: (event) => runWorkflowStep(event),
-    onStatus: (detail) => onExecutionStatus(detail),
+    // What those functions' handlers call, on the ports their entries declare (as on AWS).
+    worker: (event, signal) => onPortsOf(stepWorker, () => runStep(event, signal)),
+    workflowStep: (event) => onPortsOf(workflowStep, () => runWorkflowStep(event)),
+    onStatus: (detail) => onPortsOf(finalizer, () => onExecutionStatus(detail)),
     track,
     log,
   });
-  // One sandboxed DuckDB instance per query.
+  // Queries run on a pool of sandboxed DuckDB instances (functions/core/duckdb.ts createSandboxPool).
   const queryEngine = createDuckDbQueryEngine({ track });
-  const triggers = createLocalTriggerRuntime({ fire: fireTrigger, track, log });
+  const triggers = createLocalTriggerRuntime({
+    fire: (triggerId, cause) => onPortsOf(triggerFire, () => fireTrigger(triggerId, cause)),
+    track,
+    log,
+  });
   return {
     settings,
     stores: createStores(settings.storage, options.credentials),

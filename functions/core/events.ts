@@ -2,7 +2,8 @@
  * Sluice's own events, the ones triggers listen to next to S3's: a batch finished, a dataset
  * got a new version. On AWS they go to the default EventBridge bus (source `sluice.*`), where
  * trigger rules match them; the local platform feeds its in-process bus. Either way the sink is
- * the platform's `events` port.
+ * the platform's `events` port (platform/aws/events.ts on AWS: a function that publishes is given the
+ * bus, checked when it starts).
  */
 import { logger } from './observability.ts';
 
@@ -24,6 +25,3 @@ export function forgivingSink(deliver: EventSink): EventSink {
     }
   };
 }
-
-/** Where events go when there is nowhere to send them (an AWS function without a bus). */
-export const discardEvents: EventSink = async () => undefined;

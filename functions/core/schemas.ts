@@ -1,5 +1,5 @@
 /** Request schemas shared by several areas, and the wording of validation messages. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 // A missing field reads "is required" rather than "expected string, received undefined".
 z.config({

@@ -12,7 +12,7 @@
  * for it with `requireSetting(s)` when it is created, which fails with the same kind of message.
  */
 import os from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalTimezone, GLUE_PREFIX_PATTERN, SETTING, type SettingName } from './setting-names.ts';
 
 export { SETTING, type SettingName } from './setting-names.ts';
@@ -123,7 +123,7 @@ export const settingsSchema = z
     [S.workflowRoleArn]: optional,
 
     [S.defaultTimezone]: optional.transform((raw, ctx) => {
-      const zone = canonicalTimezone(raw ?? 'UTC');
+      const zone = raw === undefined ? 'UTC' : canonicalTimezone(raw);
       if (zone) return zone;
       ctx.addIssue({
         code: 'custom',

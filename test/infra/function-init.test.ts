@@ -35,6 +35,8 @@ function functionsOf(stack: Stack) {
       return {
         name: fn.node.path,
         entry: fn.entry,
+        /** The export Lambda calls (`index.<name>`): `handler`, or `onObjectCreated` for ingest events. */
+        exportName: String(cfn.handler).replace(/^index\./, ''),
         env: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, literal(k, v)])),
       };
     });
@@ -54,8 +56,9 @@ describe('every function', () => {
             'tsx',
             '--input-type=module',
             '-e',
-            'const m = await import(process.argv[1]); process.stdout.write(typeof m.handler); process.exit(0);',
+            'const m = await import(process.argv[1]); process.stdout.write(typeof m[process.argv[2]]); process.exit(0);',
             fn.entry,
+            fn.exportName,
           ],
           {
             cwd: PROJECT_ROOT,
@@ -70,7 +73,7 @@ describe('every function', () => {
             },
           },
         );
-        if (stdout !== 'function') failures.push(`${fn.name}: exports no handler`);
+        if (stdout !== 'function') failures.push(`${fn.name}: exports no ${fn.exportName}`);
       } catch (error) {
         const stderr = (error as { stderr?: string }).stderr ?? '';
         // The thrown error's own line (`ConfigError: Missing required setting …`), not the source line.

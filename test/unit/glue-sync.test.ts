@@ -229,9 +229,9 @@ describe('removing Glue entries', () => {
 
 describe('without a Glue database prefix (a function that registers nothing; the local host)', () => {
   it('never calls Glue or writes a symlink manifest', async () => {
-    const { createAwsPlatform } = await import('#core/platform/aws');
+    const { glueCatalog } = await import('#core/platform/aws/catalog');
     const { parseSettings } = await import('#core/settings');
-    const { catalog } = createAwsPlatform(
+    const catalog = glueCatalog(
       parseSettings({ SLUICE_TABLE: 'sluice-unit', SLUICE_DATA_BUCKET: 'sluice-data' }),
     );
 

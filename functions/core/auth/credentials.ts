@@ -4,7 +4,7 @@
  * `Credential-Secret` headers or as `Authorization: Bearer <id>.<secret>`. Every request looks
  * the credential up, so deleting one revokes it at once.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { deleteItem, getItem, type Item, pageRequest, putItem, queryAll, queryPage } from '../db.ts';
 import { ForbiddenError, NotFoundError } from '../errors.ts';
 import { isId, newId } from '../ids.ts';

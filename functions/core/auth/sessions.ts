@@ -7,7 +7,7 @@
  * Refresh and logout take the token from the body or, when the body has none, from the
  * refresh cookie (see cookies.ts); a token in the body wins.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { deleteItem, getItem, type Item, putItem, queryAll, updateItem } from '../db.ts';
 import { TooManyRequestsError, UnauthorizedError } from '../errors.ts';
 import { newId } from '../ids.ts';

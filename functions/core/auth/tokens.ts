@@ -1,11 +1,12 @@
 /**
  * Access tokens: HS256 JWTs signed with jose. The key comes from SLUICE_JWT_SECRET (the local
- * host reads it from its data directory) or from Secrets Manager (SLUICE_JWT_SECRET_ARN),
- * fetched once per platform.
+ * host reads it from its data directory) or from Secrets Manager (SLUICE_JWT_SECRET_ARN), read
+ * through the platform's secrets port, which caches it for a while (a rotated key is picked up
+ * when the cache expires).
  */
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { randomToken } from '../ids.ts';
-import { type Platform, platform } from '../platform/platform.ts';
+import { platform } from '../platform/platform.ts';
 import { requireJwtKey } from '../settings.ts';
 import type { Principal } from './principal.ts';
 import { isRole } from './principal.ts';
@@ -13,20 +14,10 @@ import { isRole } from './principal.ts';
 const ISSUER = 'sluice';
 const AUDIENCE = 'sluice-api';
 
-/** Each platform's signing key, once it has been read. */
-const keys = new WeakMap<Platform, Promise<Uint8Array>>();
-
-function signingKey(): Promise<Uint8Array> {
+async function signingKey(): Promise<Uint8Array> {
   const on = platform();
-  let key = keys.get(on);
-  if (!key) {
-    const { jwtSecret, jwtSecretArn } = requireJwtKey(on.settings.auth);
-    key = (async () =>
-      new TextEncoder().encode(jwtSecret ?? (await on.secrets.read(jwtSecretArn as string))))();
-    keys.set(on, key);
-    key.catch(() => keys.delete(on));
-  }
-  return key;
+  const { jwtSecret, jwtSecretArn } = requireJwtKey(on.settings.auth);
+  return new TextEncoder().encode(jwtSecret ?? (await on.secrets.read(jwtSecretArn as string)));
 }
 
 export interface IssuedToken {

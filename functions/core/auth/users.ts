@@ -2,7 +2,7 @@
  * Users: admin, editor or viewer, with a scrypt password hash. Usernames (and e-mail
  * addresses, when given) are unique through name guards, so login can find a user by either.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { deleteItem, getItem, type Item, pageRequest, putItem, queryAll, queryPage } from '../db.ts';
 import { BadStateError, ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';

@@ -3,7 +3,7 @@
  * of a workflow's JOB node. Their own module, so the workflow model can name them without the jobs
  * service.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parametersSchema } from '../schemas.ts';
 
 /** Worker sizes: DEFAULT is the step worker as deployed, LARGE the bigger one (README). */

@@ -18,7 +18,7 @@
  * - `consoleLogPath` (executions): the API path of the run's step-by-step record,
  *   `/api/v1/batches/{jobId}/{executionId}` (states, row offsets, errors).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { queryAll } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';

@@ -14,7 +14,7 @@
  *   example), whole days from midnight beyond.
  * A run counts where it was created (requested), and only inside the requested range.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { queryAll } from '../db.ts';
 import { ValidationError } from '../errors.ts';
 import { runDayKey } from '../pipelines/runs.ts';

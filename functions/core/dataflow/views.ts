@@ -6,7 +6,7 @@
  * Korean time (`2024-07-10T14:16:01+09:00`); the setting is read when this module loads, so a
  * bad value stops the functions that serve Data Flow at start.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BatchItem, BatchStatus } from '../pipelines/runs.ts';
 import { platform } from '../platform/platform.ts';
 import { requireSetting, SETTING } from '../settings.ts';

@@ -8,7 +8,7 @@
  * pipeline a DRAFT that is saved with its problems. A common field may be absent here
  * (validation then says it is required); when present it has the right JSON type.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const NODE_LIMITS = {
   /** Nodes of a pipeline or job. */

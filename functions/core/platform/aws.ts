@@ -1,101 +1,71 @@
 /**
- * The AWS platform: Step Functions runs pipelines and workflows, Athena runs queries, EventBridge
- * Scheduler and rules arm triggers, Sluice events go to EventBridge, dataset versions are
- * registered in Glue, secrets come from Secrets Manager. A Lambda builds it once, at init.
+ * The AWS platform: each port is built by an adapter (platform/aws/*.ts, one module per adapter)
+ * from the function's settings. A Lambda entry names the adapters it uses, so its bundle carries
+ * only their SDK clients (`onAws` in platform/lambda.ts); any other port throws, naming itself.
  *
- * Adapters and the stores' clients are created the first time a function uses them: a function is
- * only given the settings of what it uses (lib/access.ts), and each checks its own settings then.
- * What a function cannot start without is checked when it starts (platform/lambda.ts).
+ * | port        | adapter                                  | module            |
+ * |-------------|------------------------------------------|-------------------|
+ * | stores      | DynamoDB table + S3 data bucket          | aws/stores.ts     |
+ * | stores      | the DynamoDB table alone                 | aws/table.ts      |
+ * | engine      | Step Functions                           | aws/engine.ts     |
+ * | queryEngine | Athena                                   | aws/query.ts      |
+ * | triggers    | EventBridge Scheduler and rules          | aws/triggers.ts   |
+ * | events      | EventBridge PutEvents                    | aws/events.ts     |
+ * | catalog     | Glue Data Catalog                        | aws/catalog.ts    |
+ * | secrets     | Secrets Manager (Powertools parameters)  | aws/secrets.ts    |
  */
-import { AthenaClient } from '@aws-sdk/client-athena';
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { createStores, type Stores } from '../clients.ts';
-import type { Engine } from '../engine/engine.ts';
-import { createSfnEngine, stepFunctionsSettings } from '../engine/sfn.ts';
-import { discardEvents, forgivingSink } from '../events.ts';
-import { eventBridgeSink } from '../events-aws.ts';
-import { tracer } from '../observability.ts';
-import { athenaEngineConfig, createAthenaEngine } from '../query/athena.ts';
-import type { QueryEngine } from '../query/engine.ts';
-import { onCollectionDeleted, onDatasetDeleted, onVersionPublished } from '../query/glue.ts';
-import { requireSetting, SETTING, type Settings } from '../settings.ts';
-import { createAwsTriggerRuntime } from '../triggers/aws.ts';
-import type { TriggerRuntime } from '../triggers/runtime.ts';
-import { type CatalogHooks, noCatalogHooks, type Platform, type Secrets, systemClock } from './platform.ts';
+import type { Settings } from '../settings.ts';
+import { type Platform, type PortDeclaration, type PortName, platformOf } from './platform.ts';
 
-const glueCatalogHooks: CatalogHooks = {
-  versionPublished: onVersionPublished,
-  datasetDeleted: onDatasetDeleted,
-  collectionDeleted: onCollectionDeleted,
+/**
+ * Builds one port from the function's settings; a missing setting throws with its name. An
+ * adapter that gives less than the whole port (the table without the data bucket) says how to
+ * narrow a host's port the same way (`narrow`), for the local host's views.
+ */
+export type Adapter<K extends PortName> = ((settings: Settings) => Platform[K]) & {
+  readonly narrow?: (port: Platform[K]) => Platform[K];
 };
 
-function secretsManager(settings: Settings): Secrets {
-  let client: SecretsManagerClient | undefined;
-  const secrets = () => {
-    client ??= tracer.captureAWSv3Client(new SecretsManagerClient({ region: settings.storage.region }));
-    return client;
-  };
-  return {
-    async read(id) {
-      const out = await secrets().send(new GetSecretValueCommand({ SecretId: id }));
-      if (!out.SecretString) throw new Error('secret has no string value');
-      return out.SecretString;
-    },
-    async keepPassword(dataSourceName, password) {
-      const prefix = requireSetting(settings.query.dataSourceSecretPrefix, SETTING.dataSourceSecretPrefix);
-      const out = await secrets().send(
-        new CreateSecretCommand({
-          Name: `${prefix}${dataSourceName}`,
-          SecretString: password,
-          Description: `Sluice data source ${dataSourceName}: MySQL password`,
-        }),
-      );
-      return { password_secret_arn: out.ARN };
-    },
-  };
+/** The adapters of the ports a function uses, by port. */
+export type Adapters = { readonly [K in PortName]?: Adapter<K> };
+
+/** The ports `adapters` supply. */
+export const portsOf = (adapters: Adapters): PortName[] =>
+  (Object.keys(adapters) as PortName[]).filter((name) => adapters[name] !== undefined);
+
+/** What a function with these adapters declares (platform.ts `restrictTo`). */
+export function declarationOf(adapters: Adapters): PortDeclaration {
+  const ports = portsOf(adapters);
+  const narrow = Object.fromEntries(
+    ports.flatMap((name) => {
+      const by = adapters[name]?.narrow;
+      return by ? [[name, by]] : [];
+    }),
+  );
+  return { ports, ...(Object.keys(narrow).length > 0 ? { narrow } : {}) };
 }
 
-/** The platform of a function with these settings (its environment's). */
-export function createAwsPlatform(settings: Settings): Platform {
-  let engine: Engine | undefined;
-  let queryEngine: QueryEngine | undefined;
-  let triggers: TriggerRuntime | undefined;
-  let stores: Stores | undefined;
-  const bus = settings.events.bus;
-  const { region } = settings.storage;
-  return {
+/**
+ * The platform of a function with these settings and adapters. Each port is built the first time
+ * it is asked for, once per `built` cache (a process shares one, so two handlers of one module
+ * share their clients); `onAws` asks for every declared port when a Lambda starts.
+ */
+export function createAwsPlatform(
+  settings: Settings,
+  adapters: Adapters,
+  built: Map<Adapter<PortName>, unknown> = new Map(),
+): Platform {
+  const port =
+    <K extends PortName>(adapter: Adapter<K>) =>
+    () => {
+      if (!built.has(adapter as Adapter<PortName>))
+        built.set(adapter as Adapter<PortName>, adapter(settings));
+      return built.get(adapter as Adapter<PortName>) as Platform[K];
+    };
+  return platformOf(
     settings,
-    get stores() {
-      stores ??= createStores(settings.storage);
-      return stores;
-    },
-    get engine() {
-      engine ??= createSfnEngine(
-        tracer.captureAWSv3Client(new SFNClient({ region, maxAttempts: 4 })),
-        stepFunctionsSettings(settings),
-      );
-      return engine;
-    },
-    get queryEngine() {
-      queryEngine ??= createAthenaEngine(
-        tracer.captureAWSv3Client(new AthenaClient({ region, maxAttempts: 4 })),
-        athenaEngineConfig(settings),
-      );
-      return queryEngine;
-    },
-    get triggers() {
-      triggers ??= createAwsTriggerRuntime(settings);
-      return triggers;
-    },
-    events: forgivingSink(bus ? eventBridgeSink(bus, region) : discardEvents),
-    // Only the AWS deployment registers datasets in Glue; a function without the prefix has no part in it.
-    catalog: settings.athena.glueDatabasePrefix === undefined ? noCatalogHooks : glueCatalogHooks,
-    secrets: secretsManager(settings),
-    clock: systemClock,
-  };
+    Object.fromEntries(
+      portsOf(adapters).map((name) => [name, port(adapters[name] as Adapter<typeof name>)]),
+    ) as { [K in PortName]?: () => Platform[K] },
+  );
 }

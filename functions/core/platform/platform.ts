@@ -4,13 +4,17 @@
  * when a Lambda starts or by `createLocalPlatform()` (local/platform.ts) when the host starts, and
  * every handler invocation runs on it (`runOn`); services ask for the port they need with
  * `platform()`. No module picks its own adapter.
+ *
+ * Each Lambda entry declares the ports it uses (`onAws` in platform/lambda.ts): on AWS only those
+ * adapters are built (and bundled), and a host runs the entry's handler on a view of its platform
+ * with only those ports (`restrictTo`), so a port used but not declared fails on both hosts.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Stores } from '../clients.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { EventSink } from '../events.ts';
 import type { QueryEngine } from '../query/engine.ts';
 import type { Settings } from '../settings.ts';
+import type { Stores } from '../table-clients.ts';
 import type { Manifest } from '../tables/manifest.ts';
 import type { TriggerRuntime } from '../triggers/runtime.ts';
 
@@ -57,6 +61,103 @@ export interface Platform {
   readonly catalog: CatalogHooks;
   readonly secrets: Secrets;
   readonly clock: Clock;
+}
+
+/** The ports a function declares (settings and the clock are always there). */
+export const PORT_NAMES = [
+  'stores',
+  'engine',
+  'queryEngine',
+  'triggers',
+  'events',
+  'catalog',
+  'secrets',
+] as const;
+
+export type PortName = (typeof PORT_NAMES)[number];
+
+/** What a function is told when it uses a port its entry did not declare. */
+export class MissingPortError extends Error {
+  constructor(port: PortName, declared: readonly PortName[]) {
+    super(
+      `This function was not given the ${port} port (it declares ${declared.length > 0 ? declared.join(', ') : 'none'}): ` +
+        `name the ${port} adapter in its entry's onAws({ ... })`,
+    );
+    this.name = 'MissingPortError';
+  }
+}
+
+/** A platform whose ports come from `ports` by getter; any other port throws MissingPortError. */
+export function platformOf(
+  settings: Settings,
+  ports: { readonly [K in PortName]?: () => Platform[K] },
+  clock: Clock = systemClock,
+): Platform {
+  const declared = PORT_NAMES.filter((name) => ports[name] !== undefined);
+  const view = { settings, clock } as Platform;
+  for (const name of PORT_NAMES) {
+    const get = ports[name];
+    Object.defineProperty(view, name, {
+      enumerable: true,
+      get:
+        get ??
+        (() => {
+          throw new MissingPortError(name, declared);
+        }),
+    });
+  }
+  return Object.freeze(view);
+}
+
+/**
+ * What a function declares: the ports it uses and, for some, how it narrows the host's port (a
+ * function given the table alone sees the host's stores without the data bucket).
+ */
+export interface PortDeclaration {
+  readonly ports: readonly PortName[];
+  readonly narrow?: { readonly [K in PortName]?: (port: Platform[K]) => Platform[K] };
+}
+
+/** The platform each restricted view was made from, so a view of a view sees the whole platform. */
+const wholeOf = new WeakMap<Platform, Platform>();
+/** The views of each platform by declaration, so a function sees the same view on every call. */
+const viewsOf = new WeakMap<Platform, WeakMap<PortDeclaration, Platform>>();
+
+/**
+ * `on` seen through what a function declares: its settings, clock and its ports (narrowed as it
+ * says), and an error naming the port for any other. A host that runs a function's handler on its
+ * own platform (the local host) runs it on this view, so that an entry that forgets a port it uses
+ * fails there as it would on AWS.
+ */
+export function restrictTo(on: Platform, declared: PortDeclaration): Platform {
+  const whole = wholeOf.get(on) ?? on;
+  let views = viewsOf.get(whole);
+  if (!views) {
+    views = new WeakMap();
+    viewsOf.set(whole, views);
+  }
+  let view = views.get(declared);
+  if (!view) {
+    const port = <K extends PortName>(name: K) => {
+      const narrow = declared.narrow?.[name] as ((port: Platform[K]) => Platform[K]) | undefined;
+      if (!narrow) return () => whole[name];
+      let narrowed: Platform[K] | undefined;
+      return () => {
+        narrowed ??= narrow(whole[name]);
+        return narrowed;
+      };
+    };
+    view = platformOf(
+      whole.settings,
+      Object.fromEntries(
+        PORT_NAMES.filter((name) => declared.ports.includes(name)).map((name) => [name, port(name)]),
+      ),
+      whole.clock,
+    );
+    wholeOf.set(view, whole);
+    views.set(declared, view);
+  }
+  return view;
 }
 
 export const noCatalogHooks: CatalogHooks = {

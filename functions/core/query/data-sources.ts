@@ -5,7 +5,7 @@
  * locally encrypted with the host's key, AES-256-GCM, `encryptLocal`).
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { getItem, type Item, putNew, queryAll } from '../db.ts';
 import { ConflictError } from '../errors.ts';

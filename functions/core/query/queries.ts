@@ -4,7 +4,7 @@
  * go to the engine, which reports back through records.ts.
  */
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { hasRole } from '../auth/principal.ts';
 import { AppError, BadStateError, NotFoundError, ValidationError } from '../errors.ts';

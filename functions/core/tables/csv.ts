@@ -9,7 +9,6 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { open, rm } from 'node:fs/promises';
-import iconv from 'iconv-lite';
 import { ValidationError } from '../errors.ts';
 import type { ColumnType } from '../type-map.ts';
 
@@ -920,7 +919,12 @@ export async function checkUtf8(path: string): Promise<Utf8Check> {
  * On failure the partial target is removed.
  */
 async function decodeCp949(source: string, target?: string): Promise<number | undefined> {
-  const decoder = iconv.getDecoder('cp949');
+  // WHATWG's euc-kr is windows-949 (CP949); Node's full ICU decodes it.
+  const textDecoder = new TextDecoder('euc-kr');
+  const decoder = {
+    write: (bytes: Uint8Array) => textDecoder.decode(bytes, { stream: true }),
+    end: () => textDecoder.decode(),
+  };
   const lines = new LineCounter();
   const out = target ? await open(target, 'w') : undefined;
   let failedAt: number | undefined;
