@@ -3,6 +3,7 @@
  * - field types: the Data Flow types a pipeline node declares (`FieldType`, pipelines/model.ts);
  * - column types: the six types a dataset column is stored as (`ColumnType`);
  * - DuckDB types: what the engine computes with, as DESCRIBE prints them;
+ * - Trino types: what a stage on Athena computes with (`trinoTypeOfField`);
  * - SQL types: Trino/Athena names, as the query API shows result columns;
  * - Glue types: Hive names in a dataset's Glue table.
  *
@@ -42,6 +43,39 @@ const DUCKDB_TYPE_OF_FIELD: Record<FieldType, string> = {
 /** The DuckDB type a field type is stored as. `array`, `map` and `struct` are JSON text. */
 export function duckDbTypeOfField(t: FieldType): string {
   return DUCKDB_TYPE_OF_FIELD[t];
+}
+
+const TRINO_TYPE_OF_FIELD: Record<FieldType, string> = {
+  boolean: 'BOOLEAN',
+  tinyint: 'TINYINT',
+  smallint: 'SMALLINT',
+  int: 'INTEGER',
+  bigint: 'BIGINT',
+  // Trino's 32-bit float is REAL (it has no FLOAT type name).
+  float: 'REAL',
+  double: 'DOUBLE',
+  decimal: 'DECIMAL(38,10)',
+  string: 'VARCHAR',
+  char: 'VARCHAR',
+  varchar: 'VARCHAR',
+  date: 'DATE',
+  // Trino's bare TIMESTAMP is TIMESTAMP(3): microseconds, as DuckDB keeps them, need the precision.
+  datetime: 'TIMESTAMP(6)',
+  timestamp: 'TIMESTAMP(6)',
+  timestampwithtimezone: 'TIMESTAMP(6) WITH TIME ZONE',
+  binary: 'VARBINARY',
+  // Complex values are carried as JSON text, as on DuckDB.
+  array: 'VARCHAR',
+  map: 'VARCHAR',
+  struct: 'VARCHAR',
+};
+
+/**
+ * The Trino (Athena engine v3) type a field type is computed as: the same values as
+ * `duckDbTypeOfField`, under Trino's names. `array`, `map` and `struct` are JSON text.
+ */
+export function trinoTypeOfField(t: FieldType): string {
+  return TRINO_TYPE_OF_FIELD[t];
 }
 
 /** The field type of a DuckDB type name as DESCRIBE prints it. */

@@ -1,5 +1,5 @@
 /** SOURCE_CATALOG: the current version of a Sluice dataset, optionally projected and cast. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Field, PipelineNode } from '../model.ts';
 import { copyFields, projectOutput } from './columns.ts';
 import { NO_INPUTS, type NodeDefinition, nodeAs } from './definition.ts';

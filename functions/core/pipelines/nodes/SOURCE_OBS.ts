@@ -1,5 +1,5 @@
 /** SOURCE_OBS: the objects under an S3 prefix, as CSV, JSON, NDJSON or Parquet with declared columns. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isPlainKey, PLAIN_KEY_MESSAGE } from '../../object-keys.ts';
 import { sqlIdent, sqlString } from '../../sql.ts';
 import { duckDbTypeOfField } from '../../type-map.ts';

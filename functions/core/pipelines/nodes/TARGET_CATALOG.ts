@@ -1,12 +1,12 @@
 /** TARGET_CATALOG: publishes its input as a new version of a dataset (created when missing). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { sqlIdent } from '../../sql.ts';
 import type { Column } from '../../tables/csv.ts';
 import { columnTypeOfDuckDb, duckDbTypeOfColumn } from '../../type-map.ts';
 import { type NodeDefinition, ONE_INPUT } from './definition.ts';
 import { common, fieldRefOrName, text, UPDATE_TYPES, upperEnum } from './schema-parts.ts';
 import { parquetRelation } from './sql-parts.ts';
-import { targetOutput, targetSql } from './targets.ts';
+import { targetAthenaSql, targetOutput, targetSql } from './targets.ts';
 
 const schema = z.looseObject({
   ...common('TARGET_CATALOG'),
@@ -32,6 +32,7 @@ const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
   schema,
   output: (node, [input], ctx) => targetOutput(node, input, ctx),
   sql: targetSql,
+  athenaSql: targetAthenaSql,
   target: {
     async write(node, ctx) {
       const collection = await ctx.findCollection(node.database);

@@ -1,11 +1,11 @@
 /** TARGET_OBS: writes its input as one CSV, JSON or Parquet file under an S3 prefix. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isPlainKey, PLAIN_KEY_MESSAGE } from '../../object-keys.ts';
 import type { PipelineNode } from '../model.ts';
 import { type NodeDefinition, nodeAs, ONE_INPUT } from './definition.ts';
 import { prefixDir, type TargetFile } from './hooks.ts';
 import { common, fieldRefOrName, regionNo, text, UPDATE_TYPES, upperEnum } from './schema-parts.ts';
-import { targetOutput, targetSql } from './targets.ts';
+import { targetAthenaSql, targetOutput, targetSql } from './targets.ts';
 
 const schema = z.looseObject({
   ...common('TARGET_OBS'),
@@ -46,6 +46,7 @@ const TARGET_OBS: NodeDefinition<TargetObsNode> = {
   schema,
   output: (node, [input], ctx) => targetOutput(node, input, ctx),
   sql: targetSql,
+  athenaSql: targetAthenaSql,
   target: {
     file: fileOf,
     async write(node, ctx) {

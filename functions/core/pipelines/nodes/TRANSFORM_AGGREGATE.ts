@@ -1,5 +1,5 @@
 /** TRANSFORM_AGGREGATE: groups rows by columns and computes SUM, AVG, MAX, MIN and counts. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { sqlIdent } from '../../sql.ts';
 import { duckDbTypeOfField } from '../../type-map.ts';
 import type { Field, FieldType } from '../model.ts';
@@ -8,6 +8,7 @@ import { type NodeDefinition, ONE_INPUT } from './definition.ts';
 import { INTEGER_TYPES, typeFamily } from './field-types.ts';
 import { columnName, common, nameOrRef, upperEnum } from './schema-parts.ts';
 import { onlyInput, typeOf } from './sql-parts.ts';
+import { trinoIdent, trinoSum } from './trino.ts';
 
 const AGGREGATE_FUNCTIONS = ['SUM', 'AVG', 'MAX', 'MIN', 'COUNT', 'COUNT_DISTINCT'] as const;
 type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number];
@@ -57,6 +58,7 @@ const TRANSFORM_AGGREGATE: NodeDefinition<AggregateNode> = {
   type: 'TRANSFORM_AGGREGATE',
   kind: 'transform',
   arity: ONE_INPUT,
+  reduces: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;
@@ -129,6 +131,37 @@ const TRANSFORM_AGGREGATE: NodeDefinition<AggregateNode> = {
           expr = `${a.function.toLowerCase()}(${col})`;
       }
       return `${expr} AS ${sqlIdent(a.resultName)}`;
+    });
+    const list = [...groups, ...results].join(', ');
+    if (groups.length === 0) return `SELECT ${list} FROM ${input.relation}`;
+    return `SELECT ${list} FROM ${input.relation} GROUP BY ${groups.join(', ')} ORDER BY ${groups.join(', ')}`;
+  },
+  athenaSql(node, inputs) {
+    // The same query; only SUM differs (see trinoSum). Like sql(), it runs on unknown columns,
+    // SUM then keeping Trino's own result type.
+    const input = onlyInput(inputs);
+    const groups = node.groupByList.map(trinoIdent);
+    const results = node.aggregateFieldList.map((a) => {
+      const col = a.name === '*' ? '*' : trinoIdent(a.name);
+      let expr: string;
+      switch (a.function) {
+        case 'COUNT':
+          expr = `count(${col})`;
+          break;
+        case 'COUNT_DISTINCT':
+          expr = `count(DISTINCT ${col})`;
+          break;
+        case 'AVG':
+          // Trino averages DECIMAL as DECIMAL and REAL as REAL.
+          expr = `CAST(avg(${col}) AS DOUBLE)`;
+          break;
+        case 'SUM':
+          expr = trinoSum(col, a.name === '*' ? undefined : typeOf(input.fields, a.name));
+          break;
+        default:
+          expr = `${a.function.toLowerCase()}(${col})`;
+      }
+      return `${expr} AS ${trinoIdent(a.resultName)}`;
     });
     const list = [...groups, ...results].join(', ');
     if (groups.length === 0) return `SELECT ${list} FROM ${input.relation}`;

@@ -1,5 +1,5 @@
 /** TRANSFORM_DEFINE: casts columns to new types, optionally renaming them. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { sqlIdent } from '../../sql.ts';
 import { duckDbTypeOfField } from '../../type-map.ts';
 import { checkUnique, column, copyFields } from './columns.ts';
@@ -7,6 +7,7 @@ import { type NodeDefinition, ONE_INPUT } from './definition.ts';
 import { castable } from './field-types.ts';
 import { columnName, common, fieldTypeSchema } from './schema-parts.ts';
 import { onlyInput } from './sql-parts.ts';
+import { listedColumns, trinoCast, trinoIdent } from './trino.ts';
 
 const schema = z.looseObject({
   ...common('TRANSFORM_DEFINE'),
@@ -69,6 +70,17 @@ const TRANSFORM_DEFINE: NodeDefinition<DefineNode> = {
     if (renames.length === 0) return cast;
     const list = renames.map((d) => `${sqlIdent(d.name)} AS ${sqlIdent(d.newName as string)}`).join(', ');
     return `SELECT * RENAME (${list}) FROM (${cast})`;
+  },
+  athenaSql(node, inputs) {
+    // `* REPLACE` and `* RENAME` in one list: every input column in place, defined ones cast.
+    const input = onlyInput(inputs);
+    const names = node.defineFieldList.map((d) => d.name);
+    const list = listedColumns('TRANSFORM_DEFINE', input, names).map((f) => {
+      const d = node.defineFieldList.find((d) => d.name === f.name);
+      if (!d) return trinoIdent(f.name);
+      return `${trinoCast(trinoIdent(f.name), d.newType, f.type)} AS ${trinoIdent(d.newName ?? f.name)}`;
+    });
+    return `SELECT ${list.join(', ')} FROM ${input.relation}`;
   },
 };
 

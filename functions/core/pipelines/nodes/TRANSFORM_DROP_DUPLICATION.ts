@@ -1,10 +1,11 @@
 /** TRANSFORM_DROP_DUPLICATION: keeps the first row of each key (or of each whole row), in input order. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { sqlIdent } from '../../sql.ts';
 import { checkColumns, copyFields } from './columns.ts';
 import { type NodeDefinition, ONE_INPUT } from './definition.ts';
 import { common, nameOrRef } from './schema-parts.ts';
 import { onlyInput } from './sql-parts.ts';
+import { listedColumns, trinoIdent } from './trino.ts';
 
 const schema = z.looseObject({
   ...common('TRANSFORM_DROP_DUPLICATION'),
@@ -20,6 +21,7 @@ const TRANSFORM_DROP_DUPLICATION: NodeDefinition<DropDuplicationNode> = {
   type: 'TRANSFORM_DROP_DUPLICATION',
   kind: 'transform',
   arity: ONE_INPUT,
+  reduces: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;
@@ -40,6 +42,20 @@ const TRANSFORM_DROP_DUPLICATION: NodeDefinition<DropDuplicationNode> = {
     const KEY = sqlIdent('__sluice_key');
     const numbered = `SELECT *, ${IN} AS ${KEY}, row_number() OVER () AS ${ROW} FROM ${relation} AS ${IN}`;
     return `SELECT * EXCLUDE (${ROW}, ${KEY}) FROM (${numbered}) ${first(KEY)}`;
+  },
+  athenaSql(node, inputs) {
+    // Trino has neither QUALIFY nor `* EXCLUDE`: rank rows in a subquery, filter outside it and
+    // list the input's columns. Whole rows partition by every column (NULLs group together, as
+    // in DuckDB's row struct).
+    const input = onlyInput(inputs);
+    const fields = listedColumns('TRANSFORM_DROP_DUPLICATION', input, node.dropFieldList);
+    const keys = node.dropFieldList.length > 0 ? node.dropFieldList : fields.map((f) => f.name);
+    const columns = fields.map((f) => trinoIdent(f.name)).join(', ');
+    const RANK = trinoIdent('__sluice_rank');
+    const numbered = `SELECT *, row_number() OVER () AS ${ROW} FROM ${input.relation}`;
+    const partition = keys.length > 0 ? `PARTITION BY ${keys.map(trinoIdent).join(', ')} ` : '';
+    const ranked = `SELECT *, row_number() OVER (${partition}ORDER BY ${ROW}) AS ${RANK} FROM (${numbered}) AS ${trinoIdent('__sluice_numbered')}`;
+    return `SELECT ${columns} FROM (${ranked}) AS ${trinoIdent('__sluice_ranked')} WHERE ${RANK} = 1 ORDER BY ${ROW}`;
   },
 };
 

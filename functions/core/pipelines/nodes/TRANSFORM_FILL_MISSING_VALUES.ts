@@ -1,11 +1,12 @@
 /** TRANSFORM_FILL_MISSING_VALUES: replaces nulls in the listed columns with a default of the column's type. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { sqlIdent } from '../../sql.ts';
 import { checkUnique, column, copyFields } from './columns.ts';
 import { type NodeDefinition, ONE_INPUT } from './definition.ts';
 import { literalSql, typedLiteral } from './literals.ts';
 import { columnName, common, defaultValueSchema } from './schema-parts.ts';
 import { onlyInput, typeOf } from './sql-parts.ts';
+import { listedColumns, trinoIdent } from './trino.ts';
 
 const schema = z.looseObject({
   ...common('TRANSFORM_FILL_MISSING_VALUES'),
@@ -50,6 +51,18 @@ const TRANSFORM_FILL_MISSING_VALUES: NodeDefinition<FillMissingValuesNode> = {
       })
       .join(', ');
     return `SELECT * REPLACE (${list}) FROM ${input.relation}`;
+  },
+  athenaSql(node, inputs) {
+    // `* REPLACE` spelled out: every input column in place, filled ones through COALESCE with a
+    // default of exactly the column's type.
+    const input = onlyInput(inputs);
+    const names = node.missingValueFieldList.map((m) => m.name);
+    const list = listedColumns('TRANSFORM_FILL_MISSING_VALUES', input, names).map((f) => {
+      const col = trinoIdent(f.name);
+      const m = node.missingValueFieldList.find((m) => m.name === f.name);
+      return m ? `COALESCE(${col}, ${literalSql(m.defaultValue, f.type, 'assign', 'trino')}) AS ${col}` : col;
+    });
+    return `SELECT ${list.join(', ')} FROM ${input.relation}`;
   },
 };
 

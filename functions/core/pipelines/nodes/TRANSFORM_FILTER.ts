@@ -1,5 +1,5 @@
 /** TRANSFORM_FILTER: keeps the rows that meet all (AND) or any (OR) of its conditions. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { sqlIdent } from '../../sql.ts';
 import type { FieldType } from '../model.ts';
 import { column, copyFields } from './columns.ts';
@@ -10,10 +10,12 @@ import {
   columnName,
   common,
   OPERATORS,
+  type Scalar,
   scalarSchema,
   upperEnum,
 } from './schema-parts.ts';
 import { OPERATOR_SQL, onlyInput, typeOf } from './sql-parts.ts';
+import { knownType } from './trino.ts';
 
 const schema = z.looseObject({
   ...common('TRANSFORM_FILTER'),
@@ -33,14 +35,21 @@ const schema = z.looseObject({
 
 export type FilterNode = z.output<typeof schema>;
 
-function condition(cond: FilterNode['filterConditionList'][number], type: FieldType | undefined): string {
+type Condition = FilterNode['filterConditionList'][number];
+
+/** One condition; `literal` writes a non-null value in the engine's dialect. */
+function conditionWith(cond: Condition, literal: (value: Scalar) => string): string {
   const col = sqlIdent(cond.name);
   if (cond.value === null) {
     if (cond.operator === 'EQ') return `${col} IS NULL`;
     if (cond.operator === 'NE') return `${col} IS NOT NULL`;
     throw new Error(`null can only be compared with EQ or NE, not ${cond.operator}`);
   }
-  return `${col} ${OPERATOR_SQL[cond.operator]} ${literalSql(cond.value, type, 'compare')}`;
+  return `${col} ${OPERATOR_SQL[cond.operator]} ${literal(cond.value)}`;
+}
+
+function condition(cond: Condition, type: FieldType | undefined): string {
+  return conditionWith(cond, (value) => literalSql(value, type, 'compare'));
 }
 
 const TRANSFORM_FILTER: NodeDefinition<FilterNode> = {
@@ -76,6 +85,19 @@ const TRANSFORM_FILTER: NodeDefinition<FilterNode> = {
     const where = node.filterConditionList
       .map((cond) => `(${condition(cond, typeOf(input.fields, cond.name))})`)
       .join(joiner);
+    return `SELECT * FROM ${input.relation} WHERE ${where}`;
+  },
+  athenaSql(node, inputs) {
+    // The same WHERE; Trino converts no text to numbers or dates on comparison, so a value is
+    // always written as a literal of its column's type (a null check needs no type).
+    const input = onlyInput(inputs);
+    const where = node.filterConditionList
+      .map((cond) => {
+        const literal = (value: Scalar) =>
+          literalSql(value, knownType('TRANSFORM_FILTER', input, cond.name), 'compare', 'trino');
+        return `(${conditionWith(cond, literal)})`;
+      })
+      .join(` ${node.filterType} `);
     return `SELECT * FROM ${input.relation} WHERE ${where}`;
   },
 };

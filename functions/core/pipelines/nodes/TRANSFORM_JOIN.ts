@@ -1,5 +1,5 @@
 /** TRANSFORM_JOIN: joins its left and right parents on a list of column conditions. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { alwaysCheck } from '../../schemas.ts';
 import { sqlIdent } from '../../sql.ts';
 import { type Field, type FieldType, nodeKey } from '../model.ts';
@@ -17,6 +17,7 @@ import {
   upperEnum,
 } from './schema-parts.ts';
 import { inputOf, OPERATOR_SQL } from './sql-parts.ts';
+import { knownColumns, trinoIdent } from './trino.ts';
 
 const schema = z
   .looseObject({
@@ -139,6 +140,27 @@ const TRANSFORM_JOIN: NodeDefinition<JoinNode> = {
             .map((c) => `${c.side === 'left' ? L : R}.${sqlIdent(c.source)} AS ${sqlIdent(c.name)}`)
             .join(', ')
         : `${L}.*, ${R}.*`;
+    return `SELECT ${columns} FROM ${left.relation} AS ${L} ${JOIN_SQL[node.joinType]} ${right.relation} AS ${R} ON ${on}`;
+  },
+  athenaSql(node, inputs) {
+    // The same join; Trino would keep two columns of one name where DuckDB makes `id_1`, so the
+    // columns (renamed with the prefix) are always listed and must be known.
+    const left = inputOf(inputs, node.leftNodeId);
+    const right = inputOf(inputs, node.rightNodeId);
+    const L = trinoIdent('__sluice_left');
+    const R = trinoIdent('__sluice_right');
+    let on = '';
+    node.joinConditionList.forEach((cond, i) => {
+      const term = `${L}.${trinoIdent(cond.leftField)} ${OPERATOR_SQL[cond.joinOperator]} ${R}.${trinoIdent(cond.rightField)}`;
+      on = i === 0 ? `(${term})` : `(${on} ${cond.conditionOperator === 'OR' ? 'OR' : 'AND'} ${term})`;
+    });
+    const columns = joinColumns(
+      knownColumns('TRANSFORM_JOIN', left),
+      knownColumns('TRANSFORM_JOIN', right),
+      joinPrefix(node),
+    )
+      .map((c) => `${c.side === 'left' ? L : R}.${trinoIdent(c.source)} AS ${trinoIdent(c.name)}`)
+      .join(', ');
     return `SELECT ${columns} FROM ${left.relation} AS ${L} ${JOIN_SQL[node.joinType]} ${right.relation} AS ${R} ON ${on}`;
   },
 };

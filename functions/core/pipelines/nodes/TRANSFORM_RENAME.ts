@@ -1,10 +1,11 @@
 /** TRANSFORM_RENAME: gives columns new names, keeping their order and types. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { sqlIdent } from '../../sql.ts';
 import { checkUnique, column, copyFields } from './columns.ts';
 import { type NodeDefinition, ONE_INPUT } from './definition.ts';
 import { columnName, common } from './schema-parts.ts';
 import { onlyInput } from './sql-parts.ts';
+import { listedColumns, trinoIdent } from './trino.ts';
 
 const schema = z.looseObject({
   ...common('TRANSFORM_RENAME'),
@@ -51,6 +52,16 @@ const TRANSFORM_RENAME: NodeDefinition<RenameNode> = {
   sql(node, inputs) {
     const list = node.renameFieldList.map((r) => `${sqlIdent(r.name)} AS ${sqlIdent(r.newName)}`).join(', ');
     return `SELECT * RENAME (${list}) FROM ${onlyInput(inputs).relation}`;
+  },
+  athenaSql(node, inputs) {
+    // `* RENAME` spelled out: every input column in place, renamed ones under their new name.
+    const input = onlyInput(inputs);
+    const names = node.renameFieldList.map((r) => r.name);
+    const list = listedColumns('TRANSFORM_RENAME', input, names).map((f) => {
+      const r = node.renameFieldList.find((r) => r.name === f.name);
+      return r ? `${trinoIdent(f.name)} AS ${trinoIdent(r.newName)}` : trinoIdent(f.name);
+    });
+    return `SELECT ${list.join(', ')} FROM ${input.relation}`;
   },
 };
 

@@ -1,9 +1,10 @@
 /** TRANSFORM_SELECT: keeps the listed columns, in the listed order. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { projectOutput } from './columns.ts';
 import { type NodeDefinition, ONE_INPUT } from './definition.ts';
 import { common, fieldRefOrName } from './schema-parts.ts';
 import { onlyInput, projection } from './sql-parts.ts';
+import { trinoProjection } from './trino.ts';
 
 const schema = z.looseObject({
   ...common('TRANSFORM_SELECT'),
@@ -26,6 +27,14 @@ const TRANSFORM_SELECT: NodeDefinition<SelectNode> = {
   },
   sql(node, inputs) {
     return `SELECT ${projection(node.fieldList.map((f) => ({ name: f.name })))} FROM ${onlyInput(inputs).relation}`;
+  },
+  athenaSql(node, inputs) {
+    // Names only, as on DuckDB (a type here describes, it does not cast): unknown input
+    // columns are fine.
+    return `SELECT ${trinoProjection(
+      node.fieldList.map((f) => ({ name: f.name })),
+      null,
+    )} FROM ${onlyInput(inputs).relation}`;
   },
 };
 

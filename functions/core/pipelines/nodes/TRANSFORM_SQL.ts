@@ -1,5 +1,12 @@
-/** TRANSFORM_SQL: a query the user wrote over its inputs, each given a name. */
-import { z } from 'zod';
+/**
+ * TRANSFORM_SQL: a query the user wrote over its inputs, each given a name.
+ *
+ * The query runs as written on its stage's engine, so its dialect is that engine's: DuckDB SQL
+ * on the DuckDB engine (the default) and Trino SQL (Athena engine v3) on the Athena engine.
+ * Either way its inputs are named by `sourceNameList` through a WITH clause, and the validation
+ * shape check (statement.ts) is the same.
+ */
+import * as z from 'zod';
 import { alwaysCheck } from '../../schemas.ts';
 import { sqlIdent } from '../../sql.ts';
 import { nodeKey } from '../model.ts';
@@ -7,6 +14,7 @@ import type { NodeDefinition } from './definition.ts';
 import { common, idSchema, isId, listedParents } from './schema-parts.ts';
 import { inputOf } from './sql-parts.ts';
 import { scanStatement } from './statement.ts';
+import { trinoIdent } from './trino.ts';
 
 const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -81,6 +89,16 @@ const TRANSFORM_SQL: NodeDefinition<SqlNode> = {
       .join(', ');
     // The user's query is a subquery, so it may start with its own WITH.
     return `WITH ${names}\nSELECT * FROM (\n${scanned.body}\n) AS ${sqlIdent('__sluice_sql')}`;
+  },
+  athenaSql(node, inputs) {
+    // The same wrapping: Trino reads a WITH inside a subquery too, and `SELECT *` over an input
+    // needs no known columns.
+    const scanned = scanStatement(node.sql);
+    if ('error' in scanned) throw new Error(`sql ${scanned.error}`);
+    const names = node.sourceNameList
+      .map((s) => `${trinoIdent(s.newName)} AS (SELECT * FROM ${inputOf(inputs, s.parentId).relation})`)
+      .join(', ');
+    return `WITH ${names}\nSELECT * FROM (\n${scanned.body}\n) AS ${trinoIdent('__sluice_sql')}`;
   },
 };
 

@@ -1,11 +1,12 @@
 /** TRANSFORM_UNION: stacks the rows of 2 to 10 inputs with the same column names. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Field, nodeKey } from '../model.ts';
 import { copyFields } from './columns.ts';
 import type { NodeDefinition } from './definition.ts';
 import { commonType } from './field-types.ts';
 import { common, upperEnum } from './schema-parts.ts';
 import { projection } from './sql-parts.ts';
+import { knownColumns, trinoProjection } from './trino.ts';
 
 const schema = z.looseObject({
   ...common('TRANSFORM_UNION'),
@@ -75,6 +76,17 @@ const TRANSFORM_UNION: NodeDefinition<UnionNode> = {
       return inputs.map((i) => `SELECT ${list} FROM ${i.relation}`).join(`\n${op}\n`);
     }
     return inputs.map((i) => `SELECT * FROM ${i.relation}`).join(`\n${op} BY NAME\n`);
+  },
+  athenaSql(node, inputs) {
+    // Trino has no UNION BY NAME: each input lists the columns in the first input's order, cast
+    // to the common type, so the columns must be known.
+    const fields = inputs.map((i) => knownColumns('TRANSFORM_UNION', i));
+    const result = unionColumns(node, fields);
+    if ('problems' in result) throw new Error(result.problems.join('; '));
+    const op = node.unionType === 'ALL' ? 'UNION ALL' : 'UNION DISTINCT';
+    return inputs
+      .map((i, n) => `SELECT ${trinoProjection(result.fields, fields[n] ?? null)} FROM ${i.relation}`)
+      .join(`\n${op}\n`);
   },
 };
 

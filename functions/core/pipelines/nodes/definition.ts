@@ -10,6 +10,9 @@
  *   TRANSFORM_SQL): it then relies on DuckDB star modifiers and untyped literals. Known columns
  *   still give better results in two places: TRANSFORM_JOIN renames colliding right-hand columns
  *   with its prefix (DuckDB's own `id_1` otherwise), and SUM is cast to its declared type.
+ * - `athenaSql()` is the same SELECT in Trino's dialect (helpers in trino.ts). Trino has no star
+ *   modifiers, so a node whose DuckDB SQL uses them lists its columns there instead and throws an
+ *   AthenaSqlError when an input's columns are unknown.
  */
 import type { z } from 'zod';
 import type { Field, NodeKind, PipelineNode } from '../model.ts';
@@ -18,7 +21,10 @@ import type { SourceHooks, TargetHooks } from './hooks.ts';
 /** One input of a node at run time. */
 export interface NodeInput {
   nodeId: string;
-  /** A SQL expression usable after FROM: `read_parquet([...])` or a quoted view name. */
+  /**
+   * A SQL expression usable after FROM: for `sql()` `read_parquet([...])` or a quoted view name,
+   * for `athenaSql()` a Trino table reference such as `"run_db"."n_2"`.
+   */
   relation: string;
   fields: Field[] | null;
 }
@@ -43,6 +49,12 @@ export interface NodeDefinition<N extends PipelineNode> {
    */
   rowWise?: true;
   /**
+   * Transforms whose output is usually far smaller than their input (aggregate, drop-duplication):
+   * the step worker keeps their output in DuckDB's memory instead of a view, so that counting,
+   * sampling and reading it downstream do not compute it again.
+   */
+  reduces?: true;
+  /**
    * Where a source reads or a target writes: objects under a bucket prefix (`bucketName`,
    * checked against the allowed buckets) or a catalog dataset (`database` and `table`, resolved
    * at validation). Transforms have none.
@@ -58,8 +70,16 @@ export interface NodeDefinition<N extends PipelineNode> {
   /** Transforms and targets: one SELECT producing the output. */
   sql?(node: N, inputs: NodeInput[]): string;
   /**
+   * Transforms and targets: one Athena (Trino) SELECT producing the same rows, column names and
+   * types as `sql()` on DuckDB (for a target: the rows it writes), over inputs whose `relation`
+   * is a Trino table reference. Sources have none: the engine reads them through external
+   * tables. Throws an AthenaSqlError when the node needs input columns that are unknown.
+   */
+  athenaSql?(node: N, inputs: NodeInput[]): string;
+  /**
    * SQL text the user wrote in a field of this node, which must parse as one SELECT on its own
-   * before it runs (the step worker checks it with DuckDB's parser).
+   * before it runs (the step worker checks it with DuckDB's parser). It is written in the
+   * dialect of the engine its stage runs on: DuckDB's, or Trino's on Athena.
    */
   userSql?(node: N): { field: string; sql: string };
   /** Fields the API echoes differently from how they are parsed (merged over the node). */

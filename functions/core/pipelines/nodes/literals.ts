@@ -1,10 +1,14 @@
 /** Literal values a user typed (filter values, fill defaults) as SQL of a column's type. */
 import { sqlString } from '../../sql.ts';
 import { isDateValue, isTimestampValue } from '../../tables/csv.ts';
-import { duckDbTypeOfField } from '../../type-map.ts';
+import { duckDbTypeOfField, trinoTypeOfField } from '../../type-map.ts';
 import type { FieldType } from '../model.ts';
 import { typeFamily } from './field-types.ts';
 import type { Scalar } from './schema-parts.ts';
+import { trinoBinaryLiteral, trinoDecimalText, trinoTimestampText, trinoZoneText } from './trino.ts';
+
+/** Which engine's SQL a literal is written for: DuckDB (`sql()`) or Athena/Trino (`athenaSql()`). */
+export type SqlDialect = 'duckdb' | 'trino';
 
 const NUMBER_RE = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 const WHOLE_RE = /^[+-]?[0-9]+$/;
@@ -26,12 +30,27 @@ function isTimestampTzValue(value: string): boolean {
   return isTimestampValue(ZONED_RE.exec(value)?.[1] ?? value);
 }
 
+/** The timestamp-with-zone text as Trino's CAST reads it (`+HH:MM` after a space). */
+function trinoTimestampTzText(text: string): string {
+  const base = ZONED_RE.exec(text)?.[1];
+  if (base === undefined) return trinoTimestampText(text);
+  return `${trinoTimestampText(base)} ${trinoZoneText(text.slice(base.length))}`;
+}
+
 /**
  * A literal as SQL typed for a column of type `type`, or why it does not fit. `compare` keeps
  * numeric comparisons exact (`1.5` against an int column compares as a double); `assign`
- * produces a value of exactly the column type (COALESCE defaults).
+ * produces a value of exactly the column type (COALESCE defaults). In the `trino` dialect the
+ * same value is written with Trino's type names and in text Trino's CAST reads.
  */
-export function typedLiteral(value: Scalar, type: FieldType, mode: 'compare' | 'assign'): LiteralResult {
+export function typedLiteral(
+  value: Scalar,
+  type: FieldType,
+  mode: 'compare' | 'assign',
+  dialect: SqlDialect = 'duckdb',
+): LiteralResult {
+  const trino = dialect === 'trino';
+  const typeName = trino ? trinoTypeOfField : duckDbTypeOfField;
   const cast = (text: string, to: string) => ({ sql: `CAST(${sqlString(text)} AS ${to})` });
   switch (typeFamily(type)) {
     case 'string':
@@ -42,13 +61,13 @@ export function typedLiteral(value: Scalar, type: FieldType, mode: 'compare' | '
       const range = INTEGER_RANGE[type];
       if (range) {
         const whole = WHOLE_RE.test(text) && BigInt(text) >= range[0] && BigInt(text) <= range[1];
-        if (whole) return cast(text, duckDbTypeOfField(type));
+        if (whole) return cast(text, typeName(type));
         if (mode === 'assign') return { error: `${shown(value)} is not a whole number that fits ${type}` };
         return cast(text, 'DOUBLE');
       }
       if (type === 'decimal' && /^[+-]?[0-9]{0,28}(?:\.[0-9]{0,10})?$/.test(text))
-        return cast(text, 'DECIMAL(38,10)');
-      return cast(text, mode === 'assign' ? duckDbTypeOfField(type) : 'DOUBLE');
+        return cast(trino ? trinoDecimalText(text) : text, 'DECIMAL(38,10)');
+      return cast(text, mode === 'assign' ? typeName(type) : 'DOUBLE');
     }
     case 'boolean': {
       const t = String(value).trim().toLowerCase();
@@ -64,18 +83,19 @@ export function typedLiteral(value: Scalar, type: FieldType, mode: 'compare' | '
           : { error: `${shown(value)} is not a date (YYYY-MM-DD)` };
       }
       if (type === 'timestampwithtimezone') {
-        return isTimestampTzValue(text)
-          ? cast(text, 'TIMESTAMPTZ')
-          : { error: `${shown(value)} is not a timestamp (YYYY-MM-DD HH:MM:SS with an optional zone)` };
+        if (!isTimestampTzValue(text)) {
+          return { error: `${shown(value)} is not a timestamp (YYYY-MM-DD HH:MM:SS with an optional zone)` };
+        }
+        return trino ? cast(trinoTimestampTzText(text), typeName(type)) : cast(text, 'TIMESTAMPTZ');
       }
-      return isTimestampValue(text)
-        ? cast(text, 'TIMESTAMP')
-        : { error: `${shown(value)} is not a timestamp (YYYY-MM-DD HH:MM:SS)` };
+      if (!isTimestampValue(text))
+        return { error: `${shown(value)} is not a timestamp (YYYY-MM-DD HH:MM:SS)` };
+      return trino ? cast(trinoTimestampText(text), typeName(type)) : cast(text, 'TIMESTAMP');
     }
     case 'binary':
-      return typeof value === 'string'
-        ? cast(value, 'BLOB')
-        : { error: `${shown(value)} is not binary text` };
+      if (typeof value !== 'string') return { error: `${shown(value)} is not binary text` };
+      // DuckDB reads the text's escapes when it casts; Trino gets the bytes themselves.
+      return trino ? trinoBinaryLiteral(value) : cast(value, 'BLOB');
   }
 }
 
@@ -86,10 +106,21 @@ function untypedLiteral(value: Scalar): string {
   return sqlString(value);
 }
 
-/** A literal as SQL (typed when the column type is known); throws when it does not fit. */
-export function literalSql(value: Scalar, type: FieldType | undefined, mode: 'compare' | 'assign'): string {
-  if (!type) return untypedLiteral(value);
-  const result = typedLiteral(value, type, mode);
+/**
+ * A literal as SQL (typed when the column type is known); throws when it does not fit. Trino
+ * converts no text to numbers on comparison, so its callers always know the type.
+ */
+export function literalSql(
+  value: Scalar,
+  type: FieldType | undefined,
+  mode: 'compare' | 'assign',
+  dialect: SqlDialect = 'duckdb',
+): string {
+  if (!type) {
+    if (dialect === 'trino') throw new Error('a literal for Athena needs the type of its column');
+    return untypedLiteral(value);
+  }
+  const result = typedLiteral(value, type, mode, dialect);
   if ('error' in result) throw new Error(result.error);
   return result.sql;
 }

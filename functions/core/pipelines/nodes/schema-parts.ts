@@ -1,5 +1,5 @@
 /** Zod parts the node schemas share: ids, names, enums, field lists, literal values. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { FIELD_TYPES } from '../model.ts';
 
 const ID_MESSAGE = 'must be a number or a string of digits';
@@ -86,6 +86,12 @@ export function common<const T extends string>(type: T) {
     id: idSchema,
     name: text(200),
     parentNodeIds: z.array(idSchema).default([]),
+    /**
+     * Sluice's addition: write this node's output and let the nodes after it read it back, a
+     * stage boundary (statemachines/plan.ts). For a large intermediate several branches read, or
+     * to keep a result a rerun can start from.
+     */
+    materialize: z.boolean({ error: 'must be true or false' }).optional(),
   };
 }
 

@@ -4,6 +4,7 @@ import { copyFields, projectOutput } from './columns.ts';
 import type { CheckContext, NodeInput } from './definition.ts';
 import type { FieldRef } from './schema-parts.ts';
 import { onlyInput, projection } from './sql-parts.ts';
+import { trinoProjection } from './trino.ts';
 
 interface Projected {
   fieldList?: FieldRef[] | undefined;
@@ -19,4 +20,15 @@ export function targetSql(node: Projected, inputs: NodeInput[]): string {
   return node.fieldList
     ? `SELECT ${projection(node.fieldList)} FROM ${relation}`
     : `SELECT * FROM ${relation}`;
+}
+
+/**
+ * The rows a target writes, in Trino: the same projection, its casts following DuckDB's text
+ * forms where the input columns are known (trinoCast); unknown columns are fine.
+ */
+export function targetAthenaSql(node: Projected, inputs: NodeInput[]): string {
+  const input = onlyInput(inputs);
+  return node.fieldList
+    ? `SELECT ${trinoProjection(node.fieldList, input.fields)} FROM ${input.relation}`
+    : `SELECT * FROM ${input.relation}`;
 }
