@@ -13,15 +13,15 @@ export const ROWS = 1_000_000;
 const ROADS = ['강남대로', '테헤란로', '올림픽대로', '세종대로', '종로', '을지로', '한강대로', '도산대로'];
 const DIRECTIONS = ['northbound', 'southbound', 'eastbound', 'westbound'];
 
-/** A deterministic 1,000,000-row × 8-column CSV (~77 MB), generated once and kept. */
-export async function bigCsv(): Promise<string> {
+/** A deterministic `rows`-row × 8-column CSV (~77 MB per million rows), generated once and kept. */
+export async function bigCsv(rows = ROWS): Promise<string> {
   await mkdir(DATA_DIR, { recursive: true });
-  const path = join(DATA_DIR, `traffic-${ROWS}.csv`);
+  const path = join(DATA_DIR, `traffic-${rows}.csv`);
   if (existsSync(path) && (await stat(path)).size > 0) return path;
   const out = createWriteStream(`${path}.tmp`);
   out.write('id,date,road_name,direction,traffic_count,avg_speed,is_holiday,measured_at\n');
   let lines: string[] = [];
-  for (let i = 0; i < ROWS; i++) {
+  for (let i = 0; i < rows; i++) {
     const day = new Date(Date.UTC(2026, 0, 1) + (i % 365) * 86_400_000).toISOString().slice(0, 10);
     const hh = String(i % 24).padStart(2, '0');
     const mm = String(i % 60).padStart(2, '0');

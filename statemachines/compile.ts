@@ -1,19 +1,33 @@
 /**
- * Pipeline DAG -> Amazon States Language (JSONPath only). The same document runs on Step
- * Functions and on aws-local-stepfunctions; see README.md in this folder for the shape.
+ * Pipeline stages (plan.ts) -> Amazon States Language (JSONPath only). The same document runs on
+ * Step Functions and on aws-local-stepfunctions; see README.md in this folder for the shape.
  *
- * Nodes run in dependency levels (level = longest path from a root). A level with one node is
- * a plain sequence of states; a level with several nodes is a Parallel state, one branch per
- * node. Every Task invokes the step worker Lambda with a WorkerEvent built from the execution
+ * Stages run in dependency levels (level = longest path from a first stage). A level with one
+ * stage is a plain sequence of states; a level with several is a Parallel state, one branch per
+ * stage. Every Task invokes the step worker Lambda with a WorkerEvent built from the execution
  * input, so state data stays the execution input plus a few small fields.
+ *
+ * The actions, payload fields and error names come from the engine contract, the only module
+ * (with the node registry's types) this folder imports.
  */
+import {
+  type ExecutionInput,
+  SLUICE_ERRORS,
+  STATES_ERRORS,
+  TRANSIENT_ERRORS,
+  WORKER_ACTIONS,
+  type WorkerAction,
+} from '#core/engine/contract';
 
-/** A node of a validated pipeline (acyclic, parents exist). */
-export interface CompileNode {
+/** A stage of a validated pipeline's plan (acyclic, the stages it reads exist). */
+export interface CompileStage {
+  /** The stage id (`s1`, ...). */
   key: string;
+  /** Its nodes' step names, for state names and the failure message of last resort. */
   stepName: string;
+  /** The stages it reads. */
   parents: string[];
-  /** Sources that fan out over partitions: plan -> Map over partitions -> seal. */
+  /** Runs once per partition of its source: plan -> Map over partitions -> seal. */
   partitioned: boolean;
 }
 
@@ -21,7 +35,7 @@ export interface CompileRequest {
   pipelineId: string;
   version: number;
   /** Any order; the output does not depend on it. */
-  nodes: CompileNode[];
+  stages: CompileStage[];
   /** Whole-execution timeout. */
   timeoutSeconds: number;
   /** MaxConcurrency of the partition Map states. */
@@ -34,16 +48,6 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type JsonObject = { [key: string]: Json };
 export type States = Record<string, JsonObject>;
 
-/** Errors worth retrying: Lambda service hiccups and the worker's own transient signal. */
-export const TRANSIENT_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-  'Sluice.Transient',
-];
-/** The error every failed pipeline execution ends with. */
-export const STEP_FAILED_ERROR = 'Sluice.StepFailed';
 export const TASK_TIMEOUT_SECONDS = 900;
 
 const MAX_STATE_NAME = 80;
@@ -52,10 +56,12 @@ const PIPELINE_FAILED = 'Pipeline failed';
 const NO_STEPS = 'No steps';
 
 /** Fields of the execution input every WorkerEvent carries. */
-const EXECUTION_FIELDS = ['batch_id', 'pipeline_id', 'pipeline_version'] as const;
+const EXECUTION_FIELDS = ['batch_id', 'pipeline_id', 'pipeline_version'] as const satisfies ReadonlyArray<
+  keyof ExecutionInput
+>;
 
 export function compilePipeline(request: CompileRequest): string {
-  const levels = scheduleLevels(request.nodes);
+  const levels = scheduleLevels(request.stages);
   const names = new StateNames();
   const comment = `Sluice pipeline ${request.pipelineId} version ${request.version}`;
 
@@ -161,7 +167,7 @@ export function layoutLevels<N>(layout: {
           Type: 'Parallel',
           Branches: branches,
           ResultPath: null,
-          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failedState }],
+          Catch: [{ ErrorEquals: [STATES_ERRORS.all], ResultPath: '$.error', Next: failedState }],
         },
         next,
       ),
@@ -175,7 +181,7 @@ export function layoutLevels<N>(layout: {
 }
 
 /** The name of the first state of a level (what the previous level transitions to). */
-function entryName(ctx: Context, levels: CompileNode[][], index: number): string {
+function entryName(ctx: Context, levels: CompileStage[][], index: number): string {
   const level = levels[index] ?? [];
   const [only] = level;
   if (level.length === 1 && only) return ctx.names.node(only, only.partitioned ? 'Plan' : 'Run');
@@ -186,11 +192,11 @@ function entryName(ctx: Context, levels: CompileNode[][], index: number): string
  * The states of one node in one scope (the top level or a Parallel branch): its work, then
  * `next` (or End). Its failure recorder and Fail state live in the same scope, as ASL requires.
  */
-function nodeBlock(ctx: Context, node: CompileNode, next: string | undefined): Block {
+function nodeBlock(ctx: Context, node: CompileStage, next: string | undefined): Block {
   const { names } = ctx;
   const recorder = names.node(node, 'Record failure');
   const failed = names.node(node, 'Failed');
-  const catchToRecorder: Json = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: recorder }];
+  const catchToRecorder: Json = [{ ErrorEquals: [STATES_ERRORS.all], ResultPath: '$.error', Next: recorder }];
   const flow: Array<[string, JsonObject]> = [];
 
   if (!node.partitioned) {
@@ -199,7 +205,7 @@ function nodeBlock(ctx: Context, node: CompileNode, next: string | undefined): B
       run,
       withTransition(
         {
-          ...task(ctx, workerParameters('run', node.key)),
+          ...task(ctx, workerParameters(WORKER_ACTIONS.run, node.key)),
           ResultPath: null,
           TimeoutSeconds: TASK_TIMEOUT_SECONDS,
           Retry: retry(),
@@ -216,7 +222,7 @@ function nodeBlock(ctx: Context, node: CompileNode, next: string | undefined): B
     flow.push([
       plan,
       {
-        ...task(ctx, workerParameters('plan', node.key)),
+        ...task(ctx, workerParameters(WORKER_ACTIONS.plan, node.key)),
         ResultSelector: { 'partitions.$': '$.partitions' },
         ResultPath: '$.plan',
         TimeoutSeconds: TASK_TIMEOUT_SECONDS,
@@ -240,7 +246,10 @@ function nodeBlock(ctx: Context, node: CompileNode, next: string | undefined): B
           States: {
             // No Catch: a failed partition fails the Map, whose Catch records the step once.
             [partition]: {
-              ...task(ctx, { ...workerParameters('run', node.key), 'partition.$': '$.partition' }),
+              ...task(ctx, {
+                ...workerParameters(WORKER_ACTIONS.run, node.key),
+                'partition.$': '$.partition',
+              }),
               ResultPath: null,
               OutputPath: '$.partition',
               TimeoutSeconds: TASK_TIMEOUT_SECONDS,
@@ -260,7 +269,7 @@ function nodeBlock(ctx: Context, node: CompileNode, next: string | undefined): B
       seal,
       withTransition(
         {
-          ...task(ctx, workerParameters('seal', node.key)),
+          ...task(ctx, workerParameters(WORKER_ACTIONS.seal, node.key)),
           ResultPath: null,
           TimeoutSeconds: TASK_TIMEOUT_SECONDS,
           Retry: retry(),
@@ -271,20 +280,29 @@ function nodeBlock(ctx: Context, node: CompileNode, next: string | undefined): B
     ]);
   }
 
+  const unrecorded = names.node(node, 'Unrecorded');
   const failure: States = {
     [recorder]: {
-      ...task(ctx, { ...workerParameters('fail', node.key), 'error.$': '$.error' }),
-      ResultPath: null,
+      ...task(ctx, { ...workerParameters(WORKER_ACTIONS.fail, node.key), 'error.$': '$.error' }),
+      // The recorder answers the failed node, named for the user; the run ends with it.
+      ResultSelector: { 'cause.$': '$.cause' },
+      ResultPath: '$.failure',
       TimeoutSeconds: TASK_TIMEOUT_SECONDS,
       Retry: retry(),
       // A recorder that fails still ends the run, keeping the step's error in `$.error`.
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recorder_error', Next: failed }],
+      Catch: [{ ErrorEquals: [STATES_ERRORS.all], ResultPath: '$.recorder_error', Next: unrecorded }],
       Next: failed,
     },
     [failed]: {
       Type: 'Fail',
-      Error: STEP_FAILED_ERROR,
-      Cause: `Step ${node.key} (${node.stepName}) failed`,
+      // The error every failed pipeline execution ends with.
+      Error: SLUICE_ERRORS.stepFailed,
+      CausePath: '$.failure.cause',
+    },
+    [unrecorded]: {
+      Type: 'Fail',
+      Error: SLUICE_ERRORS.stepFailed,
+      Cause: `Stage ${node.key} (${node.stepName}) failed`,
     },
   };
   const [first] = flow;
@@ -302,8 +320,8 @@ function executionSelectors(): JsonObject {
   return fields;
 }
 
-function workerParameters(action: 'run' | 'plan' | 'seal' | 'fail', key: string): JsonObject {
-  return { ...executionSelectors(), action, node_id: key };
+function workerParameters(action: WorkerAction, key: string): JsonObject {
+  return { ...executionSelectors(), action, stage_id: key };
 }
 
 function retry(): Json {
@@ -372,7 +390,7 @@ export function compareKeys(a: string, b: string): number {
 export class StateNames {
   private readonly owners = new Map<string, string>();
 
-  node(node: Pick<CompileNode, 'key' | 'stepName'>, role: string): string {
+  node(node: Pick<CompileStage, 'key' | 'stepName'>, role: string): string {
     const prefix = `${role} ${cleanKey(node.key)}`;
     const step = cleanText(node.stepName);
     const name = step ? truncate(`${prefix} ${step}`, MAX_STATE_NAME) : truncate(prefix, MAX_STATE_NAME);

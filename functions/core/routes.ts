@@ -254,6 +254,13 @@ const ROUTE_TABLE = [
     access: 'viewer',
   },
   {
+    method: 'GET',
+    path: `${V1}/pipelines/{pipeline_id}/versions/{version}/plan`,
+    area: 'pipelines',
+    operation: 'getPipelineVersionPlan',
+    access: 'viewer',
+  },
+  {
     method: 'POST',
     path: `${V1}/pipelines/{pipeline_id}/verify`,
     area: 'pipelines',

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutionInput, WorkerEvent } from '#core/pipelines/model';
+import type { ExecutionInput, WorkerEvent } from '#core/engine/contract';
 import {
-  type CompileNode,
   type CompileRequest,
+  type CompileStage,
   compilePipeline,
   taskStateNames,
 } from '../../statemachines/compile.ts';
@@ -18,11 +18,11 @@ const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValid
 
 const WORKER = 'arn:aws:lambda:us-east-1:123456789012:function:sluice-step-worker';
 
-function request(nodes: CompileNode[], extra: Partial<CompileRequest> = {}): CompileRequest {
+function request(nodes: CompileStage[], extra: Partial<CompileRequest> = {}): CompileRequest {
   return {
     pipelineId: 'pl-0001',
     version: 3,
-    nodes,
+    stages: nodes,
     timeoutSeconds: 21_600,
     maxConcurrency: 10,
     workerArn: WORKER,
@@ -30,14 +30,14 @@ function request(nodes: CompileNode[], extra: Partial<CompileRequest> = {}): Com
   };
 }
 
-const node = (key: string, stepName: string, parents: string[] = [], partitioned = false): CompileNode => ({
+const node = (key: string, stepName: string, parents: string[] = [], partitioned = false): CompileStage => ({
   key,
   stepName,
   parents,
   partitioned,
 });
 
-const PIPELINES: Record<string, CompileNode[]> = {
+const PIPELINES: Record<string, CompileStage[]> = {
   empty: [],
   linear: [node('1', 'read orders'), node('2', 'filter paid', ['1']), node('3', 'write dataset', ['2'])],
   diamond: [
@@ -162,7 +162,7 @@ describe('compilePipeline', () => {
       'pipeline_id.$': '$$.Execution.Input.pipeline_id',
       'pipeline_version.$': '$$.Execution.Input.pipeline_version',
       action: 'plan',
-      node_id: '1',
+      stage_id: '1',
     });
     expect(plan.ResultSelector).toEqual({ 'partitions.$': '$.partitions' });
     const map = machine.States['Partitions 1 로그 읽기 (S3)'];
@@ -182,10 +182,22 @@ describe('compilePipeline', () => {
     expect(run.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Record failure 2 aggregate' },
     ]);
+    // The run ends with what the recorder answers (the failed node, named for the user) ...
+    expect(machine.States['Record failure 2 aggregate']).toMatchObject({
+      ResultSelector: { 'cause.$': '$.cause' },
+      ResultPath: '$.failure',
+      Next: 'Failed 2 aggregate',
+    });
     expect(machine.States['Failed 2 aggregate']).toEqual({
       Type: 'Fail',
       Error: 'Sluice.StepFailed',
-      Cause: 'Step 2 (aggregate) failed',
+      CausePath: '$.failure.cause',
+    });
+    // ... or, when the recorder itself failed, with the stage.
+    expect(machine.States['Unrecorded 2 aggregate']).toEqual({
+      Type: 'Fail',
+      Error: 'Sluice.StepFailed',
+      Cause: 'Stage 2 (aggregate) failed',
     });
     expect(JSON.stringify(machine)).not.toMatch(/JSONata|QueryLanguage/);
   });
@@ -245,11 +257,12 @@ describe('a compiled pipeline on aws-local-stepfunctions', () => {
         calls.push({ event, state });
         await new Promise((resolve) => setTimeout(resolve, 2));
         fault?.(event);
-        if (event.action === 'run' && event.partition === undefined) finished.push(event.node_id);
-        if (event.action === 'seal') finished.push(event.node_id);
+        if (event.action === 'run' && event.partition === undefined) finished.push(event.stage_id);
+        if (event.action === 'seal') finished.push(event.stage_id);
         if (event.action === 'plan') {
           return { partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition })) };
         }
+        if (event.action === 'fail') return { cause: `Recorded ${event.stage_id}` };
         return event.action === 'run' ? { rows: 1, bytes: 10 } : {};
       };
     }
@@ -286,21 +299,21 @@ describe('a compiled pipeline on aws-local-stepfunctions', () => {
       expect(call.event).toMatchObject({ batch_id: 'batch-x', pipeline_id: 'pl-0001', pipeline_version: 3 });
     }
     expect(events(calls, 'fail')).toEqual([]);
-    expect(events(calls, 'plan').map((e) => e.node_id)).toEqual(['1', '3']);
-    expect(events(calls, 'seal').map((e) => e.node_id)).toEqual(['1', '3']);
+    expect(events(calls, 'plan').map((e) => e.stage_id)).toEqual(['1', '3']);
+    expect(events(calls, 'seal').map((e) => e.stage_id)).toEqual(['1', '3']);
     const whole = events(calls, 'run').filter((e) => e.partition === undefined);
-    expect(whole.map((e) => e.node_id).sort()).toEqual(['2', '4', '5']);
-    expect(whole[0]).toEqual({ ...input, action: 'run', node_id: '2' });
+    expect(whole.map((e) => e.stage_id).sort()).toEqual(['2', '4', '5']);
+    expect(whole[0]).toEqual({ ...input, action: 'run', stage_id: '2' });
     for (const key of ['1', '3']) {
-      const parts = events(calls, 'run').filter((e) => e.node_id === key && e.partition !== undefined);
+      const parts = events(calls, 'run').filter((e) => e.stage_id === key && e.partition !== undefined);
       expect(parts.map((e) => e.partition).sort()).toEqual([0, 1, 2, 3]);
-      expect(parts[0]).toEqual({ ...input, action: 'run', node_id: key, partition: parts[0]?.partition });
+      expect(parts[0]).toEqual({ ...input, action: 'run', stage_id: key, partition: parts[0]?.partition });
     }
 
     // A node starts only after each parent finished.
-    const startOf = (key: string) => calls.findIndex((c) => c.event.node_id === key);
+    const startOf = (key: string) => calls.findIndex((c) => c.event.stage_id === key);
     expect(finished.sort()).toEqual(['1', '2', '3', '4', '5']);
-    const order = calls.map((c) => c.event.node_id);
+    const order = calls.map((c) => c.event.stage_id);
     for (const n of nodes) {
       for (const parent of n.parents) {
         const parentDone = order.lastIndexOf(parent);
@@ -322,51 +335,51 @@ describe('a compiled pipeline on aws-local-stepfunctions', () => {
   it('records a failing top-level step once and fails the execution', async () => {
     const definition = compilePipeline(request(PIPELINES.linear ?? []));
     const { calls, error } = await execute(definition, (e) => {
-      if (e.action === 'run' && e.node_id === '2') throw stepFailed();
+      if (e.action === 'run' && e.stage_id === '2') throw stepFailed();
     });
     expect(error).toBeInstanceOf(ExecutionError);
     expect(causeOf(error)?.name).toBe('Sluice.StepFailed');
-    expect(causeOf(error)?.message).toBe('Step 2 (filter paid) failed');
+    expect(causeOf(error)?.message).toBe('Recorded 2');
     expect(events(calls, 'fail')).toEqual([
-      { ...input, action: 'fail', node_id: '2', error: { Error: 'Sluice.StepFailed', Cause: 'bad sql' } },
+      { ...input, action: 'fail', stage_id: '2', error: { Error: 'Sluice.StepFailed', Cause: 'bad sql' } },
     ]);
-    expect(calls.some((c) => c.event.node_id === '3')).toBe(false);
+    expect(calls.some((c) => c.event.stage_id === '3')).toBe(false);
   });
 
   it('records a failing Parallel branch inside the branch and stops the run', async () => {
     const definition = compilePipeline(request(PIPELINES.diamond ?? []));
     const { calls, error } = await execute(definition, (e) => {
-      if (e.action === 'run' && e.node_id === '3') throw stepFailed();
+      if (e.action === 'run' && e.stage_id === '3') throw stepFailed();
     });
     expect(causeOf(error)?.name).toBe('Sluice.StepFailed');
-    expect(causeOf(error)?.message).toBe('Step 3 (right transform) failed');
+    expect(causeOf(error)?.message).toBe('Recorded 3');
     expect(events(calls, 'fail')).toEqual([
-      { ...input, action: 'fail', node_id: '3', error: { Error: 'Sluice.StepFailed', Cause: 'bad sql' } },
+      { ...input, action: 'fail', stage_id: '3', error: { Error: 'Sluice.StepFailed', Cause: 'bad sql' } },
     ]);
-    expect(calls.some((c) => c.event.node_id === '4')).toBe(false);
+    expect(calls.some((c) => c.event.stage_id === '4')).toBe(false);
   });
 
   it('records a failing partition once for its step, without sealing it', async () => {
     const definition = compilePipeline(request(PIPELINES.partitioned ?? []));
     const { calls, error } = await execute(definition, (e) => {
-      if (e.action === 'run' && e.node_id === '1' && e.partition !== undefined && e.partition >= 1) {
+      if (e.action === 'run' && e.stage_id === '1' && e.partition !== undefined && e.partition >= 1) {
         throw stepFailed();
       }
     });
     expect(causeOf(error)?.name).toBe('Sluice.StepFailed');
     expect(events(calls, 'fail')).toEqual([
-      { ...input, action: 'fail', node_id: '1', error: { Error: 'Sluice.StepFailed', Cause: 'bad sql' } },
+      { ...input, action: 'fail', stage_id: '1', error: { Error: 'Sluice.StepFailed', Cause: 'bad sql' } },
     ]);
     expect(events(calls, 'seal')).toEqual([]);
-    expect(calls.some((c) => c.event.node_id === '2')).toBe(false);
+    expect(calls.some((c) => c.event.stage_id === '2')).toBe(false);
   });
 
   it('still fails the run when the failure recorder itself fails', async () => {
     const definition = compilePipeline(request(PIPELINES.linear ?? []));
     const { calls, error } = await execute(definition, (e) => {
-      if (e.node_id === '1') throw stepFailed();
+      if (e.stage_id === '1') throw stepFailed();
     });
-    expect(causeOf(error)?.message).toBe('Step 1 (read orders) failed');
-    expect(events(calls, 'fail').map((e) => e.node_id)).toEqual(['1']);
+    expect(causeOf(error)?.message).toBe('Stage 1 (read orders) failed');
+    expect(events(calls, 'fail').map((e) => e.stage_id)).toEqual(['1']);
   });
 });

@@ -1,23 +1,30 @@
 /**
- * The step worker: runs one node of one batch with DuckDB on local files. Inputs are the
- * Parquet parts of the node's parents under `runs/{batch}/{parent}/` (or, for sources, the
- * objects of an S3 prefix / the parts of a dataset version), copied to a work directory;
- * the output goes back as Parquet under `runs/{batch}/{node}/`, or to the target.
+ * The step worker: runs one stage of one batch's plan (statemachines/plan.ts) with DuckDB on
+ * local files. A stage is one SQL program: each of its nodes is a view over the views of its
+ * parents, in one sandboxed DuckDB instance, so nothing is materialized that no one reads. Only
+ * the stage's outputs (nodes later stages read) are written, as Parquet under
+ * `runs/{batch}/{node}/`, and its targets write where they point.
  *
- * Every node reports as it goes: the step's state and per-partition row offsets on the batch
- * record, and a trace record (state, times, rows, bytes, error, first rows of output).
+ * A partitioned stage (a source and the row-wise nodes after it) runs once per partition of the
+ * source's input: `plan` lists the partitions, `run` with a partition runs them (the state
+ * machine's Map), `seal` closes the stage. A whole-input stage is one `run`.
+ *
+ * Every node keeps its own record, through the run store: its step's state and per-partition row
+ * offsets on the batch, and a trace (state, times, exact rows in and out, bytes, error, the first
+ * rows of its output). What the worker is asked to do and the error names it answers with are
+ * the engine contract's (contract.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Principal } from '../auth/principal.ts';
-import { findCollectionByRef } from '../catalog/collections.ts';
-import { acquireDatasetLock, createDataset, findDatasetByRef } from '../catalog/datasets.ts';
-import { getItem, putItem, updateItem } from '../db.ts';
+import { createDataset } from '../catalog/datasets.ts';
+import { findCollectionByRef, findDatasetByRef } from '../catalog/store.ts';
+import { getItem } from '../db.ts';
 import { isSandboxViolation, sqlIdent, sqlString, withSandbox } from '../duckdb.ts';
 import { AppError } from '../errors.ts';
 import { logger, metrics } from '../observability.ts';
-import type { Field, WorkerEvent } from '../pipelines/model.ts';
+import type { Field } from '../pipelines/model.ts';
 import {
   definitionOf,
   type HookContext,
@@ -29,8 +36,23 @@ import {
   type TargetContext,
 } from '../pipelines/nodes/index.ts';
 import { pipelineKey, type VersionItem } from '../pipelines/pipelines.ts';
-import { type BatchItem, batchKey, findBatch } from '../pipelines/runs.ts';
-import { type TraceItem, traceSk } from '../pipelines/traces.ts';
+import {
+  addToTrace,
+  type BatchItem,
+  finishTrace,
+  getBatch,
+  getTrace,
+  markSteps,
+  recordOffsets,
+  recordSteps,
+  type StepChanges,
+  setTraceSample,
+  startTrace,
+  type TraceCounts,
+  type TraceItem,
+  type TraceStart,
+} from '../pipelines/run-store.ts';
+import { type Plan, type Stage, stagesOf } from '../pipelines/stages.ts';
 import { platform } from '../platform/platform.ts';
 import {
   copyObject,
@@ -47,23 +69,40 @@ import type { Column } from '../tables/csv.ts';
 import { withWorkDir } from '../tables/ingest.ts';
 import type { ManifestPart } from '../tables/manifest.ts';
 import { readPartRows } from '../tables/reader.ts';
-import { abandonVersion, getManifest, publishVersion, versionPrefix } from '../tables/versions.ts';
+import { getManifest, publishVersion } from '../tables/versions.ts';
 import { columnTypeOfDuckDb, duckDbTypeOfField, fieldTypeOfDuckDb } from '../type-map.ts';
+import {
+  LAMBDA_ERROR_PREFIX,
+  SLUICE_ERRORS,
+  STATES_ERRORS,
+  WORKER_ACTIONS,
+  type WorkerEvent,
+} from './contract.ts';
 import { recallPart, rememberPart } from './part-cache.ts';
 
 /** A step failure the state machine must not retry; the message is shown to the user. */
 export class StepFailedError extends Error {
-  override name = 'Sluice.StepFailed';
+  override name = SLUICE_ERRORS.stepFailed;
 }
 
 /** A failure worth retrying (throttling, a dropped connection); nothing is recorded. */
 export class TransientError extends Error {
-  override name = 'Sluice.Transient';
+  override name = SLUICE_ERRORS.transient;
 }
 
 /** The batch was stopped (or has otherwise finished): do no more work for it. */
 export class BatchStoppedError extends Error {
-  override name = 'Sluice.BatchStopped';
+  override name = SLUICE_ERRORS.batchStopped;
+}
+
+/** An error raised while one node of the stage ran: the node it is recorded on. */
+class NodeError extends Error {
+  constructor(
+    readonly node: PlanNode,
+    override readonly cause: unknown,
+  ) {
+    super(`node ${node.key} failed`);
+  }
 }
 
 const SAMPLE_ROWS = 20;
@@ -77,150 +116,167 @@ const partKey = (batchId: string, nodeKey: string, partition: number, piece?: nu
     piece === undefined ? '' : `-${String(piece).padStart(5, '0')}`
   }.parquet`;
 
-// ---------------------------------------------------------------------------------------------
-// Context: the batch, the version's plan and the node
+/** The view a node's output is inside its stage's DuckDB program. */
+const viewOf = (key: string) => sqlIdent(`node_${key}`);
 
-interface StepContext {
+// ---------------------------------------------------------------------------------------------
+// Context: the batch, the version's plan and stages, and the stage
+
+interface StageContext {
   batch: BatchItem;
-  node: PlanNode;
-  position: number;
+  /** Every node of the version, in validation order (a node's trace position is its index). */
   plan: PlanNode[];
+  /** Every stage of the version. */
+  stages: Stage[];
+  stage: Stage;
+  /**
+   * The nodes this run executes, in topological order: the stage's, after those of the
+   * single-partition stages it absorbed (see `absorbed`).
+   */
+  nodes: PlanNode[];
+  /** The absorbed stages' sources, with their plans. */
+  sources: Map<string, StoredPlan>;
 }
 
-const plans = new Map<string, PlanNode[]>();
+/** A partitioned stage's plan as stored: its source's partitions, and what ran them. */
+interface StoredPlan extends SourcePlan {
+  /** The whole-input stage that runs this one's nodes itself (it had a single partition). */
+  fused_into?: string;
+  /** The source's log lines from planning, for its trace when another stage runs it. */
+  logs?: string[];
+}
 
-async function versionPlan(pipelineId: string, version: number): Promise<PlanNode[]> {
+interface VersionPlan {
+  plan: PlanNode[];
+  stages: Plan;
+}
+
+const versions = new Map<string, VersionPlan>();
+
+async function versionPlan(pipelineId: string, version: number): Promise<VersionPlan> {
   const key = `${pipelineId}/${version}`;
-  const cached = plans.get(key);
+  const cached = versions.get(key);
   if (cached) return cached;
   const item = await getItem<VersionItem>(
     pipelineKey(pipelineId),
     `VER#${String(version).padStart(10, '0')}`,
   );
   if (!item) throw new StepFailedError(`Pipeline ${pipelineId} version ${version} no longer exists.`);
-  if (plans.size > 64) plans.clear();
-  plans.set(key, item.plan);
-  return item.plan;
+  if (versions.size > 64) versions.clear();
+  const planned = { plan: item.plan, stages: stagesOf(item.plan) };
+  versions.set(key, planned);
+  return planned;
 }
 
-async function context(event: WorkerEvent, requireRunning: boolean): Promise<StepContext | undefined> {
-  const batch = await findBatch(event.batch_id);
+async function context(event: WorkerEvent, requireRunning: boolean): Promise<StageContext | undefined> {
+  const batch = await getBatch(event.batch_id);
   if (!batch) throw new BatchStoppedError(`Batch ${event.batch_id} no longer exists.`);
   if (batch.status !== 'running') {
     if (requireRunning) throw new BatchStoppedError(`Batch ${batch.id} is ${batch.status}.`);
     return undefined;
   }
-  const plan = await versionPlan(event.pipeline_id, event.pipeline_version);
-  const position = plan.findIndex((n) => n.key === event.node_id);
-  const node = plan[position];
-  if (!node) throw new StepFailedError(`Node ${event.node_id} is not part of this pipeline version.`);
-  return { batch, node, position, plan };
+  const { plan, stages } = await versionPlan(event.pipeline_id, event.pipeline_version);
+  const stage = stages.stages.find((s) => s.id === event.stage_id);
+  if (!stage) throw new StepFailedError(`Stage ${event.stage_id} is not part of this pipeline version.`);
+  const nodeOf = (key: string) => {
+    const node = plan.find((n) => n.key === key);
+    if (!node) throw new StepFailedError(`Node ${key} is not part of this pipeline version.`);
+    return node;
+  };
+  const sources = new Map<string, StoredPlan>();
+  const keys: string[] = [];
+  if (!stage.partitioned) {
+    for (const before of stages.stages.filter((s) => stage.after.includes(s.id) && s.partitioned)) {
+      const stored = await getJson<StoredPlan>(planKey(batch.id, before.source as string)).catch(
+        () => undefined,
+      );
+      if (stored?.fused_into !== stage.id) continue;
+      sources.set(before.source as string, stored);
+      keys.push(...before.nodes);
+    }
+  }
+  keys.push(...stage.nodes);
+  return { batch, plan, stages: stages.stages, stage, nodes: keys.map(nodeOf), sources };
+}
+
+/**
+ * Whether a partitioned stage that found a single partition can be run by the one stage that
+ * reads it instead: the Map then runs nothing, and the source, its row-wise nodes and the rest
+ * are one DuckDB program, with nothing written in between.
+ */
+function fusesInto(ctx: StageContext, partitions: number): Stage | undefined {
+  if (partitions !== 1) return undefined;
+  const readers = ctx.stages.filter((s) => s.after.includes(ctx.stage.id));
+  const [only] = readers;
+  if (readers.length !== 1 || !only || only.partitioned || only.engine !== ctx.stage.engine) return undefined;
+  return only;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Recording state: nested updates, conditioned on the batch still running
+// Recording through the run store: step states and offsets only while the batch runs
 
-async function setStep(ctx: StepContext, state: 'running' | 'success' | 'failed'): Promise<void> {
-  const updated = await updateItem(batchKey(ctx.batch.id), 'META', {
-    UpdateExpression: 'SET steps.#step.#state = :state',
-    ConditionExpression: '#status = :running',
-    ExpressionAttributeNames: { '#step': ctx.node.step, '#state': 'state', '#status': 'status' },
-    ExpressionAttributeValues: { ':state': state, ':running': 'running' },
-  });
-  if (!updated) throw new BatchStoppedError(`Batch ${ctx.batch.id} is no longer running.`);
-}
-
-async function setOffset(ctx: StepContext, partition: number, rows: number): Promise<void> {
-  await updateItem(batchKey(ctx.batch.id), 'META', {
-    UpdateExpression: 'SET steps.#step.offsets.#p = :rows',
-    ConditionExpression: '#status = :running',
-    ExpressionAttributeNames: { '#step': ctx.node.step, '#p': `partition_${partition}`, '#status': 'status' },
-    ExpressionAttributeValues: { ':rows': rows, ':running': 'running' },
-  });
-}
-
-async function startTrace(ctx: StepContext, extra: Partial<TraceItem> = {}): Promise<void> {
-  const trace: TraceItem = {
-    pk: batchKey(ctx.batch.id),
-    sk: traceSk(ctx.position),
-    batch_id: ctx.batch.id,
-    node_id: ctx.node.key,
-    node_name: ctx.node.step,
-    node_type: ctx.node.type,
-    position: ctx.position,
-    state: 'running',
-    started_at: new Date().toISOString(),
-    rows_in: 0,
-    rows_out: 0,
-    bytes_in: 0,
-    bytes_out: 0,
-    logs: [],
-    ...extra,
-  };
-  await putItem(trace);
-}
-
-/** Adds to a trace's counters (partitions report concurrently) and appends log lines. */
-async function addToTrace(
-  ctx: StepContext,
-  counts: Partial<Record<'rows_in' | 'rows_out' | 'bytes_in' | 'bytes_out', number>>,
-  logs: string[] = [],
+async function setSteps(
+  ctx: StageContext,
+  nodes: readonly PlanNode[],
+  state: 'running' | 'success' | 'failed',
 ): Promise<void> {
-  const adds = Object.entries(counts).filter(([, v]) => v !== undefined && v !== 0);
-  const parts: string[] = [];
-  const values: Record<string, unknown> = {};
-  if (adds.length > 0) parts.push(`ADD ${adds.map(([k]) => `${k} :${k}`).join(', ')}`);
-  for (const [k, v] of adds) values[`:${k}`] = v;
-  if (logs.length > 0) {
-    parts.push('SET #logs = list_append(#logs, :logs)');
-    values[':logs'] = logs;
+  if (
+    !(await markSteps(
+      ctx.batch.id,
+      nodes.map((n) => n.step),
+      state,
+    ))
+  ) {
+    throw new BatchStoppedError(`Batch ${ctx.batch.id} is no longer running.`);
   }
-  if (parts.length === 0) return;
-  await updateItem(batchKey(ctx.batch.id), traceSk(ctx.position), {
-    UpdateExpression: parts.join(' '),
-    ConditionExpression: 'attribute_exists(pk)',
-    ...(logs.length > 0 ? { ExpressionAttributeNames: { '#logs': 'logs' } } : {}),
-    ExpressionAttributeValues: values,
-  });
 }
+
+async function changeSteps(ctx: StageContext, changes: StepChanges): Promise<void> {
+  if (!(await recordSteps(ctx.batch.id, changes))) {
+    throw new BatchStoppedError(`Batch ${ctx.batch.id} is no longer running.`);
+  }
+}
+
+/** What names a node's trace within its batch. */
+function traceOf(ctx: StageContext, node: PlanNode): TraceStart {
+  return {
+    batch_id: ctx.batch.id,
+    node_id: node.key,
+    node_name: node.step,
+    node_type: node.type,
+    position: ctx.plan.indexOf(node),
+  };
+}
+
+const positionOf = (ctx: StageContext, node: PlanNode) => ctx.plan.indexOf(node);
 
 async function endTrace(
-  ctx: StepContext,
+  ctx: StageContext,
+  node: PlanNode,
   state: 'success' | 'failed',
   extra: { error?: string; sample?: TraceItem['sample'] } = {},
 ): Promise<void> {
-  const current = await getItem<TraceItem>(batchKey(ctx.batch.id), traceSk(ctx.position));
-  const finished = new Date();
-  const started = current ? Date.parse(current.started_at) : finished.getTime();
-  const sets = ['#state = :state', 'finished_at = :finished', 'duration_ms = :duration'];
-  const values: Record<string, unknown> = {
-    ':state': state,
-    ':finished': finished.toISOString(),
-    ':duration': finished.getTime() - started,
-  };
-  if (extra.error !== undefined) {
-    sets.push('#error = :error');
-    values[':error'] = extra.error;
-  }
-  if (extra.sample) {
-    sets.push('#sample = :sample');
-    values[':sample'] = extra.sample;
-  }
-  if (!current) {
-    await startTrace(ctx, { state, finished_at: finished.toISOString(), duration_ms: 0, ...extra });
-    return;
-  }
-  await updateItem(batchKey(ctx.batch.id), traceSk(ctx.position), {
-    UpdateExpression: `SET ${sets.join(', ')}`,
-    ExpressionAttributeNames: {
-      '#state': 'state',
-      ...(extra.error !== undefined ? { '#error': 'error' } : {}),
-      ...(extra.sample ? { '#sample': 'sample' } : {}),
-    },
-    ExpressionAttributeValues: values,
-  });
+  await finishTrace(traceOf(ctx, node), state, extra);
 }
 
+/** What one node produced in a stage run (or a partition of one). */
+interface NodeResult {
+  rowsIn: number;
+  rowsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  sample?: Sample;
+  logs: string[];
+}
+
+const counts = (r: NodeResult): TraceCounts => ({
+  rows_in: r.rowsIn,
+  rows_out: r.rowsOut,
+  bytes_in: r.bytesIn,
+  bytes_out: r.bytesOut,
+});
+
+// ---------------------------------------------------------------------------------------------
 // ---------------------------------------------------------------------------------------------
 // DuckDB helpers
 
@@ -245,7 +301,7 @@ async function withWatchedConnection<T>(
     const timer = setInterval(() => {
       // An abort between two statements interrupts nothing: repeat it until the work stops.
       if (signal?.aborted) interrupt();
-      findBatch(batchId)
+      getBatch(batchId)
         .then((b) => {
           if (b?.status !== 'running') interrupt();
         })
@@ -342,74 +398,161 @@ function hookContext(logs: string[]): HookContext {
   };
 }
 
-function sourceHooks(ctx: StepContext) {
-  const source = definitionOf(ctx.node).source;
-  if (!source) throw new StepFailedError(`Node type ${ctx.node.type} is not a source.`);
+function sourceOf(ctx: StageContext): PlanNode {
+  const source = ctx.nodes.find((n) => n.key === ctx.stage.source);
+  if (!source) throw new StepFailedError(`Stage ${ctx.stage.id} has no source.`);
   return source;
 }
 
-async function planSource(ctx: StepContext): Promise<{ partitions: Array<{ partition: number }> }> {
+function sourceHooks(node: PlanNode) {
+  const source = definitionOf(node.node).source;
+  if (!source) throw new StepFailedError(`Node type ${node.type} is not a source.`);
+  return source;
+}
+
+/** Runs `work` for `node`, so that what it throws is recorded on that node. */
+async function asNode<T>(node: PlanNode, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof NodeError || error instanceof BatchStoppedError) throw error;
+    throw new NodeError(node, error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Partitioned stages: plan the source's partitions, run each, seal
+
+async function planStage(ctx: StageContext): Promise<{ partitions: Array<{ partition: number }> }> {
+  const source = sourceOf(ctx);
   const max = Math.min(platform().settings.pipelines.maxPartitions, 1000);
   const logs: string[] = [];
-  const plan = await sourceHooks(ctx).plan(ctx.node.node, {
-    ...hookContext(logs),
-    partition: (keys) => groupKeys(keys, max),
-    readManifest: getManifest,
-  });
-  await putJson(planKey(ctx.batch.id, ctx.node.key), plan);
-  await startTrace(ctx, { partitions: plan.groups.length, logs });
-  await setStep(ctx, 'running');
+  const plan = await asNode(source, () =>
+    sourceHooks(source).plan(source.node, {
+      ...hookContext(logs),
+      partition: (keys) => groupKeys(keys, max),
+      readManifest: getManifest,
+    }),
+  );
+  const reader = fusesInto(ctx, plan.groups.length);
+  if (reader) {
+    // Its nodes' steps and traces start when the reading stage runs them.
+    await putJson(planKey(ctx.batch.id, source.key), { ...plan, fused_into: reader.id, logs });
+    return { partitions: [] };
+  }
+  await putJson(planKey(ctx.batch.id, source.key), plan);
+  for (const node of ctx.nodes) {
+    await startTrace(traceOf(ctx, node), {
+      partitions: plan.groups.length,
+      ...(node === source ? { logs } : {}),
+    });
+  }
+  await setSteps(ctx, ctx.nodes, 'running');
   return { partitions: plan.groups.map((_, partition) => ({ partition })) };
 }
 
-async function runPartition(ctx: StepContext, partition: number, signal?: AbortSignal) {
-  const plan = await getJson<SourcePlan>(planKey(ctx.batch.id, ctx.node.key));
+async function runPartition(ctx: StageContext, partition: number, signal?: AbortSignal) {
+  const source = sourceOf(ctx);
+  const plan = await getJson<SourcePlan>(planKey(ctx.batch.id, source.key));
   const keys = plan.groups[partition];
-  if (!keys) throw new StepFailedError(`Partition ${partition} is not in the plan of node ${ctx.node.key}.`);
+  if (!keys) throw new StepFailedError(`Partition ${partition} is not in the plan of node ${source.key}.`);
   const parts = plan.parts?.[partition];
-  if (parts && plan.columns) return copyPartition(ctx, partition, parts, plan.columns);
-  return withWorkDir(async (dir) => {
-    const files: string[] = [];
-    let bytesIn = 0;
-    for (const [i, key] of keys.entries()) {
-      const file = join(dir, `in-${i}${extensionOf(key)}`);
-      bytesIn += await downloadToFile(key, file, plan.bucket);
-      files.push(file);
-    }
-    const out = join(dir, 'out.parquet');
-    const select = sourceHooks(ctx).sql(ctx.node.node, files);
-    const { rows, sample } = await withWatchedConnection(ctx.batch.id, dir, signal, async (c) => ({
-      rows: await copyTo(c, select, out),
-      // The first partition's first rows are the step's sample (the seal does not re-read data).
-      sample: partition === 0 ? await sampleOf(c, parquetRelation([out])) : undefined,
-    }));
-    const bytesOut = await uploadPart(partKey(ctx.batch.id, ctx.node.key, partition), out);
-    if (sample) await setSample(ctx, sample);
-    await setOffset(ctx, partition, rows);
-    await addToTrace(ctx, { rows_in: rows, rows_out: rows, bytes_in: bytesIn, bytes_out: bytesOut });
-    return { rows, bytes: bytesOut };
+  if (ctx.nodes.length === 1 && parts && plan.columns) {
+    return copyPartition(ctx, source, partition, parts, plan.columns);
+  }
+  const results = await withWorkDir(async (dir) => {
+    const { files, bytesIn } = await downloadSource(plan, partition, join(dir, 'in'));
+    const sourceSql = sourceHooks(source).sql(source.node, files);
+    return withWatchedConnection(ctx.batch.id, dir, signal, (connection) =>
+      runProgram(ctx, connection, dir, {
+        partition,
+        // The first partition's first rows are each node's sample (the seal does not re-read data).
+        sample: partition === 0,
+        views: [{ node: source, select: sourceSql, bytesIn }],
+      }),
+    );
   });
+  for (const [node, r] of results) await addToTrace(ctx.batch.id, positionOf(ctx, node), counts(r), r.logs);
+  if (partition === 0) {
+    for (const [node, r] of results) {
+      if (r.sample) await setTraceSample(ctx.batch.id, positionOf(ctx, node), r.sample);
+    }
+  }
+  await recordOffsets(
+    ctx.batch.id,
+    partition,
+    [...results].map(([node, r]) => ({ step: node.step, rows: r.rowsOut })),
+  );
+  const rows = results.get(ctx.nodes.at(-1) as PlanNode)?.rowsOut ?? 0;
+  const bytes = [...results.values()].reduce((sum, r) => sum + r.bytesOut, 0);
+  return { rows, bytes };
 }
 
 /**
- * A partition of a dataset read as stored: its parts are already Parquet with the version's
- * columns, so they are copied inside the bucket (no download, no rewrite) and the row counts
- * come from the manifest. The first partition samples its first part's first rows.
+ * A partition of a dataset read as stored, with nothing else in its stage: its parts are already
+ * Parquet with the version's columns, so they are copied inside the bucket (no download, no
+ * rewrite) and the row counts come from the manifest. The first partition samples its first
+ * part's first rows.
  */
-async function copyPartition(ctx: StepContext, partition: number, parts: ManifestPart[], columns: Column[]) {
+async function copyPartition(
+  ctx: StageContext,
+  source: PlanNode,
+  partition: number,
+  parts: ManifestPart[],
+  columns: Column[],
+) {
   await Promise.all(
-    parts.map((part, piece) => copyObject(part.key, partKey(ctx.batch.id, ctx.node.key, partition, piece))),
+    parts.map((part, piece) => copyObject(part.key, partKey(ctx.batch.id, source.key, partition, piece))),
   );
   const rows = parts.reduce((sum, p) => sum + p.rows, 0);
   const bytes = parts.reduce((sum, p) => sum + p.bytes, 0);
   const first = parts[0];
   if (partition === 0 && first) {
     const sampled = await readPartRows(first, 0, Math.min(SAMPLE_ROWS, first.rows), columns);
-    await setSample(ctx, { columns: columns.map((c) => c.name), rows: sampled });
+    await setTraceSample(ctx.batch.id, positionOf(ctx, source), {
+      columns: columns.map((c) => c.name),
+      rows: sampled,
+    });
   }
-  await setOffset(ctx, partition, rows);
-  await addToTrace(ctx, { rows_in: rows, rows_out: rows, bytes_in: bytes, bytes_out: bytes });
+  await recordOffsets(ctx.batch.id, partition, [{ step: source.step, rows }]);
+  await addToTrace(ctx.batch.id, positionOf(ctx, source), {
+    rows_in: rows,
+    rows_out: rows,
+    bytes_in: bytes,
+    bytes_out: bytes,
+  });
   return { rows, bytes };
+}
+
+/**
+ * A partition's input objects as local files. A dataset's parts are immutable (a new version
+ * writes new keys), so they are kept in the worker's part cache and a warm worker reads a
+ * dataset it read before without downloading it again; objects of a prefix may change, so they
+ * are always downloaded.
+ */
+async function downloadSource(
+  plan: SourcePlan,
+  partition: number,
+  dir: string,
+): Promise<{ files: string[]; bytesIn: number }> {
+  await mkdir(dir, { recursive: true });
+  const parts = new Map((plan.parts?.[partition] ?? []).map((p) => [p.key, p]));
+  const files: string[] = [];
+  let bytesIn = 0;
+  for (const [i, key] of (plan.groups[partition] ?? []).entries()) {
+    const file = join(dir, `in-${i}${extensionOf(key)}`);
+    const part = plan.bucket === undefined ? parts.get(key) : undefined;
+    const tag = part ? `dataset-part:${part.bytes}` : undefined;
+    if (part && (await recallPart(key, tag, file))) {
+      bytesIn += part.bytes;
+    } else {
+      const size = await downloadToFile(key, file, plan.bucket);
+      bytesIn += size;
+      if (part) await rememberPart(key, tag, file, size);
+    }
+    files.push(file);
+  }
+  return { files, bytesIn };
 }
 
 function extensionOf(key: string): string {
@@ -417,35 +560,35 @@ function extensionOf(key: string): string {
   return m ? m[0].toLowerCase() : '';
 }
 
-async function setSample(ctx: StepContext, sample: Sample): Promise<void> {
-  await updateItem(batchKey(ctx.batch.id), traceSk(ctx.position), {
-    UpdateExpression: 'SET #sample = :sample',
-    ConditionExpression: 'attribute_exists(pk)',
-    ExpressionAttributeNames: { '#sample': 'sample' },
-    ExpressionAttributeValues: { ':sample': sample },
-  });
-}
-
-async function sealSource(ctx: StepContext) {
-  const prefix = runPrefix(ctx.batch.id, ctx.node.key);
-  const parts = (await listObjects(prefix)).filter((o) => o.key.endsWith('.parquet'));
-  if (parts.length === 0) {
-    // No input objects: an empty part with the declared columns keeps downstream nodes typed.
-    const sample = await withWorkDir((dir) =>
+async function sealStage(ctx: StageContext) {
+  const source = sourceOf(ctx);
+  const plan = await getJson<StoredPlan>(planKey(ctx.batch.id, source.key));
+  if (plan.fused_into) return { partitions: 1 };
+  if (plan.groups.length === 0) {
+    // No input objects: an empty part with the declared columns keeps later stages typed.
+    await withWorkDir((dir) =>
       withSandbox(dir, async (connection) => {
-        const file = join(dir, 'part.parquet');
-        await copyTo(connection, emptySelect(ctx.node.fields ?? []), file);
-        await uploadPart(partKey(ctx.batch.id, ctx.node.key, 0), file);
-        await setOffset(ctx, 0, 0);
-        return sampleOf(connection, parquetRelation([file]));
+        for (const node of ctx.nodes) {
+          const file = join(dir, `empty-${node.key}.parquet`);
+          await copyTo(connection, emptySelect(node.fields ?? []), file);
+          if (ctx.stage.outputs.includes(node.key))
+            await uploadPart(partKey(ctx.batch.id, node.key, 0), file);
+          await endTrace(ctx, node, 'success', {
+            sample: await sampleOf(connection, parquetRelation([file])),
+          });
+        }
       }),
     );
-    await endTrace(ctx, 'success', { sample });
+    await recordOffsets(
+      ctx.batch.id,
+      0,
+      ctx.nodes.map((n) => ({ step: n.step, rows: 0 })),
+    );
   } else {
-    await endTrace(ctx, 'success');
+    for (const node of ctx.nodes) await endTrace(ctx, node, 'success');
   }
-  await setStep(ctx, 'success');
-  return { partitions: Math.max(parts.length, 1) };
+  await setSteps(ctx, ctx.nodes, 'success');
+  return { partitions: Math.max(plan.groups.length, 1) };
 }
 
 function emptySelect(fields: Field[]): string {
@@ -454,50 +597,245 @@ function emptySelect(fields: Field[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Transforms and targets
+// The stage's program
 
-async function runNode(ctx: StepContext, signal?: AbortSignal) {
-  await startTrace(ctx);
-  await setStep(ctx, 'running');
-  const def = definitionOf(ctx.node);
-  if (!def.sql) throw new StepFailedError(`Node type ${ctx.node.type} cannot run here.`);
-  return withWorkDir(async (dir) => {
-    const inputs: NodeInput[] = [];
-    let bytesIn = 0;
-    for (const parent of ctx.node.parents) {
+interface ProgramInput {
+  /** Which partition this is (0 for a whole-input stage). */
+  partition: number;
+  /** Whether each node's first rows are taken. */
+  sample: boolean;
+  /** Views made before the stage's nodes: its source, or the outputs of the stages it reads. */
+  views: Array<{ node: PlanNode; select: string; bytesIn: number }>;
+  /** Called as each node of the stage starts. */
+  starting?: (node: PlanNode) => Promise<void>;
+  /** Called as each node of the stage finishes, with what it produced. */
+  finished?: (node: PlanNode, result: NodeResult) => Promise<void>;
+}
+
+/**
+ * Runs the stage's nodes as one DuckDB program: every node a view over its parents' views, a
+ * target writing where it points, an output node written under the run. Counts are exact: a
+ * count over a view reads only the columns the view's filters need.
+ */
+async function runProgram(
+  ctx: StageContext,
+  connection: DuckDBConnection,
+  dir: string,
+  input: ProgramInput,
+): Promise<Map<PlanNode, NodeResult>> {
+  const results = new Map<PlanNode, NodeResult>();
+  const rowsOf = new Map<string, number>();
+  const fieldsOf = new Map<string, Field[] | null>();
+  for (const view of input.views) {
+    await asNode(view.node, async () => {
+      await connection.run(`CREATE VIEW ${viewOf(view.node.key)} AS ${view.select}`);
+      fieldsOf.set(view.node.key, view.node.fields);
+    });
+  }
+  const inStage = new Set(ctx.nodes.map((n) => n.key));
+  for (const view of input.views) {
+    // The outputs of earlier stages only feed this one; a source is a node of the stage.
+    if (inStage.has(view.node.key)) continue;
+    rowsOf.set(view.node.key, await countOf(connection, view.node.key));
+  }
+  for (const node of ctx.nodes) {
+    await input.starting?.(node);
+    const result = await asNode(node, async (): Promise<NodeResult> => {
+      const logs: string[] = [];
+      const external = input.views.filter(
+        (v) => !inStage.has(v.node.key) && node.parents.includes(v.node.key),
+      );
+      const bytesIn = external.reduce((sum, v) => sum + v.bytesIn, 0);
+      const entry = input.views.find((v) => v.node === node);
+      if (entry) {
+        // A source: its view reads its partition's files.
+        const rows = await outputRows(ctx, connection, dir, node, input.partition);
+        rowsOf.set(node.key, rows.rows);
+        return {
+          rowsIn: rows.rows,
+          rowsOut: rows.rows,
+          bytesIn: entry?.bytesIn ?? 0,
+          bytesOut: rows.bytes,
+          logs,
+        };
+      }
+      const def = definitionOf(node.node);
+      if (!def.sql) throw new StepFailedError(`Node type ${node.type} cannot run here.`);
+      const inputs: NodeInput[] = [];
+      for (const parent of node.parents) {
+        let fields = fieldsOf.get(parent) ?? null;
+        // Columns unknown before running (downstream of TRANSFORM_SQL) are read from the data.
+        if (!fields) {
+          fields = await describe(connection, viewOf(parent));
+          fieldsOf.set(parent, fields);
+        }
+        inputs.push({ nodeId: parent, relation: viewOf(parent), fields });
+      }
+      const written = def.userSql?.(node.node);
+      if (written) await requireOneQuery(connection, node, written);
+      const select = def.sql(node.node, inputs);
+      const rowsIn = node.parents.reduce((sum, p) => sum + (rowsOf.get(p) ?? 0), 0);
+      if (def.target) {
+        const out = await def.target.write(node.node, targetContext(ctx, connection, dir, select, logs));
+        rowsOf.set(node.key, out.rows);
+        return {
+          rowsIn,
+          rowsOut: out.rows,
+          bytesIn,
+          bytesOut: out.bytes,
+          ...(out.sample ? { sample: out.sample } : {}),
+          logs,
+        };
+      }
+      // A reducing node is computed once, into memory; any other is a view its readers inline.
+      const kind = def.reduces ? 'TEMP TABLE' : 'VIEW';
+      await connection.run(`CREATE ${kind} ${viewOf(node.key)} AS ${select}`);
+      fieldsOf.set(node.key, node.fields);
+      const rows = await outputRows(ctx, connection, dir, node, input.partition);
+      rowsOf.set(node.key, rows.rows);
+      return { rowsIn, rowsOut: rows.rows, bytesIn, bytesOut: rows.bytes, logs };
+    });
+    if (input.sample && !result.sample && !definitionOf(node.node).target) {
+      result.sample = await asNode(node, () => sampleOf(connection, viewOf(node.key)));
+    }
+    results.set(node, result);
+    await input.finished?.(node, result);
+  }
+  return results;
+}
+
+/** A node's rows: written (and so counted) when later stages read it, else counted. */
+async function outputRows(
+  ctx: StageContext,
+  connection: DuckDBConnection,
+  dir: string,
+  node: PlanNode,
+  partition: number,
+): Promise<{ rows: number; bytes: number }> {
+  if (!ctx.stage.outputs.includes(node.key)) return { rows: await countOf(connection, node.key), bytes: 0 };
+  const file = join(dir, `out-${node.key}.parquet`);
+  const rows = await copyTo(connection, `SELECT * FROM ${viewOf(node.key)}`, file);
+  const bytes = await uploadPart(partKey(ctx.batch.id, node.key, partition), file);
+  return { rows, bytes };
+}
+
+async function countOf(connection: DuckDBConnection, key: string): Promise<number> {
+  const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${viewOf(key)}`);
+  return Number(reader.getRows()[0]?.[0] ?? 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole-input stages
+
+/**
+ * A stage's bookkeeping writes, kept in order and run while DuckDB computes (its work runs on
+ * its own threads): the stage answers only once they are all written, and the first that fails
+ * fails the stage.
+ */
+class WriteQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+
+  add(write: () => Promise<unknown>): void {
+    this.tail = this.tail
+      .then(async () => {
+        if (!this.failure) await write();
+      })
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      });
+  }
+
+  async drain(): Promise<void> {
+    await this.tail;
+    if (this.failure) throw this.failure.error;
+  }
+}
+
+async function runStage(ctx: StageContext, signal?: AbortSignal) {
+  const writes = new WriteQueue();
+  const started = new Map<PlanNode, string>();
+  /** Nodes that finished and whose step success is not written yet. */
+  const done: PlanNode[] = [];
+  const succeeded = () =>
+    Object.fromEntries(done.splice(0).map((n) => [n.step, 'success' as const])) as Record<string, 'success'>;
+  const inStage = new Set(ctx.nodes.map((n) => n.key));
+  const reads = [...new Set(ctx.nodes.flatMap((n) => n.parents.filter((p) => !inStage.has(p))))];
+  const results = await withWorkDir(async (dir) => {
+    const views: ProgramInput['views'] = [];
+    for (const [key, plan] of ctx.sources) {
+      const node = ctx.nodes.find((n) => n.key === key) as PlanNode;
+      const { files, bytesIn } = await downloadSource(plan, 0, join(dir, `src-${key}`));
+      views.push({ node, select: sourceHooks(node).sql(node.node, files), bytesIn });
+    }
+    for (const parent of reads) {
+      const node = ctx.plan.find((n) => n.key === parent);
+      if (!node) throw new StepFailedError(`Node ${parent} is not part of this pipeline version.`);
       const fetched = await fetchParentParts(ctx.batch.id, parent, join(dir, `in-${parent}`));
-      bytesIn += fetched.bytes;
-      const fields = ctx.plan.find((n) => n.key === parent)?.fields ?? null;
-      inputs.push({ nodeId: parent, relation: parquetRelation(fetched.files), fields });
+      views.push({ node, select: `SELECT * FROM ${parquetRelation(fetched.files)}`, bytesIn: fetched.bytes });
     }
     return withWatchedConnection(ctx.batch.id, dir, signal, async (connection) => {
-      // Columns unknown before running (downstream of TRANSFORM_SQL) are read from the data.
-      for (const input of inputs) input.fields ??= await describe(connection, input.relation);
-      const written = def.userSql?.(ctx.node.node);
-      if (written) await requireOneQuery(connection, ctx, written);
-      const select = def.sql?.(ctx.node.node, inputs) ?? '';
-      const rowsIn = await countRows(connection, inputs);
-      await addToTrace(ctx, { rows_in: rowsIn, bytes_in: bytesIn });
-      const logs: string[] = [];
-      const result = def.target
-        ? await def.target.write(ctx.node.node, targetContext(ctx, connection, dir, select, logs))
-        : await writeOutput(ctx, connection, select, dir);
-      await setOffset(ctx, 0, result.rows);
-      await addToTrace(ctx, { rows_out: result.rows, bytes_out: result.bytes }, logs);
-      await endTrace(ctx, 'success', result.sample ? { sample: result.sample } : {});
-      await setStep(ctx, 'success');
-      return { rows: result.rows, bytes: result.bytes };
+      try {
+        return await runProgram(ctx, connection, dir, {
+          partition: 0,
+          sample: true,
+          views,
+          // A node's step and trace start when it does, and close as soon as it is done: progress
+          // shows while the stage runs, and a node after a failure stays as it was (never run).
+          // Each node's success is written with the next node's start, in one write.
+          starting: async (node) => {
+            const absorbed = ctx.sources.get(node.key);
+            const start = { started_at: new Date().toISOString() };
+            started.set(node, start.started_at);
+            const states = { ...succeeded(), [node.step]: 'running' as const };
+            writes.add(() =>
+              startTrace(
+                traceOf(ctx, node),
+                absorbed ? { ...start, partitions: 1, logs: absorbed.logs ?? [] } : start,
+              ),
+            );
+            writes.add(() => changeSteps(ctx, { states }));
+          },
+          finished: async (node, r) => {
+            const absorbed = ctx.sources.get(node.key);
+            const finishedAt = new Date();
+            const startedAt = started.get(node) ?? finishedAt.toISOString();
+            const trace = {
+              state: 'success',
+              started_at: startedAt,
+              finished_at: finishedAt.toISOString(),
+              duration_ms: finishedAt.getTime() - Date.parse(startedAt),
+              ...counts(r),
+              logs: [...(absorbed?.logs ?? []), ...r.logs],
+              ...(absorbed ? { partitions: 1 } : {}),
+              ...(r.sample ? { sample: r.sample } : {}),
+            } as Partial<TraceItem>;
+            writes.add(() => startTrace(traceOf(ctx, node), trace));
+            done.push(node);
+          },
+        });
+      } finally {
+        // What the failure path writes comes after these, whatever happened.
+        await writes.drain().catch(() => undefined);
+      }
     });
   });
+  await writes.drain();
+  await changeSteps(ctx, {
+    states: succeeded(),
+    offsets: { partition: 0, rows: [...results].map(([node, r]) => ({ step: node.step, rows: r.rowsOut })) },
+  });
+  const last = results.get(ctx.nodes.at(-1) as PlanNode);
+  return { rows: last?.rowsOut ?? 0, bytes: [...results.values()].reduce((sum, r) => sum + r.bytesOut, 0) };
 }
 
 /**
  * SQL the user wrote must parse, on DuckDB's own parser, as exactly one SELECT before it is
- * wrapped into the step's query; what it may read is up to the sandbox.
+ * wrapped into the node's view; what it may read is up to the sandbox.
  */
 async function requireOneQuery(
   connection: DuckDBConnection,
-  ctx: StepContext,
+  node: PlanNode,
   written: { field: string; sql: string },
 ): Promise<void> {
   const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(written.sql)})`);
@@ -506,7 +844,7 @@ async function requireOneQuery(
     error_message?: string;
     statements?: unknown[];
   };
-  const where = `Node "${ctx.node.step}" ${written.field}`;
+  const where = `Node "${node.step}" ${written.field}`;
   if (parsed.error) {
     const reason = parsed.error_message?.startsWith('Only SELECT')
       ? 'must be one query (SELECT, WITH, FROM or VALUES)'
@@ -522,26 +860,9 @@ async function describe(connection: DuckDBConnection, relation: string): Promise
   return reader.getRows().map((r) => ({ name: String(r[0]), type: fieldTypeOfDuckDb(String(r[1])) }));
 }
 
-async function countRows(connection: DuckDBConnection, inputs: NodeInput[]): Promise<number> {
-  let total = 0;
-  for (const input of inputs) {
-    const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${input.relation}`);
-    total += Number(reader.getRows()[0]?.[0] ?? 0);
-  }
-  return total;
-}
-
-/** A transform's output: one Parquet part under the run, read by the nodes after it. */
-async function writeOutput(ctx: StepContext, connection: DuckDBConnection, select: string, dir: string) {
-  const out = join(dir, 'out.parquet');
-  const rows = await copyTo(connection, select, out);
-  const bytes = await uploadPart(partKey(ctx.batch.id, ctx.node.key, 0), out);
-  return { rows, bytes, sample: await sampleOf(connection, parquetRelation([out])) };
-}
-
-/** What a target's write hook may ask of the worker, within this step's sandbox and work folder. */
+/** What a target's write hook may ask of the worker, within this stage's sandbox and work folder. */
 function targetContext(
-  ctx: StepContext,
+  ctx: StageContext,
   connection: DuckDBConnection,
   dir: string,
   select: string,
@@ -566,42 +887,56 @@ function targetContext(
       const owner = { kind: 'user', userId: '', username: ctx.batch.created_by, role: 'editor' } as Principal;
       return createDataset({ name, collection_id: collectionId }, owner);
     },
-    async publishVersion(datasetId, mode, write) {
-      const { lock, dataset } = await acquireDatasetLock(datasetId, 'upload', 900);
-      try {
-        const part = await write(
-          `${versionPrefix(dataset.id, dataset.current_version + 1)}part-00000.parquet`,
-        );
-        return await publishVersion(dataset, lock, part, mode, { username: ctx.batch.created_by });
-      } catch (error) {
-        await abandonVersion(dataset, lock);
-        throw error;
-      }
-    },
+    publishVersion: (datasetId, mode, write) =>
+      publishVersion({ datasetId, mode, principal: { username: ctx.batch.created_by } }, write),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The failure path and error handling
 
-async function recordFailure(event: WorkerEvent): Promise<{ recorded: boolean }> {
-  const ctx = await context(event, false);
-  if (!ctx) return { recorded: false };
-  const trace = await getItem<TraceItem>(batchKey(ctx.batch.id), traceSk(ctx.position));
-  if (trace?.state !== 'failed') {
-    const message = userMessage(event.error?.Cause, event.error?.Error);
-    await endTrace(ctx, 'failed', { error: message });
-  }
-  await setStep(ctx, 'failed').catch(() => undefined);
-  return { recorded: true };
-}
+/** What the execution ends with when a stage failed: the node that failed, named for the user. */
+const failureCause = (node: PlanNode) => `Step ${node.key} (${node.step}) failed`;
 
-/** The message a user sees for a failure: ours and DuckDB's as they are, anything else generic. */
+/**
+ * The Catch path of a stage: records the failure on the node that failed (the one whose trace
+ * says so, else the first that did not succeed) and closes the stage's other unfinished nodes.
+ * Answers the cause the execution ends with.
+ */
+async function recordFailure(event: WorkerEvent): Promise<{ recorded: boolean; cause: string }> {
+  const ctx = await context(event, false);
+  if (!ctx) return { recorded: false, cause: `Stage ${event.stage_id} failed` };
+  const traces = await Promise.all(ctx.nodes.map((n) => getTrace(ctx.batch.id, positionOf(ctx, n))));
+  const failedAt =
+    traces.findIndex((t) => t?.state === 'failed') >= 0
+      ? traces.findIndex((t) => t?.state === 'failed')
+      : Math.max(
+          traces.findIndex((t) => t?.state !== 'success'),
+          0,
+        );
+  const failed = ctx.nodes[failedAt] as PlanNode;
+  if (traces[failedAt]?.state !== 'failed') {
+    await endTrace(ctx, failed, 'failed', { error: userMessage(event.error?.Cause, event.error?.Error) });
+  }
+  const unfinished = ctx.nodes.filter((n, i) => n !== failed && traces[i]?.state === 'running');
+  for (const node of unfinished) {
+    await endTrace(ctx, node, 'failed', {
+      error: `Not finished: node "${failed.step}" of its stage failed.`,
+    });
+  }
+  await markSteps(
+    ctx.batch.id,
+    [failed, ...unfinished].map((n) => n.step),
+    'failed',
+  ).catch(() => undefined);
+  return { recorded: true, cause: failureCause(failed) };
+}
 function userMessage(cause: string | undefined, name: string | undefined): string {
   const text = (cause ?? '').trim();
-  if (name === 'States.Timeout') return 'The step took longer than its time limit.';
-  if (name === 'Sluice.StepFailed' || name === 'Sluice.BatchStopped') return text || 'The step failed.';
-  if (name?.startsWith('Lambda.')) return `The step worker could not run (${name}).`;
+  if (name === STATES_ERRORS.timeout) return 'The step took longer than its time limit.';
+  if (name === SLUICE_ERRORS.stepFailed || name === SLUICE_ERRORS.batchStopped)
+    return text || 'The step failed.';
+  if (name?.startsWith(LAMBDA_ERROR_PREFIX)) return `The step worker could not run (${name}).`;
   return text ? (text.split('\n')[0] ?? text) : `The step failed (${name ?? 'unknown error'}).`;
 }
 
@@ -614,7 +949,7 @@ function withoutWorkPaths(message: string): string {
   return message.replace(new RegExp(`${root}/[^/\\s"']+/`, 'g'), '');
 }
 
-function classify(error: unknown, ctx?: StepContext): Error {
+function classify(error: unknown, node?: PlanNode): Error {
   if (
     error instanceof StepFailedError ||
     error instanceof BatchStoppedError ||
@@ -632,8 +967,8 @@ function classify(error: unknown, ctx?: StepContext): Error {
   if (/^[A-Z][A-Za-z ]* Error: /.test(message)) {
     const first = withoutWorkPaths(message.split('\n')[0] ?? message);
     if (isSandboxViolation(first)) {
-      const node = ctx ? `Node "${ctx.node.step}"` : 'A node';
-      return new StepFailedError(`${node} may only read its own inputs, not files: ${first}`);
+      const who = node ? `Node "${node.step}"` : 'A node';
+      return new StepFailedError(`${who} may only read its own inputs, not files: ${first}`);
     }
     return new StepFailedError(first);
   }
@@ -641,36 +976,45 @@ function classify(error: unknown, ctx?: StepContext): Error {
   return new StepFailedError(`The step failed unexpectedly (${e?.name ?? 'Error'}); see the worker logs.`);
 }
 
-/** Handles one state machine Task: the action named in the event, for one node of one batch. */
+/** Handles one state machine Task: the action named in the event, for one stage of one batch. */
 export async function runStep(event: WorkerEvent, signal?: AbortSignal): Promise<unknown> {
-  logger.appendKeys({ batchId: event.batch_id, nodeId: event.node_id, action: event.action });
-  if (event.action === 'fail') return recordFailure(event);
-  let ctx: StepContext | undefined;
+  logger.appendKeys({ batchId: event.batch_id, stageId: event.stage_id, action: event.action });
+  if (event.action === WORKER_ACTIONS.fail) return recordFailure(event);
+  let ctx: StageContext | undefined;
   try {
     ctx = await context(event, true);
     if (!ctx) throw new BatchStoppedError(`Batch ${event.batch_id} is not running.`);
     const started = performance.now();
     const out =
-      event.action === 'plan'
-        ? await planSource(ctx)
-        : event.action === 'seal'
-          ? await sealSource(ctx)
-          : ctx.node.kind === 'source'
+      event.action === WORKER_ACTIONS.plan
+        ? await planStage(ctx)
+        : event.action === WORKER_ACTIONS.seal
+          ? await sealStage(ctx)
+          : ctx.stage.partitioned
             ? await runPartition(ctx, event.partition ?? 0, signal)
-            : await runNode(ctx, signal);
+            : await runStage(ctx, signal);
     metrics.addMetric('StepMilliseconds', 'Milliseconds', Math.round(performance.now() - started));
     return out;
   } catch (error) {
-    const failure = classify(error, ctx);
+    const node = error instanceof NodeError ? error.node : undefined;
+    const failure = classify(error instanceof NodeError ? error.cause : error, node);
     if (failure instanceof BatchStoppedError && ctx) {
-      // The batch ended while this step ran: close its trace rather than leave it running.
-      await endTrace(ctx, 'failed', { error: 'Stopped: the batch ended while this step ran.' }).catch(
-        () => undefined,
-      );
+      // The batch ended while this stage ran: close its nodes' traces rather than leave them running.
+      for (const n of ctx.nodes) {
+        const trace = await getTrace(ctx.batch.id, positionOf(ctx, n)).catch(() => undefined);
+        if (trace?.state === 'running') {
+          await endTrace(ctx, n, 'failed', { error: 'Stopped: the batch ended while this step ran.' }).catch(
+            () => undefined,
+          );
+        }
+      }
     } else if (failure instanceof StepFailedError && ctx) {
       // Recorded here so the trace has the message even if the Catch path never runs.
-      await endTrace(ctx, 'failed', { error: failure.message }).catch(() => undefined);
-      await setStep(ctx, 'failed').catch(() => undefined);
+      const at = node ?? ctx.nodes[0];
+      if (at) {
+        await endTrace(ctx, at, 'failed', { error: failure.message }).catch(() => undefined);
+        await markSteps(ctx.batch.id, [at.step], 'failed').catch(() => undefined);
+      }
     }
     throw failure;
   }

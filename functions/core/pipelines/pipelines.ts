@@ -4,16 +4,11 @@
  * pointer with a conditional update, so two concurrent editors cannot both win. Each version
  * carries its validation result: an invalid version can be saved (DRAFT) but not run.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Principal } from '../auth/principal.ts';
-import {
-  collectionKey,
-  descriptionSchema,
-  findCollectionByRef,
-  nameSchema,
-  requireCollection,
-} from '../catalog/collections.ts';
-import { findDatasetByRef } from '../catalog/datasets.ts';
+import { requireCollection } from '../catalog/collections.ts';
+import { descriptionSchema, nameSchema } from '../catalog/schemas.ts';
+import { collectionKey, findCollectionByRef, findDatasetByRef } from '../catalog/store.ts';
 import {
   checkStorable,
   deleteItem,

@@ -7,22 +7,12 @@
  *
  * A batch leaves `running` exactly once, by a conditional update from running/pending to a
  * terminal state (completed, failed, stop); whoever wins that update releases the slot.
- * Step states and offsets are nested attributes updated in place, never read-modify-write,
- * so parallel steps cannot lose each other's updates.
+ * Every write of a batch, its traces and the pipeline's run slots goes through the run store
+ * (run-store.ts); this module holds the use cases.
  */
 import { compilePipeline } from '../../../statemachines/compile.ts';
 import type { Principal } from '../auth/principal.ts';
-import {
-  deleteItem,
-  getItem,
-  type Item,
-  pageRequest,
-  putItem,
-  putNew,
-  queryAll,
-  queryPage,
-  updateItem,
-} from '../db.ts';
+import { getItem, pageRequest, queryAll } from '../db.ts';
 import { BadStateError, NotFoundError } from '../errors.ts';
 import { isId, newId } from '../ids.ts';
 import { logger, metrics } from '../observability.ts';
@@ -39,50 +29,40 @@ import {
   requireVersion,
   type VersionItem,
 } from './pipelines.ts';
+import {
+  activeBatches,
+  allBatchesOf,
+  type BatchItem,
+  type BatchOutcome,
+  batchesPage,
+  claimSlot,
+  deleteBatchRecord,
+  deleteBatchTraces,
+  freeAllSlots,
+  getBatch,
+  type NewBatch,
+  pendingBatches,
+  promoteBatch,
+  recordBatch,
+  releaseSlot,
+  type StepRecord,
+  setEngineRef,
+  setExecutionId,
+  setSlotsHeld,
+  settleBatch,
+  TERMINAL,
+  waitingBatches,
+} from './run-store.ts';
+import { compileStagesOf } from './stages.ts';
 
-export type BatchStatus = 'pending' | 'scheduled' | 'running' | 'stop' | 'completed' | 'failed';
-export type StepState = 'none' | 'pending' | 'running' | 'success' | 'failed';
-export const TERMINAL: readonly BatchStatus[] = ['stop', 'completed', 'failed'];
-
-export interface StepRecord {
-  state: StepState;
-  offsets: Record<string, number>;
-}
-
-export interface BatchItem extends Item {
-  id: string;
-  pipeline_id: string;
-  pipeline_version: number;
-  name: string;
-  deployment: string;
-  status: BatchStatus;
-  /** By step name (node names made unique). */
-  steps: Record<string, StepRecord>;
-  created_at: string;
-  created_by: string;
-  started_at: string | null;
-  finished_at: string | null;
-  execution_id?: string;
-  /** What the engine starts the run from (its deployed version), written when the run is recorded. */
-  engine_ref?: string;
-  /** Set while the batch holds one of the pipeline's run slots. */
-  holds_slot?: boolean;
-  error?: string;
-  timeout_minutes: number;
-  num_workers: number;
-  /** Worker size of the run (Data Flow's workerType); absent = DEFAULT. */
-  worker_type?: string;
-  parameters?: Record<string, unknown>;
-  /** The trigger that started the run, if one did. */
-  trigger_id?: string;
-  trigger_name?: string;
-  /** The workflow execution the run belongs to, if any. */
-  workflow_execution_id?: string;
-}
-
-export const batchKey = (id: string) => `BATCH#${id}`;
-const QUEUE = { pending: 'PENDING', active: 'ACTIVE' } as const;
-const queueSk = (pipelineId: string, batchId: string) => `${pipelineId}#${batchId}`;
+export {
+  type BatchItem,
+  type BatchStatus,
+  runDayKey,
+  type StepRecord,
+  type StepState,
+  TERMINAL,
+} from './run-store.ts';
 
 export function batchView(b: BatchItem) {
   return {
@@ -103,7 +83,7 @@ export function batchView(b: BatchItem) {
 }
 
 export async function findBatch(id: string): Promise<BatchItem | undefined> {
-  return getItem<BatchItem>(batchKey(id));
+  return getBatch(id);
 }
 
 export async function requireBatch(id: string, pipelineId?: string): Promise<BatchItem> {
@@ -115,10 +95,7 @@ export async function requireBatch(id: string, pipelineId?: string): Promise<Bat
 
 export async function latestBatch(pipelineId: string): Promise<BatchItem> {
   await requirePipeline(pipelineId);
-  const page = await queryPage<BatchItem>(
-    { index: 'gsi1', partition: `BATCHES#${pipelineId}`, newestFirst: true },
-    { limit: 1 },
-  );
+  const page = await batchesPage(pipelineId, { limit: 1 });
   const latest = page.items[0];
   if (!latest) throw new NotFoundError('BATCH', `latest of ${pipelineId}`);
   return (await findBatch(latest.id)) ?? latest;
@@ -126,10 +103,7 @@ export async function latestBatch(pipelineId: string): Promise<BatchItem> {
 
 export async function listBatches(pipelineId: string, limit?: number, token?: string) {
   await requirePipeline(pipelineId);
-  const page = await queryPage<BatchItem>(
-    { index: 'gsi1', partition: `BATCHES#${pipelineId}`, newestFirst: true },
-    pageRequest(limit, token),
-  );
+  const page = await batchesPage(pipelineId, pageRequest(limit, token));
   return dhubList(page.items.map(batchView), page.next);
 }
 
@@ -154,20 +128,16 @@ export async function createRun(
   const pipeline = await requirePipeline(pipelineId);
   const version = await requireVersion(pipeline, request.version);
   requireRunnable(pipeline, version);
-  const batch = newBatch(pipeline, version, request, newId('batch'));
-  const id = batch.id;
-  await putNew(batch);
-  await recordRunDay(batch);
-  await noteLastRun(pipelineId, 'pending', batch.created_at);
+  const id = newId('batch');
+  const batch = await recordBatch(newBatch(pipeline, version, request, id));
+  // Ids are unique: only a broken id source could make the record exist already.
+  if (!batch) throw new Error(`Batch ${id} already exists.`);
   metrics.addMetric('RunsRequested', 'Count', 1);
   // Deployed here, by the caller that may deploy: whoever starts a waiting run later (the
   // finalizer or the reconciler, when a slot frees) only starts it.
   try {
     const ref = await deployment(batch, version);
-    await updateItem(batchKey(id), 'META', {
-      UpdateExpression: 'SET engine_ref = :ref',
-      ExpressionAttributeValues: { ':ref': ref },
-    });
+    await setEngineRef(id, ref);
   } catch (error) {
     logger.error('could not deploy a batch', { batchId: id, error: error as Error });
     await finishBatch(id, 'failed', NOT_STARTED);
@@ -177,17 +147,16 @@ export async function createRun(
   return { batch: (await findBatch(id)) ?? batch, started: started.has(id) };
 }
 
-/** A new batch record of the pipeline version, waiting (`pending`) in the run queue. */
-function newBatch(pipeline: PipelineItem, version: VersionItem, request: RunRequest, id: string): BatchItem {
+/** A new batch of the pipeline version, waiting (`pending`) in the run queue. */
+function newBatch(
+  pipeline: PipelineItem,
+  version: VersionItem,
+  request: RunRequest,
+  id: string,
+): NewBatch & { status: 'pending' } {
   const steps: Record<string, StepRecord> = {};
   for (const node of version.plan) steps[node.step] = { state: 'none', offsets: {} };
   return {
-    pk: batchKey(id),
-    sk: 'META',
-    gsi1pk: `BATCHES#${pipeline.id}`,
-    gsi1sk: id,
-    gsi2pk: QUEUE.pending,
-    gsi2sk: queueSk(pipeline.id, id),
     id,
     pipeline_id: pipeline.id,
     pipeline_version: version.version,
@@ -215,29 +184,8 @@ export async function runWouldWait(
   pipeline: Pick<PipelineItem, 'id' | 'active_runs' | 'max_concurrent_runs'>,
 ) {
   if (pipeline.active_runs >= pipeline.max_concurrent_runs) return true;
-  const waiting = await queryPage<BatchItem>(
-    { index: 'gsi2', partition: QUEUE.pending, sortPrefix: `${pipeline.id}#` },
-    { limit: 1 },
-    false,
-  );
-  return waiting.items.length > 0;
-}
-
-async function claimSlot(pipelineId: string): Promise<boolean> {
-  const claimed = await updateItem(pipelineKey(pipelineId), 'META', {
-    UpdateExpression: 'SET active_runs = active_runs + :one',
-    ConditionExpression: 'attribute_exists(pk) AND active_runs < max_concurrent_runs',
-    ExpressionAttributeValues: { ':one': 1 },
-  });
-  return claimed !== undefined;
-}
-
-async function releaseSlot(pipelineId: string): Promise<void> {
-  await updateItem(pipelineKey(pipelineId), 'META', {
-    UpdateExpression: 'SET active_runs = active_runs - :one',
-    ConditionExpression: 'attribute_exists(pk) AND active_runs > :zero',
-    ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
-  });
+  const waiting = await waitingBatches(pipeline.id, 1, false);
+  return waiting.length > 0;
 }
 
 /**
@@ -247,15 +195,12 @@ async function releaseSlot(pipelineId: string): Promise<void> {
 export async function dispatchPending(pipelineId: string): Promise<Set<string>> {
   const started = new Set<string>();
   for (;;) {
-    const waiting = await queryPage<BatchItem>(
-      { index: 'gsi2', partition: QUEUE.pending, sortPrefix: `${pipelineId}#` },
-      { limit: 5 },
-    );
-    if (waiting.items.length === 0) return started;
+    const waiting = await waitingBatches(pipelineId, 5);
+    if (waiting.length === 0) return started;
     if (!(await claimSlot(pipelineId))) return started;
     let promoted: BatchItem | undefined;
-    for (const candidate of waiting.items) {
-      promoted = await promote(candidate.id);
+    for (const candidate of waiting) {
+      promoted = await promoteBatch(candidate.id);
       if (promoted) break;
     }
     if (!promoted) {
@@ -266,53 +211,39 @@ export async function dispatchPending(pipelineId: string): Promise<Set<string>> 
   }
 }
 
-/** pending → running for the holder of a fresh slot; undefined when the batch moved on meanwhile. */
-async function promote(batchId: string): Promise<BatchItem | undefined> {
-  const current = await findBatch(batchId);
-  if (current?.status !== 'pending') return undefined;
-  const steps: Record<string, StepRecord> = {};
-  for (const name of Object.keys(current.steps)) steps[name] = { state: 'pending', offsets: {} };
-  return updateItem<BatchItem>(batchKey(batchId), 'META', {
-    UpdateExpression:
-      'SET #status = :running, started_at = :now, steps = :steps, holds_slot = :yes, gsi2pk = :active',
-    ConditionExpression: '#status = :pending',
-    ExpressionAttributeNames: { '#status': 'status' },
-    ExpressionAttributeValues: {
-      ':running': 'running',
-      ':pending': 'pending',
-      ':now': new Date().toISOString(),
-      ':steps': steps,
-      ':yes': true,
-      ':active': QUEUE.active,
-    },
-  });
-}
-
 const MAX_RUN_MINUTES = 1440;
 const NOT_STARTED = 'The run could not be started; see the service logs for the request id.';
 
+/**
+ * What a deployment depends on besides the version: the run settings, and the compiler's
+ * generation (`s`: one Task per stage), so that versions deployed by an older compiler are
+ * deployed again rather than reused.
+ */
 const settingsKey = (b: BatchItem) =>
-  `t${b.timeout_minutes}-w${b.num_workers}${b.worker_type && b.worker_type !== 'DEFAULT' ? `-${b.worker_type}` : ''}`;
+  `s-t${b.timeout_minutes}-w${b.num_workers}${b.worker_type && b.worker_type !== 'DEFAULT' ? `-${b.worker_type}` : ''}`;
+
+/** The run settings a deployed definition depends on. */
+export type RunSettings = Pick<BatchItem, 'timeout_minutes' | 'num_workers' | 'worker_type'>;
+
+/** The state machine definition of a version run with these settings: one Task per stage. */
+export function definitionOf(version: VersionItem, settings: RunSettings): string {
+  return compilePipeline({
+    pipelineId: version.pipeline_id,
+    version: version.version,
+    stages: compileStagesOf(version.plan),
+    // Data Flow's timeout 0 means no limit of the job's own: the platform's longest run applies.
+    timeoutSeconds: (settings.timeout_minutes || MAX_RUN_MINUTES) * 60,
+    maxConcurrency: settings.num_workers,
+    workerArn: workerArnFor(settings.worker_type),
+  });
+}
 
 /** Deploys the batch's version (once per run settings) and returns what to start it from. */
 async function deployment(batch: BatchItem, version: VersionItem): Promise<string> {
   const key = settingsKey(batch);
   const known = version.engine_refs?.[key];
   if (known) return known;
-  const definition = compilePipeline({
-    pipelineId: batch.pipeline_id,
-    version: version.version,
-    nodes: version.plan.map((n) => ({
-      key: n.key,
-      stepName: n.step,
-      parents: n.parents,
-      partitioned: n.kind === 'source',
-    })),
-    // Data Flow's timeout 0 means no limit of the job's own: the platform's longest run applies.
-    timeoutSeconds: (batch.timeout_minutes || MAX_RUN_MINUTES) * 60,
-    maxConcurrency: batch.num_workers,
-    workerArn: workerArnFor(batch.worker_type),
-  });
+  const definition = definitionOf(version, batch);
   const ref = await platform().engine.deploy({
     pipelineId: batch.pipeline_id,
     version: version.version,
@@ -334,10 +265,7 @@ async function startExecution(batch: BatchItem): Promise<boolean> {
       ref,
       input: { batch_id: batch.id, pipeline_id: batch.pipeline_id, pipeline_version: batch.pipeline_version },
     });
-    await updateItem(batchKey(batch.id), 'META', {
-      UpdateExpression: 'SET execution_id = :id',
-      ExpressionAttributeValues: { ':id': executionId },
-    });
+    await setExecutionId(batch.id, executionId);
     metrics.addMetric('RunsStarted', 'Count', 1);
     return true;
   } catch (error) {
@@ -371,29 +299,23 @@ export async function recordRun(
   const queued = newBatch(pipeline, version, request, batchId);
   const steps: Record<string, StepRecord> = {};
   for (const name of Object.keys(queued.steps)) steps[name] = { state: 'pending', offsets: {} };
-  const batch: BatchItem = {
+  const batch = await recordBatch({
     ...queued,
     status: 'running',
     started_at: queued.created_at,
     steps,
     holds_slot: true,
-    gsi2pk: QUEUE.active,
-  };
-  if (!(await putNew(batch))) {
+  });
+  if (!batch) {
     // A concurrent call with the same id won: it holds the slot for this batch.
     await releaseSlot(pipelineId);
     return recordRun(pipelineId, request, batchId);
   }
-  await recordRunDay(batch);
-  await noteLastRun(pipelineId, 'running', batch.created_at);
   metrics.addMetric('RunsRequested', 'Count', 1);
   try {
     const ref = await deployment(batch, version);
     const executionId = platform().engine.executionIdOf(ref, batch.id);
-    await updateItem(batchKey(batch.id), 'META', {
-      UpdateExpression: 'SET execution_id = :id',
-      ExpressionAttributeValues: { ':id': executionId },
-    });
+    await setExecutionId(batch.id, executionId);
     metrics.addMetric('RunsStarted', 'Count', 1);
     return { batch: { ...batch, execution_id: executionId }, ref };
   } catch (error) {
@@ -410,21 +332,19 @@ export async function recordRun(
  */
 export async function finishBatch(
   batchId: string,
-  outcome: 'completed' | 'failed' | 'stop',
+  outcome: BatchOutcome,
   reason?: string,
   /** false when recovering after a restart: slots are reset and dispatched afterwards. */
   handOver = true,
 ): Promise<BatchItem | undefined> {
-  const now = new Date().toISOString();
-  const before = await settle(batchId, outcome, now, reason);
-  if (!before) return undefined;
+  const settled = await settleBatch(batchId, outcome, reason);
+  if (!settled) return undefined;
+  const { before } = settled;
   metrics.addMetric(
     outcome === 'completed' ? 'RunsCompleted' : outcome === 'failed' ? 'RunsFailed' : 'RunsStopped',
     'Count',
     1,
   );
-  await recordRunDay({ ...before, status: outcome, finished_at: now, started_at: before.started_at ?? now });
-  await noteLastRun(before.pipeline_id, outcome, now);
   await platform().events({
     source: 'sluice.pipelines',
     'detail-type': 'Batch Finished',
@@ -441,57 +361,6 @@ export async function finishBatch(
   if (before.holds_slot) await releaseSlot(before.pipeline_id);
   await dispatchPending(before.pipeline_id);
   return findBatch(batchId);
-}
-
-/** What a step the run never finished becomes: running ones failed, waiting ones never started. */
-function settledState(state: StepState, outcome: BatchStatus): StepState | undefined {
-  if (state === 'running') return outcome === 'completed' ? 'success' : 'failed';
-  if (state === 'pending') return outcome === 'completed' ? 'success' : 'none';
-  return undefined;
-}
-
-/**
- * The terminal update: the status and every unfinished step in one conditional write, so no
- * reader sees a finished batch with steps still waiting. A step that moved meanwhile (a worker
- * reporting) fails the condition and the batch is read again. Answers the batch as it was, or
- * undefined when it had already finished.
- */
-async function settle(
-  batchId: string,
-  outcome: 'completed' | 'failed' | 'stop',
-  now: string,
-  reason: string | undefined,
-): Promise<BatchItem | undefined> {
-  for (;;) {
-    const current = await findBatch(batchId);
-    if (!current || TERMINAL.includes(current.status)) return undefined;
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ':outcome': outcome, ':now': now, ':was': current.status };
-    const sets = ['#status = :outcome', 'finished_at = :now', 'started_at = if_not_exists(started_at, :now)'];
-    const conditions = ['#status = :was'];
-    if (reason) {
-      names['#error'] = 'error';
-      values[':reason'] = reason;
-      sets.push('#error = :reason');
-    }
-    Object.entries(current.steps).forEach(([name, step], i) => {
-      const next = settledState(step.state, outcome);
-      if (!next) return;
-      names['#state'] = 'state';
-      names[`#s${i}`] = name;
-      values[`:next${i}`] = next;
-      values[`:was${i}`] = step.state;
-      sets.push(`steps.#s${i}.#state = :next${i}`);
-      conditions.push(`steps.#s${i}.#state = :was${i}`);
-    });
-    const done = await updateItem<BatchItem>(batchKey(batchId), 'META', {
-      UpdateExpression: `SET ${sets.join(', ')} REMOVE gsi2pk, gsi2sk, holds_slot`,
-      ConditionExpression: conditions.join(' AND '),
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    });
-    if (done) return current;
-  }
 }
 
 /** Stops a batch: it becomes `stop` at once, no further step starts and the running one is cancelled. */
@@ -512,16 +381,14 @@ export async function deleteBatch(pipelineId: string, batchId: string): Promise<
     await finishBatch(batchId, 'stop', 'Stopped because the batch was deleted.');
     if (batch.execution_id) await platform().engine.stop(batch.execution_id, 'Batch deleted.');
   }
-  const items = await queryAll<Item & { sk: string }>({ partition: batchKey(batchId) });
-  for (const item of items) if (item.sk !== 'META') await deleteItem(batchKey(batchId), item.sk);
+  await deleteBatchTraces(batchId);
   await deletePrefix(`runs/${batchId}/`);
-  await deleteItem(runDayKey(batch.created_at.slice(0, 10)), `${batch.created_at}#${batch.id}`);
-  await deleteItem(batchKey(batchId));
+  await deleteBatchRecord(batch);
 }
 
 /** Removes every batch of a pipeline (its delete); running ones need `force`. */
 export async function removeRuns(pipelineId: string, force: boolean): Promise<void> {
-  const batches = await queryAll<BatchItem>({ index: 'gsi1', partition: `BATCHES#${pipelineId}` });
+  const batches = await allBatchesOf(pipelineId);
   const active = batches.filter((b) => !TERMINAL.includes(b.status));
   if (active.length > 0 && !force) {
     throw new BadStateError(
@@ -562,7 +429,7 @@ export async function batchByRef(ref: string): Promise<BatchItem> {
  * outlive any process).
  */
 export async function failInterruptedBatches(): Promise<number> {
-  const active = await queryAll<BatchItem>({ index: 'gsi2', partition: QUEUE.active });
+  const active = await activeBatches();
   for (const batch of active) {
     await finishBatch(
       batch.id,
@@ -577,23 +444,15 @@ export async function failInterruptedBatches(): Promise<number> {
     partition: 'PIPELINES',
     filter: { FilterExpression: 'active_runs > :zero', ExpressionAttributeValues: { ':zero': 0 } },
   });
-  for (const pipeline of pipelines) {
-    await updateItem(pipelineKey(pipeline.id), 'META', {
-      UpdateExpression: 'SET active_runs = :zero',
-      ExpressionAttributeValues: { ':zero': 0 },
-    });
-  }
-  const waiting = await queryAll<BatchItem>({ index: 'gsi2', partition: QUEUE.pending });
+  for (const pipeline of pipelines) await freeAllSlots(pipeline.id);
+  const waiting = await pendingBatches();
   for (const id of new Set(waiting.map((b) => b.pipeline_id))) await dispatchPending(id);
   return active.length;
 }
 
 /** Batches holding or waiting for a run slot (the reconciler's worklist): one Query each. */
 export async function unfinishedBatches(): Promise<{ active: BatchItem[]; waiting: BatchItem[] }> {
-  const [active, waiting] = await Promise.all([
-    queryAll<BatchItem>({ index: 'gsi2', partition: QUEUE.active }),
-    queryAll<BatchItem>({ index: 'gsi2', partition: QUEUE.pending }),
-  ]);
+  const [active, waiting] = await Promise.all([activeBatches(), pendingBatches()]);
   return { active, waiting };
 }
 
@@ -604,15 +463,9 @@ export async function unfinishedBatches(): Promise<{ active: BatchItem[]; waitin
 export async function repairSlots(pipelineId: string): Promise<Set<string>> {
   const pipeline = await getItem<PipelineItem>(pipelineKey(pipelineId), 'META');
   if (!pipeline) return new Set();
-  const holders = (
-    await queryAll<BatchItem>({ index: 'gsi2', partition: QUEUE.active, sortPrefix: `${pipelineId}#` })
-  ).filter((b) => b.holds_slot).length;
+  const holders = (await activeBatches(pipelineId)).filter((b) => b.holds_slot).length;
   if (pipeline.active_runs > holders) {
-    const repaired = await updateItem(pipelineKey(pipelineId), 'META', {
-      UpdateExpression: 'SET active_runs = :holders',
-      ConditionExpression: 'active_runs = :seen',
-      ExpressionAttributeValues: { ':holders': holders, ':seen': pipeline.active_runs },
-    });
+    const repaired = await setSlotsHeld(pipelineId, pipeline.active_runs, holders);
     if (repaired) {
       logger.warn('gave back run slots that no batch held', {
         pipelineId,
@@ -627,36 +480,4 @@ export async function repairSlots(pipelineId: string): Promise<Set<string>> {
 export function workerArnFor(workerType: string | undefined): string {
   const config = platform().settings.pipelines;
   return workerType === 'LARGE' ? config.largeStepWorkerArn : config.stepWorkerArn;
-}
-
-/**
- * One small item per run in the partition of the day it was created (UTC), kept in step
- * with the run's status: the dashboard reads a day with one Query instead of scanning runs.
- */
-export const runDayKey = (day: string) => `RUNDAY#${day}`;
-
-async function recordRunDay(batch: BatchItem): Promise<void> {
-  const day = batch.created_at.slice(0, 10);
-  const started = batch.started_at ? Date.parse(batch.started_at) : undefined;
-  const finished = batch.finished_at ? Date.parse(batch.finished_at) : undefined;
-  await putItem({
-    pk: runDayKey(day),
-    sk: `${batch.created_at}#${batch.id}`,
-    entity: 'run-day',
-    batch_id: batch.id,
-    pipeline_id: batch.pipeline_id,
-    status: batch.status,
-    created_at: batch.created_at,
-    ...(started !== undefined && finished !== undefined ? { duration_ms: finished - started } : {}),
-    ...(batch.finished_at ? { finished_at: batch.finished_at } : {}),
-  });
-}
-
-/** The pipeline item keeps its latest run's status and time (Data Flow's lastExecution*). */
-async function noteLastRun(pipelineId: string, status: BatchStatus, at: string): Promise<void> {
-  await updateItem(pipelineKey(pipelineId), 'META', {
-    UpdateExpression: 'SET last_run_status = :s, last_run_at = :at',
-    ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(last_run_at) OR last_run_at <= :at)',
-    ExpressionAttributeValues: { ':s': status, ':at': at },
-  });
 }

@@ -1,0 +1,225 @@
+/**
+ * Run engine v2 on the shared local host: a version's plan of stages, a stage run as one DuckDB
+ * program (nothing written between its nodes, every node still traced with exact rows), a source
+ * of one partition run by the stage that reads it, a partitioned source fanned out, and a node
+ * marked `materialize` written as a stage boundary. Outputs are exact in every shape.
+ */
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { catalogHelpers } from './catalog-helpers.ts';
+import { ADMIN, client } from './harness.ts';
+import { catalogSource, catalogTarget, pipelineHelpers, sqlNode } from './pipeline-helpers.ts';
+
+const api = client(inject('hostUrl'));
+let token: string;
+const { newCollection, newDataset } = catalogHelpers(api, () => token);
+const { newPipeline, runToEnd, traces, datasetNamed, table } = pipelineHelpers(api, () => token);
+
+beforeAll(async () => {
+  token = await api.login(ADMIN.username, ADMIN.password);
+});
+
+const SALES_CSV = [
+  'region,amount,qty',
+  'north,10,1',
+  'south,4,2',
+  'north,7.5,1',
+  'east,5,3',
+  'south,5.5,1',
+  'north,1,9',
+].join('\n');
+
+/** source -> filter (row-wise) -> key (SQL) -> aggregate -> dataset, as the benchmark runs. */
+function chain(col: string, dataset: string, target: string, materialize?: number) {
+  const nodes: Array<Record<string, unknown>> = [
+    catalogSource(1, 'extract', col, dataset),
+    {
+      id: 2,
+      name: 'small orders',
+      type: 'TRANSFORM_FILTER',
+      parentNodeIds: [1],
+      filterType: 'AND',
+      filterConditionList: [{ name: 'qty', operator: 'LTE', value: 3 }],
+    },
+    sqlNode(3, 'key', 2, 'orders', 'SELECT *, upper(region) AS zone FROM orders'),
+    {
+      id: 4,
+      name: 'by zone',
+      type: 'TRANSFORM_AGGREGATE',
+      parentNodeIds: [3],
+      groupByList: ['zone'],
+      aggregateFieldList: [
+        { name: 'amount', ResultName: 'total', function: 'SUM' },
+        { name: '*', ResultName: 'orders', function: 'COUNT' },
+      ],
+    },
+    catalogTarget(5, 'load', 4, col, target),
+  ];
+  return nodes.map((n) => (n.id === materialize ? { ...n, materialize: true } : n));
+}
+
+const EXPECTED = [
+  ['EAST', 5, 1],
+  ['NORTH', 17.5, 2],
+  ['SOUTH', 9.5, 2],
+];
+const sorted = (rows: unknown[][]) => [...rows].sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+const byNode = (list: any[]): Record<string, any> => Object.fromEntries(list.map((t) => [t.node_id, t]));
+
+describe('the plan of a version', () => {
+  it('shows the stages, their boundaries and the compiled definition', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    const pipeline = await newPipeline(col, chain(col, sales, 'zones'));
+
+    const res = await api.get(`/api/v1/pipelines/${pipeline.id}/versions/1/plan`, { token });
+
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.stages).toEqual([
+      {
+        id: 's1',
+        engine: 'DUCKDB',
+        partitioned: true,
+        source: '1',
+        nodes: [
+          { id: '1', name: 'extract', type: 'SOURCE_CATALOG' },
+          { id: '2', name: 'small orders', type: 'TRANSFORM_FILTER' },
+        ],
+        after: [],
+        outputs: ['2'],
+        targets: [],
+        boundaries: [{ reason: 'partitions', detail: expect.stringContaining('per partition') }],
+      },
+      {
+        id: 's2',
+        engine: 'DUCKDB',
+        partitioned: false,
+        nodes: [
+          { id: '3', name: 'key', type: 'TRANSFORM_SQL' },
+          { id: '4', name: 'by zone', type: 'TRANSFORM_AGGREGATE' },
+          { id: '5', name: 'load', type: 'TARGET_CATALOG' },
+        ],
+        after: ['s1'],
+        outputs: [],
+        targets: ['5'],
+        boundaries: [{ reason: 'all-rows', detail: expect.stringContaining('every partition') }],
+      },
+    ]);
+    // One Task per stage: plan, partitions and seal for s1, one run for s2.
+    const tasks = JSON.stringify(res.body.definition).match(/"Type":"Task"/g) ?? [];
+    expect(tasks).toHaveLength(6); // 4 work Tasks + 2 failure recorders
+    expect(res.body.definition.StartAt).toBe('Plan s1 extract small orders');
+  });
+
+  it('answers 404 for a version that does not exist and 409 for a draft', async () => {
+    const col = await newCollection('stages');
+    const pipeline = await newPipeline(col, []);
+    const missing = await api.get(`/api/v1/pipelines/${pipeline.id}/versions/9/plan`, { token });
+    expect(missing.status, missing.text).toBe(404);
+
+    const draft = await api.post(
+      '/api/v1/pipelines',
+      {
+        name: `draft-${Date.now()}`,
+        collection_id: col,
+        nodes: [{ id: 1, name: 'x', type: 'TRANSFORM_SQL' }],
+      },
+      { token },
+    );
+    expect(draft.status, draft.text).toBe(201);
+    const planned = await api.get(`/api/v1/pipelines/${draft.body.id}/versions/1/plan`, { token });
+    expect(planned.status, planned.text).toBe(409);
+    expect(planned.body.errorType).toBe('bad-state');
+  });
+});
+
+describe('a batch on the fused engine', () => {
+  it('runs a one-partition source inside the stage that reads it, writing nothing between nodes', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    const pipeline = await newPipeline(col, chain(col, sales, 'zones'));
+
+    const batch = await runToEnd(pipeline.id);
+
+    expect(batch.status, batch.error).toBe('completed');
+    expect(sorted((await table(await datasetNamed(col, 'zones'))).data)).toEqual(EXPECTED);
+    const t = byNode((await traces(pipeline.id, batch.id)).traces);
+    expect(t['1']).toMatchObject({ state: 'success', rows_in: 6, rows_out: 6, partitions: 1, bytes_out: 0 });
+    expect(t['2']).toMatchObject({ state: 'success', rows_in: 6, rows_out: 5, bytes_out: 0 });
+    expect(t['3']).toMatchObject({ state: 'success', rows_in: 5, rows_out: 5, bytes_out: 0 });
+    expect(t['4']).toMatchObject({ state: 'success', rows_in: 5, rows_out: 3, bytes_out: 0 });
+    expect(t['5']).toMatchObject({ state: 'success', rows_in: 3, rows_out: 3 });
+    expect(t['2'].sample.rows).toHaveLength(5);
+    expect(t['4'].sample.columns).toEqual(['zone', 'total', 'orders']);
+    for (const step of ['extract', 'small orders', 'key', 'by zone', 'load']) {
+      expect(batch.state.steps[step], step).toEqual({ state: 'success', offsets: expect.any(Object) });
+    }
+    expect(batch.state.steps['by zone'].offsets).toEqual({ partition_0: 3 });
+  });
+
+  it('fans a source of several partitions out, then reads their outputs together, with the same result', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV.split('\n').slice(0, 4).join('\n'));
+    const rest = ['region,amount,qty', ...SALES_CSV.split('\n').slice(4)].join('\n');
+    const up = await api.upload(sales, rest, token, '?mode=append');
+    expect(up.status, up.text).toBe(200);
+    const pipeline = await newPipeline(col, chain(col, sales, 'zones'));
+
+    const batch = await runToEnd(pipeline.id);
+
+    expect(batch.status, batch.error).toBe('completed');
+    expect(sorted((await table(await datasetNamed(col, 'zones'))).data)).toEqual(EXPECTED);
+    const t = byNode((await traces(pipeline.id, batch.id)).traces);
+    expect(t['1']).toMatchObject({ rows_out: 6, partitions: 2 });
+    // The filter ran in each partition and its output was written for the next stage.
+    expect(t['2']).toMatchObject({ rows_in: 6, rows_out: 5, partitions: 2 });
+    expect(t['2'].bytes_out).toBeGreaterThan(0);
+    expect(batch.state.steps['small orders'].offsets).toEqual({ partition_0: 3, partition_1: 2 });
+    expect(t['3']).toMatchObject({ rows_in: 5, rows_out: 5 });
+  });
+
+  it('writes a node marked materialize and starts a stage after it, with the same result', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    const pipeline = await newPipeline(col, chain(col, sales, 'zones', 3));
+
+    const plan = await api.get(`/api/v1/pipelines/${pipeline.id}/versions/1/plan`, { token });
+    expect(
+      plan.body.stages.map((s: { id: string; nodes: Array<{ id: string }> }) => s.nodes.map((n) => n.id)),
+    ).toEqual([['1', '2'], ['3'], ['4', '5']]);
+    expect(plan.body.stages[2].boundaries).toEqual([
+      { reason: 'materialize', detail: expect.stringContaining('materialize') },
+    ]);
+    const saved = await api.get(`/api/v1/pipelines/${pipeline.id}/versions/1`, { token });
+    expect(saved.body.nodes[2].materialize).toBe(true);
+
+    const batch = await runToEnd(pipeline.id);
+
+    expect(batch.status, batch.error).toBe('completed');
+    expect(sorted((await table(await datasetNamed(col, 'zones'))).data)).toEqual(EXPECTED);
+    const t = byNode((await traces(pipeline.id, batch.id)).traces);
+    expect(t['3']).toMatchObject({ rows_in: 5, rows_out: 5 });
+    expect(t['3'].bytes_out).toBeGreaterThan(0);
+    expect(t['4']).toMatchObject({ rows_in: 5, rows_out: 3, bytes_out: 0 });
+  });
+
+  it('names the node that failed inside a fused stage, leaving the nodes after it unrun', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    const nodes = chain(col, sales, 'zones').map((n) =>
+      n.id === 3 ? sqlNode(3, 'key', 2, 'orders', 'SELECT no_such_column FROM orders') : n,
+    );
+    const pipeline = await newPipeline(col, nodes);
+
+    const batch = await runToEnd(pipeline.id);
+
+    expect(batch.status).toBe('failed');
+    expect(batch.error).toBe('Step 3 (key) failed');
+    expect(batch.state.steps.extract.state).toBe('success');
+    expect(batch.state.steps['small orders'].state).toBe('success');
+    expect(batch.state.steps.key.state).toBe('failed');
+    expect(batch.state.steps['by zone'].state).toBe('none');
+    const t = byNode((await traces(pipeline.id, batch.id)).traces);
+    expect(t['3']).toMatchObject({ state: 'failed', error: expect.stringMatching(/no_such_column/) });
+    expect(t['4']).toBeUndefined();
+  });
+});
