@@ -45,29 +45,16 @@ export function duckDbTypeOfField(t: FieldType): string {
   return DUCKDB_TYPE_OF_FIELD[t];
 }
 
+/** Trino's names where they differ from DuckDB's (the values are the same). */
 const TRINO_TYPE_OF_FIELD: Record<FieldType, string> = {
-  boolean: 'BOOLEAN',
-  tinyint: 'TINYINT',
-  smallint: 'SMALLINT',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
+  ...DUCKDB_TYPE_OF_FIELD,
   // Trino's 32-bit float is REAL (it has no FLOAT type name).
   float: 'REAL',
-  double: 'DOUBLE',
-  decimal: 'DECIMAL(38,10)',
-  string: 'VARCHAR',
-  char: 'VARCHAR',
-  varchar: 'VARCHAR',
-  date: 'DATE',
   // Trino's bare TIMESTAMP is TIMESTAMP(3): microseconds, as DuckDB keeps them, need the precision.
   datetime: 'TIMESTAMP(6)',
   timestamp: 'TIMESTAMP(6)',
   timestampwithtimezone: 'TIMESTAMP(6) WITH TIME ZONE',
   binary: 'VARBINARY',
-  // Complex values are carried as JSON text, as on DuckDB.
-  array: 'VARCHAR',
-  map: 'VARCHAR',
-  struct: 'VARCHAR',
 };
 
 /**

@@ -7,44 +7,16 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Stack } from 'aws-cdk-lib';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, SluiceFunction } from '#lib/function';
-import { synthesizeBeforeAll } from './synth.ts';
+import { PROJECT_ROOT } from '#lib/function';
+import { functionsOf, synthesizeBeforeAll } from './synth.ts';
 
 const run = promisify(execFile);
 const synth = synthesizeBeforeAll();
 
-/** Deploy-time tokens (Refs, ARNs) become literals: init only needs them present. */
-function literal(key: string, value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (/ARN$/.test(key)) return 'arn:aws:lambda:us-east-1:123456789012:function:init-test';
-  return 'init-test';
-}
-
-function functionsOf(stack: Stack) {
-  return stack.node
-    .findAll()
-    .filter((c): c is SluiceFunction => c instanceof SluiceFunction)
-    .map((fn) => {
-      const cfn = fn.node.defaultChild as CfnFunction;
-      const variables =
-        (Stack.of(fn).resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined)
-          ?.variables ?? {};
-      return {
-        name: fn.node.path,
-        entry: fn.entry,
-        /** The export Lambda calls (`index.<name>`): `handler`, or `onObjectCreated` for ingest events. */
-        exportName: String(cfn.handler).replace(/^index\./, ''),
-        env: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, literal(k, v)])),
-      };
-    });
-}
-
 describe('every function', () => {
   it('loads its handler module with only the environment the stack sets', async () => {
-    const functions = functionsOf(synth.stack);
+    const functions = functionsOf(synth.stack, 'init-test');
     expect(functions.length).toBeGreaterThan(15);
     const failures: string[] = [];
     const load = async (fn: (typeof functions)[number]) => {

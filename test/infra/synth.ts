@@ -6,10 +6,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll } from 'vitest';
-import { PROJECT_ROOT } from '#lib/function';
+import { PROJECT_ROOT, SluiceFunction } from '#lib/function';
 import { SluiceStack, type SluiceStackProps } from '#lib/sluice-stack';
 
 export interface SynthOptions {
@@ -179,3 +180,37 @@ export const regionalArn = (service: string, rest: string) => ({
     ],
   ],
 });
+
+/** A function of the stack as Lambda would start it: its entry, its export and its environment. */
+export interface StartedFunction {
+  name: string;
+  entry: string;
+  /** The export Lambda calls (`index.<name>`): `handler`, or `onObjectCreated` for ingest events. */
+  exportName: string;
+  /** The environment the stack gives it, deploy-time tokens (Refs, ARNs) made literals. */
+  env: Record<string, string>;
+}
+
+/** Every Sluice function of the stack; a token's literal is `<label>` (or an ARN when the name says one). */
+export function functionsOf(stack: Stack, label: string): StartedFunction[] {
+  const literal = (key: string, value: unknown): string => {
+    if (typeof value === 'string') return value;
+    if (/ARN$/.test(key)) return `arn:aws:lambda:us-east-1:123456789012:function:${label}`;
+    return label;
+  };
+  return stack.node
+    .findAll()
+    .filter((c): c is SluiceFunction => c instanceof SluiceFunction)
+    .map((fn) => {
+      const cfn = fn.node.defaultChild as CfnFunction;
+      const variables =
+        (Stack.of(fn).resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined)
+          ?.variables ?? {};
+      return {
+        name: fn.node.path,
+        entry: fn.entry,
+        exportName: String(cfn.handler).replace(/^index\./, ''),
+        env: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, literal(k, v)])),
+      };
+    });
+}

@@ -4,7 +4,7 @@ import { sqlIdent } from '../../sql.ts';
 import { duckDbTypeOfField } from '../../type-map.ts';
 import type { Field, FieldType } from '../model.ts';
 import { checkColumns, checkUnique, column } from './columns.ts';
-import { type NodeDefinition, ONE_INPUT } from './definition.ts';
+import { type NodeDefinition, type NodeInput, ONE_INPUT } from './definition.ts';
 import { INTEGER_TYPES, typeFamily } from './field-types.ts';
 import { columnName, common, nameOrRef, upperEnum } from './schema-parts.ts';
 import { onlyInput, typeOf } from './sql-parts.ts';
@@ -52,6 +52,51 @@ function aggregateType(fn: AggregateFunction, input: FieldType): FieldType {
     default:
       return input;
   }
+}
+
+/** What differs between the dialects an aggregate is written in. */
+interface Dialect {
+  ident(name: string): string;
+  sum(column: string, type: FieldType | undefined): string;
+}
+
+const DUCKDB: Dialect = {
+  ident: sqlIdent,
+  // DuckDB sums integers into HUGEINT; the declared type is BIGINT (overflow fails loudly).
+  sum: (col, type) =>
+    type ? `CAST(sum(${col}) AS ${duckDbTypeOfField(aggregateType('SUM', type))})` : `sum(${col})`,
+};
+
+const TRINO: Dialect = { ident: trinoIdent, sum: trinoSum };
+
+function aggregateSql(node: AggregateNode, inputs: NodeInput[], dialect: Dialect): string {
+  const input = onlyInput(inputs);
+  const groups = node.groupByList.map(dialect.ident);
+  const results = node.aggregateFieldList.map((a) => {
+    const col = a.name === '*' ? '*' : dialect.ident(a.name);
+    let expr: string;
+    switch (a.function) {
+      case 'COUNT':
+        expr = `count(${col})`;
+        break;
+      case 'COUNT_DISTINCT':
+        expr = `count(DISTINCT ${col})`;
+        break;
+      case 'AVG':
+        // Trino averages DECIMAL as DECIMAL and REAL as REAL: both dialects ask for a DOUBLE.
+        expr = `CAST(avg(${col}) AS DOUBLE)`;
+        break;
+      case 'SUM':
+        expr = dialect.sum(col, a.name === '*' ? undefined : typeOf(input.fields, a.name));
+        break;
+      default:
+        expr = `${a.function.toLowerCase()}(${col})`;
+    }
+    return `${expr} AS ${dialect.ident(a.resultName)}`;
+  });
+  const list = [...groups, ...results].join(', ');
+  if (groups.length === 0) return `SELECT ${list} FROM ${input.relation}`;
+  return `SELECT ${list} FROM ${input.relation} GROUP BY ${groups.join(', ')} ORDER BY ${groups.join(', ')}`;
 }
 
 const TRANSFORM_AGGREGATE: NodeDefinition<AggregateNode> = {
@@ -104,69 +149,10 @@ const TRANSFORM_AGGREGATE: NodeDefinition<AggregateNode> = {
     );
     return ok && unique ? out : null;
   },
-  sql(node, inputs) {
-    const input = onlyInput(inputs);
-    const groups = node.groupByList.map(sqlIdent);
-    const results = node.aggregateFieldList.map((a) => {
-      const col = a.name === '*' ? '*' : sqlIdent(a.name);
-      const type = a.name === '*' ? undefined : typeOf(input.fields, a.name);
-      let expr: string;
-      switch (a.function) {
-        case 'COUNT':
-          expr = `count(${col})`;
-          break;
-        case 'COUNT_DISTINCT':
-          expr = `count(DISTINCT ${col})`;
-          break;
-        case 'AVG':
-          expr = `CAST(avg(${col}) AS DOUBLE)`;
-          break;
-        case 'SUM':
-          // DuckDB sums integers into HUGEINT; the declared type is BIGINT (overflow fails loudly).
-          expr = type
-            ? `CAST(sum(${col}) AS ${duckDbTypeOfField(aggregateType('SUM', type))})`
-            : `sum(${col})`;
-          break;
-        default:
-          expr = `${a.function.toLowerCase()}(${col})`;
-      }
-      return `${expr} AS ${sqlIdent(a.resultName)}`;
-    });
-    const list = [...groups, ...results].join(', ');
-    if (groups.length === 0) return `SELECT ${list} FROM ${input.relation}`;
-    return `SELECT ${list} FROM ${input.relation} GROUP BY ${groups.join(', ')} ORDER BY ${groups.join(', ')}`;
-  },
-  athenaSql(node, inputs) {
-    // The same query; only SUM differs (see trinoSum). Like sql(), it runs on unknown columns,
-    // SUM then keeping Trino's own result type.
-    const input = onlyInput(inputs);
-    const groups = node.groupByList.map(trinoIdent);
-    const results = node.aggregateFieldList.map((a) => {
-      const col = a.name === '*' ? '*' : trinoIdent(a.name);
-      let expr: string;
-      switch (a.function) {
-        case 'COUNT':
-          expr = `count(${col})`;
-          break;
-        case 'COUNT_DISTINCT':
-          expr = `count(DISTINCT ${col})`;
-          break;
-        case 'AVG':
-          // Trino averages DECIMAL as DECIMAL and REAL as REAL.
-          expr = `CAST(avg(${col}) AS DOUBLE)`;
-          break;
-        case 'SUM':
-          expr = trinoSum(col, a.name === '*' ? undefined : typeOf(input.fields, a.name));
-          break;
-        default:
-          expr = `${a.function.toLowerCase()}(${col})`;
-      }
-      return `${expr} AS ${trinoIdent(a.resultName)}`;
-    });
-    const list = [...groups, ...results].join(', ');
-    if (groups.length === 0) return `SELECT ${list} FROM ${input.relation}`;
-    return `SELECT ${list} FROM ${input.relation} GROUP BY ${groups.join(', ')} ORDER BY ${groups.join(', ')}`;
-  },
+  sql: (node, inputs) => aggregateSql(node, inputs, DUCKDB),
+  // The same query; only SUM differs (see trinoSum). Like sql(), it runs on unknown columns,
+  // SUM then keeping Trino's own result type.
+  athenaSql: (node, inputs) => aggregateSql(node, inputs, TRINO),
   // Data Flow names the result `ResultName`.
   echo: (node) => ({
     aggregateFieldList: node.aggregateFieldList.map((a) => ({
