@@ -30,6 +30,7 @@ import {
   dispatchPending,
   listBatches,
   parseBatchPath,
+  rerunBatch,
   requireBatch,
   stopBatch,
 } from '#core/pipelines/runs';
@@ -152,6 +153,17 @@ const operations = {
     async run({ params }) {
       await stopBatch(params.pipeline_id, params.batch_id);
       return { message: 'Batch stopped successfully' };
+    },
+  }),
+  rerunBatch: operation({
+    params: batchParams,
+    query: z.object({ pipeline_version: versionNumber.optional() }),
+    async run({ params, query, principal }) {
+      const { batch } = await rerunBatch(params.pipeline_id, params.batch_id, {
+        principal,
+        ...(query.pipeline_version !== undefined ? { version: query.pipeline_version } : {}),
+      });
+      return reply(201, batchView(batch));
     },
   }),
   deleteBatch: operation({

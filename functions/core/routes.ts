@@ -313,6 +313,13 @@ const ROUTE_TABLE = [
     access: 'editor',
   },
   {
+    method: 'POST',
+    path: `${V1}/batches/{pipeline_id}/{batch_id}/rerun`,
+    area: 'pipelines',
+    operation: 'rerunBatch',
+    access: 'editor',
+  },
+  {
     method: 'DELETE',
     path: `${V1}/batches/{pipeline_id}/{batch_id}`,
     area: 'pipelines',

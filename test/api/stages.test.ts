@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogHelpers } from './catalog-helpers.ts';
-import { ADMIN, client } from './harness.ts';
+import { ADMIN, client, until } from './harness.ts';
 import { catalogSource, catalogTarget, pipelineHelpers, sqlNode } from './pipeline-helpers.ts';
 
 const api = client(inject('hostUrl'));
@@ -221,5 +221,92 @@ describe('a batch on the fused engine', () => {
     const t = byNode((await traces(pipeline.id, batch.id)).traces);
     expect(t['3']).toMatchObject({ state: 'failed', error: expect.stringMatching(/no_such_column/) });
     expect(t['4']).toBeUndefined();
+  });
+});
+
+describe('rerun from failure', () => {
+  it('fixes the failing node in a new version and reruns, reusing the unchanged stage before it', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    // Node 2 is materialized, so its stage's output is written and a rerun can reuse it.
+    const broken = chain(col, sales, 'zones', 2).map((n) =>
+      n.id === 3 ? sqlNode(3, 'key', 2, 'orders', 'SELECT no_such_column FROM orders') : n,
+    );
+    const pipeline = await newPipeline(col, broken);
+    const failed = await runToEnd(pipeline.id);
+    expect(failed.status).toBe('failed');
+
+    // 409 for a batch that has not ended is covered by the same path; here it has.
+    const fixed = await api.put(
+      `/api/v1/pipelines/${pipeline.id}`,
+      { nodes: chain(col, sales, 'zones', 2) },
+      { token },
+    );
+    expect(fixed.status, fixed.text).toBe(200);
+    expect(fixed.body.version).toBe(2);
+
+    const rerun = await api.post(`/api/v1/batches/${pipeline.id}/${failed.id}/rerun`, {}, { token });
+    expect(rerun.status, rerun.text).toBe(201);
+    expect(rerun.body).toMatchObject({ rerun_of: failed.id, reused_stages: ['s1'], pipeline_version: 2 });
+    const batch = await until(
+      'the rerun to end',
+      async () => (await api.get(`/api/v1/batches/${pipeline.id}/${rerun.body.id}`, { token })).body,
+      (b) => ['completed', 'failed', 'stop'].includes(b.status),
+      60_000,
+    );
+
+    expect(batch.status, batch.error).toBe('completed');
+    expect(sorted((await table(await datasetNamed(col, 'zones'))).data)).toEqual(EXPECTED);
+    const t = byNode((await traces(pipeline.id, batch.id)).traces);
+    expect(t['1']).toMatchObject({ state: 'success', rows_out: 6, reused: true, reused_from: failed.id });
+    expect(t['2']).toMatchObject({ state: 'success', rows_in: 6, rows_out: 5, reused: true });
+    expect(t['3']).toMatchObject({ state: 'success', rows_in: 5, rows_out: 5 });
+    expect(t['3'].reused).toBeUndefined();
+    expect(batch.state.steps['small orders']).toEqual(failed.state.steps['small orders']);
+  });
+
+  it('runs in full when an upstream node changed; refuses a batch that has not ended (409) or does not exist (404)', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    const pipeline = await newPipeline(col, chain(col, sales, 'zones', 2));
+    const first = await runToEnd(pipeline.id);
+    expect(first.status).toBe('completed');
+    const changed = chain(col, sales, 'zones', 2).map((n) =>
+      n.id === 2 ? { ...n, filterConditionList: [{ name: 'qty', operator: 'LTE', value: 2 }] } : n,
+    );
+    expect((await api.put(`/api/v1/pipelines/${pipeline.id}`, { nodes: changed }, { token })).status).toBe(
+      200,
+    );
+
+    const rerun = await api.post(`/api/v1/batches/${pipeline.id}/${first.id}/rerun`, {}, { token });
+    expect(rerun.status, rerun.text).toBe(201);
+    expect(rerun.body.reused_stages).toEqual([]);
+    const missing = await api.post(`/api/v1/batches/${pipeline.id}/batch-nope/rerun`, {}, { token });
+    expect(missing.status).toBe(404);
+
+    // A batch still running cannot be rerun: a SQL step that only a stop ends.
+    const slow = await newPipeline(col, [
+      catalogSource(1, 'extract', col, sales),
+      sqlNode(
+        2,
+        'slow',
+        1,
+        'src',
+        'SELECT sum(hash(a.range * b.range)) AS n FROM src, range(100000) a, range(100000) b',
+      ),
+    ]);
+    const started = await api.post(`/api/v1/pipelines/${slow.id}/run`, {}, { token });
+    expect(started.status, started.text).toBe(200);
+    const running = await api.post(
+      `/api/v1/batches/${slow.id}/${started.body.batch_id}/rerun`,
+      {},
+      { token },
+    );
+    expect(running.status, running.text).toBe(409);
+    expect(running.body.errorType).toBe('bad-state');
+    const stop = await api.put(`/api/v1/batches/${slow.id}/${started.body.batch_id}/stop`, undefined, {
+      token,
+    });
+    expect(stop.status, stop.text).toBe(200);
   });
 });

@@ -209,6 +209,10 @@ function fusesInto(ctx: StageContext, partitions: number): Stage | undefined {
   const readers = ctx.stages.filter((s) => s.after.includes(ctx.stage.id));
   const [only] = readers;
   if (readers.length !== 1 || !only || only.partitioned || only.engine !== ctx.stage.engine) return undefined;
+  // A node the user asked to materialize is written; a stage a rerun reuses runs nothing.
+  if (ctx.nodes.some((n) => n.node.materialize === true && ctx.stage.outputs.includes(n.key)))
+    return undefined;
+  if (ctx.batch.reused_stages?.includes(only.id)) return undefined;
   return only;
 }
 
@@ -976,6 +980,60 @@ function classify(error: unknown, node?: PlanNode): Error {
   return new StepFailedError(`The step failed unexpectedly (${e?.name ?? 'Error'}); see the worker logs.`);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reruns: a stage whose results the batch takes from the batch it reruns (pipelines/rerun.ts)
+
+/**
+ * Copies the outputs of the stage's nodes from the rerun batch (inside the bucket) and writes
+ * their steps and traces as they were there, marked reused; the stage's Tasks then do nothing.
+ */
+async function reuseStage(ctx: StageContext, from: string): Promise<void> {
+  const original = await getBatch(from);
+  if (!original)
+    throw new StepFailedError(`Batch ${from}, whose results this rerun reuses, no longer exists.`);
+  for (const key of ctx.stage.outputs) {
+    const parts = (await listObjects(runPrefix(from, key))).filter((o) => o.key.endsWith('.parquet'));
+    if (parts.length === 0) {
+      throw new StepFailedError(
+        `The output of node ${key} in batch ${from} is gone; run the pipeline again.`,
+      );
+    }
+    await Promise.all(
+      parts.map((o) =>
+        copyObject(o.key, `${runPrefix(ctx.batch.id, key)}${o.key.slice(runPrefix(from, key).length)}`),
+      ),
+    );
+  }
+  const now = new Date().toISOString();
+  for (const node of ctx.nodes) {
+    const before = (await getTrace(from, positionOf(ctx, node))) as TraceItem | undefined;
+    await startTrace(traceOf(ctx, node), {
+      state: 'success',
+      started_at: now,
+      finished_at: now,
+      duration_ms: 0,
+      rows_in: before?.rows_in ?? 0,
+      rows_out: before?.rows_out ?? 0,
+      bytes_in: before?.bytes_in ?? 0,
+      bytes_out: before?.bytes_out ?? 0,
+      ...(before?.partitions !== undefined ? { partitions: before.partitions } : {}),
+      logs: [`reused the result of batch ${from}`],
+      ...(before?.sample ? { sample: before.sample } : {}),
+      reused_from: from,
+    });
+  }
+  const partitions = new Set(ctx.nodes.flatMap((n) => Object.keys(original.steps[n.step]?.offsets ?? {})));
+  for (const name of partitions) {
+    const partition = Number(name.replace(/^partition_/, ''));
+    const rows = ctx.nodes.flatMap((n) => {
+      const value = original.steps[n.step]?.offsets?.[name];
+      return value === undefined ? [] : [{ step: n.step, rows: value }];
+    });
+    await changeSteps(ctx, { offsets: { partition, rows } });
+  }
+  await changeSteps(ctx, { states: Object.fromEntries(ctx.nodes.map((n) => [n.step, 'success' as const])) });
+}
+
 /** Handles one state machine Task: the action named in the event, for one stage of one batch. */
 export async function runStep(event: WorkerEvent, signal?: AbortSignal): Promise<unknown> {
   logger.appendKeys({ batchId: event.batch_id, stageId: event.stage_id, action: event.action });
@@ -985,6 +1043,13 @@ export async function runStep(event: WorkerEvent, signal?: AbortSignal): Promise
     ctx = await context(event, true);
     if (!ctx) throw new BatchStoppedError(`Batch ${event.batch_id} is not running.`);
     const started = performance.now();
+    const reusedFrom = ctx.batch.reused_stages?.includes(ctx.stage.id) ? ctx.batch.rerun_of : undefined;
+    if (reusedFrom) {
+      // The plan (partitioned) or the run (whole input) Task reuses; the Map and the seal do nothing.
+      if (event.action === WORKER_ACTIONS.seal) return { partitions: 0 };
+      await reuseStage(ctx, reusedFrom);
+      return event.action === WORKER_ACTIONS.plan ? { partitions: [] } : { rows: 0, bytes: 0 };
+    }
     const out =
       event.action === WORKER_ACTIONS.plan
         ? await planStage(ctx)

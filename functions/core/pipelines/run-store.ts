@@ -69,6 +69,10 @@ export interface BatchFields {
   trigger_name?: string;
   /** The workflow execution the run belongs to, if any. */
   workflow_execution_id?: string;
+  /** The batch this one reruns (rerun.ts). */
+  rerun_of?: string;
+  /** The stages whose results this batch takes from `rerun_of` instead of running them. */
+  reused_stages?: string[];
 }
 
 /** A stored batch: its fields and its keys. */
@@ -97,6 +101,8 @@ export interface TraceItem extends Item {
   error?: string;
   logs: string[];
   sample?: { columns: string[]; rows: unknown[][] };
+  /** The batch whose result of this node a rerun took instead of running it. */
+  reused_from?: string;
 }
 
 /** What identifies a node's trace within its batch: enough to write it when it does not exist yet. */

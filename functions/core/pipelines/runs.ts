@@ -29,6 +29,7 @@ import {
   requireVersion,
   type VersionItem,
 } from './pipelines.ts';
+import { planRerun } from './rerun.ts';
 import {
   activeBatches,
   allBatchesOf,
@@ -78,6 +79,7 @@ export function batchView(b: BatchItem) {
     ...(b.error ? { error: b.error } : {}),
     ...(b.trigger_id ? { trigger_id: b.trigger_id, trigger_name: b.trigger_name } : {}),
     ...(b.workflow_execution_id ? { workflow_execution_id: b.workflow_execution_id } : {}),
+    ...(b.rerun_of ? { rerun_of: b.rerun_of, reused_stages: b.reused_stages ?? [] } : {}),
     state: { state: b.status, steps: b.steps },
   };
 }
@@ -115,6 +117,27 @@ export interface RunRequest {
   overrides?: { timeout_minutes?: number; num_workers?: number; worker_type?: string };
   trigger?: { id: string; name: string };
   workflowExecutionId?: string;
+  /** A rerun: the batch it reruns and the stages it takes from it (rerun.ts). */
+  rerun?: { of: string; stages: string[] };
+}
+
+/**
+ * Reruns a batch that has ended: a new batch of the latest version (or `version`) that takes the
+ * results of the original's unchanged, succeeded stages instead of running them (rerun.ts).
+ */
+export async function rerunBatch(
+  pipelineId: string,
+  batchId: string,
+  request: Pick<RunRequest, 'version' | 'principal'>,
+): Promise<{ batch: BatchItem; started: boolean }> {
+  const original = await requireBatch(batchId, pipelineId);
+  const { version, reuse } = await planRerun(pipelineId, original, request.version);
+  return createRun(pipelineId, {
+    version: version.version,
+    principal: request.principal,
+    ...(original.parameters ? { parameters: original.parameters } : {}),
+    rerun: { of: original.id, stages: reuse },
+  });
 }
 
 /**
@@ -176,6 +199,7 @@ function newBatch(
     ...(request.parameters ? { parameters: request.parameters } : {}),
     ...(request.trigger ? { trigger_id: request.trigger.id, trigger_name: request.trigger.name } : {}),
     ...(request.workflowExecutionId ? { workflow_execution_id: request.workflowExecutionId } : {}),
+    ...(request.rerun ? { rerun_of: request.rerun.of, reused_stages: request.rerun.stages } : {}),
   };
 }
 

@@ -38,6 +38,7 @@ export function traceView(t: TraceItem) {
     error: t.error ?? null,
     logs: t.logs,
     sample: t.sample ?? null,
+    ...(t.reused_from ? { reused: true, reused_from: t.reused_from } : {}),
   };
 }
 
