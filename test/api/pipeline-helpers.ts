@@ -109,3 +109,6 @@ export const sqlNode = (id: number, name: string, parent: number, newName: strin
   sourceNameList: [{ parentId: parent, newName }],
   sql,
 });
+
+/** Keeps DuckDB busy for minutes (10^10 hashed rows): only a stop ends it. */
+export const SLOW_SQL = 'SELECT sum(hash(a.range * b.range)) AS n FROM src, range(100000) a, range(100000) b';

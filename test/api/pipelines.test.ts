@@ -16,7 +16,14 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { seed004Nodes } from '#test/fixtures/seed004';
 import { catalogHelpers } from './catalog-helpers.ts';
 import { ADMIN, client, localS3, tempDir, unique, until } from './harness.ts';
-import { catalogSource, catalogTarget, pipelineHelpers, sqlNode, TERMINAL } from './pipeline-helpers.ts';
+import {
+  catalogSource,
+  catalogTarget,
+  pipelineHelpers,
+  SLOW_SQL,
+  sqlNode,
+  TERMINAL,
+} from './pipeline-helpers.ts';
 
 const api = client(inject('hostUrl'));
 const s3 = localS3(inject('s3Url'));
@@ -57,9 +64,6 @@ async function clearPrefix(bucket: string, prefix: string) {
   for (const key of await listKeys(bucket, prefix))
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 }
-
-/** Keeps DuckDB busy for minutes (10^10 hashed rows): only a stop ends it. */
-const SLOW_SQL = 'SELECT sum(hash(a.range * b.range)) AS n FROM src, range(100000) a, range(100000) b';
 
 const SALES_CSV = [
   'region,product,qty,price',

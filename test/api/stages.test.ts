@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogHelpers } from './catalog-helpers.ts';
 import { ADMIN, client, until } from './harness.ts';
-import { catalogSource, catalogTarget, pipelineHelpers, sqlNode } from './pipeline-helpers.ts';
+import { catalogSource, catalogTarget, pipelineHelpers, SLOW_SQL, sqlNode } from './pipeline-helpers.ts';
 
 const api = client(inject('hostUrl'));
 let token: string;
@@ -287,13 +287,7 @@ describe('rerun from failure', () => {
     // A batch still running cannot be rerun: a SQL step that only a stop ends.
     const slow = await newPipeline(col, [
       catalogSource(1, 'extract', col, sales),
-      sqlNode(
-        2,
-        'slow',
-        1,
-        'src',
-        'SELECT sum(hash(a.range * b.range)) AS n FROM src, range(100000) a, range(100000) b',
-      ),
+      sqlNode(2, 'slow', 1, 'src', SLOW_SQL),
     ]);
     const started = await api.post(`/api/v1/pipelines/${slow.id}/run`, {}, { token });
     expect(started.status, started.text).toBe(200);

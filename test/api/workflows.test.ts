@@ -10,6 +10,7 @@
  */
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ADMIN, client, unique, until } from './harness.ts';
+import { SLOW_SQL } from './pipeline-helpers.ts';
 
 const api = client(inject('hostUrl'));
 let token: string;
@@ -18,7 +19,6 @@ let dataset: string;
 
 const SALES_CSV = 'region,qty\nnorth,3\nsouth,5\nnorth,1\neast,7\n';
 /** Keeps DuckDB busy for minutes: only a stop ends it. */
-const SLOW_SQL = 'SELECT sum(hash(a.range * b.range)) AS n FROM src, range(100000) a, range(100000) b';
 const TERMINAL = ['COMPLETED', 'FAILED', 'CANCELED'];
 
 beforeAll(async () => {

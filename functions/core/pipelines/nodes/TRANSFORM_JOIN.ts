@@ -97,6 +97,19 @@ export const DEFAULT_JOIN_PREFIX = 'right_';
 /** An empty prefix would never make a name unique: it means the default too. */
 const joinPrefix = (node: JoinNode) => node.prefix || DEFAULT_JOIN_PREFIX;
 
+/**
+ * The ON clause: the first condition is the head; later ones combine in order (AND unless OR).
+ * `ident` quotes in the dialect; `L` and `R` are the sides' quoted aliases.
+ */
+function onClause(node: JoinNode, ident: (name: string) => string, L: string, R: string): string {
+  let on = '';
+  node.joinConditionList.forEach((cond, i) => {
+    const term = `${L}.${ident(cond.leftField)} ${OPERATOR_SQL[cond.joinOperator]} ${R}.${ident(cond.rightField)}`;
+    on = i === 0 ? `(${term})` : `(${on} ${cond.conditionOperator === 'OR' ? 'OR' : 'AND'} ${term})`;
+  });
+  return on;
+}
+
 const TRANSFORM_JOIN: NodeDefinition<JoinNode> = {
   type: 'TRANSFORM_JOIN',
   kind: 'transform',
@@ -127,12 +140,7 @@ const TRANSFORM_JOIN: NodeDefinition<JoinNode> = {
     const right = inputOf(inputs, node.rightNodeId);
     const L = sqlIdent('__sluice_left');
     const R = sqlIdent('__sluice_right');
-    let on = '';
-    node.joinConditionList.forEach((cond, i) => {
-      const term = `${L}.${sqlIdent(cond.leftField)} ${OPERATOR_SQL[cond.joinOperator]} ${R}.${sqlIdent(cond.rightField)}`;
-      // The first condition is the head; later ones combine in order (AND unless OR).
-      on = i === 0 ? `(${term})` : `(${on} ${cond.conditionOperator === 'OR' ? 'OR' : 'AND'} ${term})`;
-    });
+    const on = onClause(node, sqlIdent, L, R);
     // Unknown columns: DuckDB names colliding right columns itself (`id_1`).
     const columns =
       left.fields && right.fields
@@ -149,11 +157,7 @@ const TRANSFORM_JOIN: NodeDefinition<JoinNode> = {
     const right = inputOf(inputs, node.rightNodeId);
     const L = trinoIdent('__sluice_left');
     const R = trinoIdent('__sluice_right');
-    let on = '';
-    node.joinConditionList.forEach((cond, i) => {
-      const term = `${L}.${trinoIdent(cond.leftField)} ${OPERATOR_SQL[cond.joinOperator]} ${R}.${trinoIdent(cond.rightField)}`;
-      on = i === 0 ? `(${term})` : `(${on} ${cond.conditionOperator === 'OR' ? 'OR' : 'AND'} ${term})`;
-    });
+    const on = onClause(node, trinoIdent, L, R);
     const columns = joinColumns(
       knownColumns('TRANSFORM_JOIN', left),
       knownColumns('TRANSFORM_JOIN', right),
