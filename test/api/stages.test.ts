@@ -202,6 +202,40 @@ describe('a batch on the fused engine', () => {
     expect(t['4']).toMatchObject({ rows_in: 5, rows_out: 3, bytes_out: 0 });
   });
 
+  it("gives nodes that keep their rows (select, rename, define) their input's count", async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    const pipeline = await newPipeline(col, [
+      catalogSource(1, 'extract', col, sales),
+      { id: 2, name: 'pick', type: 'TRANSFORM_SELECT', parentNodeIds: [1], fieldList: ['region', 'qty'] },
+      {
+        id: 3,
+        name: 'rename',
+        type: 'TRANSFORM_RENAME',
+        parentNodeIds: [2],
+        renameFieldList: [{ name: 'region', newName: 'area' }],
+      },
+      {
+        id: 4,
+        name: 'as double',
+        type: 'TRANSFORM_DEFINE',
+        parentNodeIds: [3],
+        defineFieldList: [{ name: 'qty', newType: 'double' }],
+      },
+      catalogTarget(5, 'load', 4, col, 'picked'),
+    ]);
+
+    const batch = await runToEnd(pipeline.id);
+
+    expect(batch.status, batch.error).toBe('completed');
+    const t = byNode((await traces(pipeline.id, batch.id)).traces);
+    for (const key of ['2', '3', '4', '5']) expect(t[key], key).toMatchObject({ rows_in: 6, rows_out: 6 });
+    expect(t['4'].sample.columns).toEqual(['area', 'qty']);
+    const out = await table(await datasetNamed(col, 'picked'));
+    expect(out.total_rows).toBe(6);
+    expect(out.data[0]).toEqual(['north', 1]);
+  });
+
   it('names the node that failed inside a fused stage, leaving the nodes after it unrun', async () => {
     const col = await newCollection('stages');
     const sales = await newDataset(col, 'sales', SALES_CSV);

@@ -695,7 +695,14 @@ async function runProgram(
       const kind = def.reduces ? 'TEMP TABLE' : 'VIEW';
       await connection.run(`CREATE ${kind} ${viewOf(node.key)} AS ${select}`);
       fieldsOf.set(node.key, node.fields);
-      const rows = await outputRows(ctx, connection, dir, node, input.partition);
+      const rows = await outputRows(
+        ctx,
+        connection,
+        dir,
+        node,
+        input.partition,
+        def.keepsRows ? rowsIn : undefined,
+      );
       rowsOf.set(node.key, rows.rows);
       return { rowsIn, rowsOut: rows.rows, bytesIn, bytesOut: rows.bytes, logs };
     });
@@ -708,15 +715,19 @@ async function runProgram(
   return results;
 }
 
-/** A node's rows: written (and so counted) when later stages read it, else counted. */
+/** A node's rows: written (and so counted) when later stages read it, else known or counted. */
 async function outputRows(
   ctx: StageContext,
   connection: DuckDBConnection,
   dir: string,
   node: PlanNode,
   partition: number,
+  /** Its rows when they are known without counting (a node that keeps its input's rows). */
+  known?: number,
 ): Promise<{ rows: number; bytes: number }> {
-  if (!ctx.stage.outputs.includes(node.key)) return { rows: await countOf(connection, node.key), bytes: 0 };
+  if (!ctx.stage.outputs.includes(node.key)) {
+    return { rows: known ?? (await countOf(connection, node.key)), bytes: 0 };
+  }
   const file = join(dir, `out-${node.key}.parquet`);
   const rows = await copyTo(connection, `SELECT * FROM ${viewOf(node.key)}`, file);
   const bytes = await uploadPart(partKey(ctx.batch.id, node.key, partition), file);

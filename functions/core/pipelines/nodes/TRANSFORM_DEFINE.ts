@@ -23,6 +23,7 @@ const TRANSFORM_DEFINE: NodeDefinition<DefineNode> = {
   kind: 'transform',
   arity: ONE_INPUT,
   rowWise: true,
+  keepsRows: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;

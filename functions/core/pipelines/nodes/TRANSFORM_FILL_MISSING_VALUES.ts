@@ -22,6 +22,7 @@ const TRANSFORM_FILL_MISSING_VALUES: NodeDefinition<FillMissingValuesNode> = {
   kind: 'transform',
   arity: ONE_INPUT,
   rowWise: true,
+  keepsRows: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;

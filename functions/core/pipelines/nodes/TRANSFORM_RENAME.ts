@@ -21,6 +21,7 @@ const TRANSFORM_RENAME: NodeDefinition<RenameNode> = {
   kind: 'transform',
   arity: ONE_INPUT,
   rowWise: true,
+  keepsRows: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;

@@ -18,6 +18,7 @@ const TRANSFORM_SELECT: NodeDefinition<SelectNode> = {
   kind: 'transform',
   arity: ONE_INPUT,
   rowWise: true,
+  keepsRows: true,
   schema,
   output(node, [input], ctx) {
     if (!input) return null;

@@ -55,6 +55,11 @@ export interface NodeDefinition<N extends PipelineNode> {
    */
   reduces?: true;
   /**
+   * Transforms that output exactly one row per input row (select, rename, define, fill-missing):
+   * the step worker takes their row count from their input instead of counting again.
+   */
+  keepsRows?: true;
+  /**
    * Where a source reads or a target writes: objects under a bucket prefix (`bucketName`,
    * checked against the allowed buckets) or a catalog dataset (`database` and `table`, resolved
    * at validation). Transforms have none.
