@@ -28,6 +28,7 @@ import type { Field } from '../pipelines/model.ts';
 import {
   definitionOf,
   type HookContext,
+  INPUT_ROWS,
   type NodeInput,
   type PlanNode,
   parquetRelation,
@@ -637,6 +638,9 @@ async function runProgram(
     });
   }
   const inStage = new Set(ctx.nodes.map((n) => n.key));
+  const readerOf = countingReaders(ctx);
+  /** Nodes whose rows their reader counts in its own pass, with what they produced otherwise. */
+  const deferred = new Map<string, { node: PlanNode; result: NodeResult }>();
   for (const view of input.views) {
     // The outputs of earlier stages only feed this one; a source is a node of the stage.
     if (inStage.has(view.node.key)) continue;
@@ -644,6 +648,7 @@ async function runProgram(
   }
   for (const node of ctx.nodes) {
     await input.starting?.(node);
+    const countedBy = readerOf.get(node.key);
     const result = await asNode(node, async (): Promise<NodeResult> => {
       const logs: string[] = [];
       const external = input.views.filter(
@@ -653,7 +658,9 @@ async function runProgram(
       const entry = input.views.find((v) => v.node === node);
       if (entry) {
         // A source: its view reads its partition's files.
-        const rows = await outputRows(ctx, connection, dir, node, input.partition);
+        const rows = countedBy
+          ? { rows: 0, bytes: 0 }
+          : await outputRows(ctx, connection, dir, node, input.partition);
         rowsOf.set(node.key, rows.rows);
         return {
           rowsIn: rows.rows,
@@ -678,6 +685,23 @@ async function runProgram(
       const written = def.userSql?.(node.node);
       if (written) await requireOneQuery(connection, node, written);
       const select = def.sql(node.node, inputs);
+      const [parent] = node.parents;
+      if (def.sqlCountingInput && parent !== undefined && deferred.has(parent)) {
+        // The parent's rows are counted here, in the same pass as this node's own result.
+        const all = sqlIdent(`node_${node.key}_counted`);
+        await connection.run(`CREATE TEMP TABLE ${all} AS ${def.sqlCountingInput(node.node, inputs)}`);
+        await connection.run(
+          `CREATE VIEW ${viewOf(node.key)} AS SELECT * EXCLUDE (${sqlIdent(INPUT_ROWS)}) FROM ${all}`,
+        );
+        const counted = await connection.runAndReadAll(
+          `SELECT coalesce(sum(${sqlIdent(INPUT_ROWS)}), 0), count(*) FROM ${all}`,
+        );
+        const [inputRows, outputRows] = (counted.getRows()[0] ?? [0, 0]).map(Number) as [number, number];
+        await settleDeferred(parent, inputRows);
+        fieldsOf.set(node.key, node.fields);
+        rowsOf.set(node.key, outputRows);
+        return { rowsIn: inputRows, rowsOut: outputRows, bytesIn, bytesOut: 0, logs };
+      }
       const rowsIn = node.parents.reduce((sum, p) => sum + (rowsOf.get(p) ?? 0), 0);
       if (def.target) {
         const out = await def.target.write(node.node, targetContext(ctx, connection, dir, select, logs));
@@ -695,24 +719,57 @@ async function runProgram(
       const kind = def.reduces ? 'TEMP TABLE' : 'VIEW';
       await connection.run(`CREATE ${kind} ${viewOf(node.key)} AS ${select}`);
       fieldsOf.set(node.key, node.fields);
-      const rows = await outputRows(
-        ctx,
-        connection,
-        dir,
-        node,
-        input.partition,
-        def.keepsRows ? rowsIn : undefined,
-      );
+      const rows = countedBy
+        ? { rows: 0, bytes: 0 }
+        : await outputRows(ctx, connection, dir, node, input.partition, def.keepsRows ? rowsIn : undefined);
       rowsOf.set(node.key, rows.rows);
       return { rowsIn, rowsOut: rows.rows, bytesIn, bytesOut: rows.bytes, logs };
     });
     if (input.sample && !result.sample && !definitionOf(node.node).target) {
       result.sample = await asNode(node, () => sampleOf(connection, viewOf(node.key)));
     }
+    if (countedBy) {
+      // Recorded once its reader has counted it.
+      deferred.set(node.key, { node, result });
+      continue;
+    }
     results.set(node, result);
     await input.finished?.(node, result);
   }
   return results;
+
+  async function settleDeferred(key: string, rows: number): Promise<void> {
+    const waiting = deferred.get(key);
+    if (!waiting) return;
+    deferred.delete(key);
+    waiting.result.rowsOut = rows;
+    // A source's rows in are its rows out.
+    if (input.views.some((v) => v.node === waiting.node)) waiting.result.rowsIn = rows;
+    rowsOf.set(key, rows);
+    results.set(waiting.node, waiting.result);
+    await input.finished?.(waiting.node, waiting.result);
+  }
+}
+
+/**
+ * The nodes whose rows their reader can count in its own pass: read by exactly one node of the
+ * version, in this stage, which reads nothing else and can count its input (an aggregate), and
+ * not written for a later stage (a write counts anyway).
+ */
+function countingReaders(ctx: StageContext): Map<string, string> {
+  const found = new Map<string, string>();
+  const inStage = new Set(ctx.nodes.map((n) => n.key));
+  for (const node of ctx.nodes) {
+    if (ctx.stage.outputs.includes(node.key) || node.kind === 'target') continue;
+    // A node that keeps its input's rows is not counted anyway.
+    if (definitionOf(node.node).keepsRows) continue;
+    const readers = ctx.plan.filter((n) => n.parents.includes(node.key));
+    const [reader] = readers;
+    if (readers.length !== 1 || !reader || !inStage.has(reader.key)) continue;
+    if (reader.parents.length !== 1 || !definitionOf(reader.node).sqlCountingInput) continue;
+    found.set(node.key, reader.key);
+  }
+  return found;
 }
 
 /** A node's rows: written (and so counted) when later stages read it, else known or counted. */

@@ -4,7 +4,7 @@ import { sqlIdent } from '../../sql.ts';
 import { duckDbTypeOfField } from '../../type-map.ts';
 import type { Field, FieldType } from '../model.ts';
 import { checkColumns, checkUnique, column } from './columns.ts';
-import { type NodeDefinition, type NodeInput, ONE_INPUT } from './definition.ts';
+import { INPUT_ROWS, type NodeDefinition, type NodeInput, ONE_INPUT } from './definition.ts';
 import { INTEGER_TYPES, typeFamily } from './field-types.ts';
 import { columnName, common, nameOrRef, upperEnum } from './schema-parts.ts';
 import { onlyInput, typeOf } from './sql-parts.ts';
@@ -69,7 +69,12 @@ const DUCKDB: Dialect = {
 
 const TRINO: Dialect = { ident: trinoIdent, sum: trinoSum };
 
-function aggregateSql(node: AggregateNode, inputs: NodeInput[], dialect: Dialect): string {
+function aggregateSql(
+  node: AggregateNode,
+  inputs: NodeInput[],
+  dialect: Dialect,
+  countInput = false,
+): string {
   const input = onlyInput(inputs);
   const groups = node.groupByList.map(dialect.ident);
   const results = node.aggregateFieldList.map((a) => {
@@ -94,7 +99,8 @@ function aggregateSql(node: AggregateNode, inputs: NodeInput[], dialect: Dialect
     }
     return `${expr} AS ${dialect.ident(a.resultName)}`;
   });
-  const list = [...groups, ...results].join(', ');
+  const counted = countInput ? [`count(*) AS ${dialect.ident(INPUT_ROWS)}`] : [];
+  const list = [...groups, ...results, ...counted].join(', ');
   if (groups.length === 0) return `SELECT ${list} FROM ${input.relation}`;
   return `SELECT ${list} FROM ${input.relation} GROUP BY ${groups.join(', ')} ORDER BY ${groups.join(', ')}`;
 }
@@ -153,6 +159,7 @@ const TRANSFORM_AGGREGATE: NodeDefinition<AggregateNode> = {
   // The same query; only SUM differs (see trinoSum). Like sql(), it runs on unknown columns,
   // SUM then keeping Trino's own result type.
   athenaSql: (node, inputs) => aggregateSql(node, inputs, TRINO),
+  sqlCountingInput: (node, inputs) => aggregateSql(node, inputs, DUCKDB, true),
   // Data Flow names the result `ResultName`.
   echo: (node) => ({
     aggregateFieldList: node.aggregateFieldList.map((a) => ({

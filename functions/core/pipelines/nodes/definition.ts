@@ -60,6 +60,12 @@ export interface NodeDefinition<N extends PipelineNode> {
    */
   keepsRows?: true;
   /**
+   * `sql()` with one more column, `INPUT_ROWS` (the input rows behind each output row), so that
+   * the step worker learns how many rows its input had in the same pass (aggregate): the input
+   * is then not counted on its own.
+   */
+  sqlCountingInput?(node: N, inputs: NodeInput[]): string;
+  /**
    * Where a source reads or a target writes: objects under a bucket prefix (`bucketName`,
    * checked against the allowed buckets) or a catalog dataset (`database` and `table`, resolved
    * at validation). Transforms have none.
@@ -94,6 +100,9 @@ export interface NodeDefinition<N extends PipelineNode> {
   /** Targets: how the step worker writes the node's output. */
   target?: TargetHooks<N>;
 }
+
+/** The column `sqlCountingInput` adds: summed over the output, the input's row count. */
+export const INPUT_ROWS = '__sluice_input_rows';
 
 /** Exactly one input. */
 export const ONE_INPUT = { min: 1, max: 1 };

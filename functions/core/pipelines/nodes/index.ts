@@ -102,6 +102,7 @@ export function echoNode(node: ParsedNode): Record<string, unknown> {
 }
 
 export type { CheckContext, NodeInput } from './definition.ts';
+export { INPUT_ROWS } from './definition.ts';
 export type {
   HookContext,
   Sample,
