@@ -30,8 +30,8 @@ import {
   dispatchPending,
   listBatches,
   parseBatchPath,
-  rerunBatch,
   requireBatch,
+  rerunBatch,
   stopBatch,
 } from '#core/pipelines/runs';
 import {
