@@ -15,7 +15,7 @@ import {
   listCredentials,
 } from '#core/auth/credentials';
 import { login, loginSchema, logout, refresh, refreshSchema, type TokenPair } from '#core/auth/sessions';
-import { areaHandler, type OperationContext, operation, reply } from '#core/http';
+import { type AreaOperations, areaHandler, type OperationContext, operation, reply } from '#core/http';
 import { secretsManager } from '#core/platform/aws/secrets';
 import { awsTable } from '#core/platform/aws/table';
 import { onAws } from '#core/platform/lambda';
@@ -52,56 +52,56 @@ function bootstrapAdmin(): Promise<unknown> {
   return bootstrap;
 }
 
+/** The operations of the auth routes (the OpenAPI document reads their schemas). */
+export const operations = {
+  login: operation({
+    body: loginSchema,
+    async run(ctx) {
+      await bootstrapAdmin();
+      return withCookie(await login(ctx.body.username ?? (ctx.body.email as string), ctx.body.password), ctx);
+    },
+  }),
+  refresh: operation({
+    body: refreshSchema,
+    run: async (ctx) => withCookie(await refresh(tokenOf(ctx.body, ctx)), ctx),
+  }),
+  logout: operation({
+    body: refreshSchema,
+    async run(ctx) {
+      await logout(tokenOf(ctx.body, ctx));
+      return reply(200, { message: 'Logged out successfully' }, {}, [clearedRefreshCookie(secure(ctx))]);
+    },
+  }),
+  me: operation({
+    async run({ principal }) {
+      return {
+        id: principal.userId,
+        username: principal.username,
+        role: principal.role,
+        auth: principal.kind,
+        ...(principal.credentialId ? { credential_id: principal.credentialId } : {}),
+      };
+    },
+  }),
+  createCredential: operation({
+    body: createCredentialSchema,
+    run: async ({ body, principal }) => reply(201, await createCredential(body, principal)),
+  }),
+  listCredentials: operation({
+    query: listQuerySchema,
+    run: ({ query, principal }) => listCredentials(principal, query.limit, query.token),
+  }),
+  deleteCredential: operation({
+    params: z.object({ credential_id: z.string() }),
+    async run({ params, principal }) {
+      await deleteCredential(params.credential_id, principal);
+      return { message: 'Credential deleted successfully' };
+    },
+  }),
+} satisfies AreaOperations<'auth'>;
+
 export const handler = onAws(
   { stores: awsTable, secrets: secretsManager },
   (on) => requireJwtKey(on.settings.auth),
-  areaHandler('auth', {
-    login: operation({
-      body: loginSchema,
-      async run(ctx) {
-        await bootstrapAdmin();
-        return withCookie(
-          await login(ctx.body.username ?? (ctx.body.email as string), ctx.body.password),
-          ctx,
-        );
-      },
-    }),
-    refresh: operation({
-      body: refreshSchema,
-      run: async (ctx) => withCookie(await refresh(tokenOf(ctx.body, ctx)), ctx),
-    }),
-    logout: operation({
-      body: refreshSchema,
-      async run(ctx) {
-        await logout(tokenOf(ctx.body, ctx));
-        return reply(200, { message: 'Logged out successfully' }, {}, [clearedRefreshCookie(secure(ctx))]);
-      },
-    }),
-    me: operation({
-      async run({ principal }) {
-        return {
-          id: principal.userId,
-          username: principal.username,
-          role: principal.role,
-          auth: principal.kind,
-          ...(principal.credentialId ? { credential_id: principal.credentialId } : {}),
-        };
-      },
-    }),
-    createCredential: operation({
-      body: createCredentialSchema,
-      run: async ({ body, principal }) => reply(201, await createCredential(body, principal)),
-    }),
-    listCredentials: operation({
-      query: listQuerySchema,
-      run: ({ query, principal }) => listCredentials(principal, query.limit, query.token),
-    }),
-    deleteCredential: operation({
-      params: z.object({ credential_id: z.string() }),
-      async run({ params, principal }) {
-        await deleteCredential(params.credential_id, principal);
-        return { message: 'Credential deleted successfully' };
-      },
-    }),
-  }),
+  areaHandler('auth', operations),
 );

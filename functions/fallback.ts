@@ -5,4 +5,7 @@
 import { areaHandler } from '#core/http';
 import { onAws } from '#core/platform/lambda';
 
-export const handler = onAws({}, areaHandler('fallback', {}));
+/** The fallback serves no route of its own. */
+export const operations = {};
+
+export const handler = onAws({}, areaHandler('fallback', operations));

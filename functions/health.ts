@@ -1,7 +1,7 @@
 /** `GET /health`: answers without credentials and reports each store the API depends on. */
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { areaHandler, operation, reply } from '#core/http';
+import { type AreaOperations, areaHandler, operation, reply } from '#core/http';
 import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
 import { platform } from '#core/platform/platform';
@@ -24,29 +24,29 @@ async function probe(check: () => Promise<unknown>): Promise<ComponentStatus> {
   }
 }
 
-export const handler = onAws(
-  { stores: awsStores },
-  areaHandler('health', {
-    health: operation({
-      async run() {
-        const [dynamodb, storage] = await Promise.all([
-          probe(() =>
-            platform().stores.ddb.send(
-              new GetCommand({ TableName: platform().stores.table, Key: { pk: 'HEALTH', sk: 'META' } }),
-            ),
+/** The operations of the health routes (the OpenAPI document reads their schemas). */
+export const operations = {
+  health: operation({
+    async run() {
+      const [dynamodb, storage] = await Promise.all([
+        probe(() =>
+          platform().stores.ddb.send(
+            new GetCommand({ TableName: platform().stores.table, Key: { pk: 'HEALTH', sk: 'META' } }),
           ),
-          probe(() =>
-            platform().stores.s3.send(new HeadBucketCommand({ Bucket: platform().stores.dataBucket })),
-          ),
-        ]);
-        const components = { api: { status: 'ok' as const }, dynamodb, s3: storage };
-        const ok = dynamodb.status === 'ok' && storage.status === 'ok';
-        return reply(ok ? 200 : 503, {
-          status: ok ? 'ok' : 'degraded',
-          components,
-          time: new Date().toISOString(),
-        });
-      },
-    }),
+        ),
+        probe(() =>
+          platform().stores.s3.send(new HeadBucketCommand({ Bucket: platform().stores.dataBucket })),
+        ),
+      ]);
+      const components = { api: { status: 'ok' as const }, dynamodb, s3: storage };
+      const ok = dynamodb.status === 'ok' && storage.status === 'ok';
+      return reply(ok ? 200 : 503, {
+        status: ok ? 'ok' : 'degraded',
+        components,
+        time: new Date().toISOString(),
+      });
+    },
   }),
-);
+} satisfies AreaOperations<'health'>;
+
+export const handler = onAws({ stores: awsStores }, areaHandler('health', operations));

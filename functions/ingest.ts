@@ -15,7 +15,7 @@ import middy from '@middy/core';
 import * as z from 'zod';
 import { warmUp } from '#core/duckdb';
 import { dropMalformed, type ObjectCreated, objectCreatedSchema } from '#core/event-schemas';
-import { areaHandler, operation } from '#core/http';
+import { type AreaOperations, areaHandler, operation } from '#core/http';
 import { logger, publishMetrics, tracer } from '#core/observability';
 import { glueCatalog } from '#core/platform/aws/catalog';
 import { eventBridgeEvents } from '#core/platform/aws/events';
@@ -32,38 +32,41 @@ warmUp().catch((error: unknown) =>
   logger.warn('DuckDB did not start at init; retrying on first use', { error: error as Error }),
 );
 
+/** The operations of the ingest routes (the OpenAPI document reads their schemas). */
+export const operations = {
+  uploadTable: operation({
+    params: z.object({ dataset_id: z.string() }),
+    query: uploadOptionsSchema,
+    async run({ params, query, principal, rawBody, header }) {
+      const file = await parseMultipartFile(
+        rawBody(),
+        header('content-type'),
+        FILE_FIELDS,
+        platform().settings.tables.directUploadMaxBytes,
+        `For larger files, use POST /api/v1/tables/${params.dataset_id}/upload-url.`,
+      );
+      const result = await withWorkDir(async (dir) => {
+        const csvPath = join(dir, 'upload.csv');
+        await writeFile(csvPath, file.data);
+        return ingestCsv(
+          {
+            datasetId: params.dataset_id,
+            csvPath,
+            mode: query.mode,
+            options: csvOptions(query),
+            principal,
+          },
+          dir,
+        );
+      });
+      return { message: 'Upload successful', ...result };
+    },
+  }),
+} satisfies AreaOperations<'ingest'>;
+
 export const handler = onAws(
   { stores: awsStores, catalog: glueCatalog, events: eventBridgeEvents },
-  areaHandler('ingest', {
-    uploadTable: operation({
-      params: z.object({ dataset_id: z.string() }),
-      query: uploadOptionsSchema,
-      async run({ params, query, principal, rawBody, header }) {
-        const file = await parseMultipartFile(
-          rawBody(),
-          header('content-type'),
-          FILE_FIELDS,
-          platform().settings.tables.directUploadMaxBytes,
-          `For larger files, use POST /api/v1/tables/${params.dataset_id}/upload-url.`,
-        );
-        const result = await withWorkDir(async (dir) => {
-          const csvPath = join(dir, 'upload.csv');
-          await writeFile(csvPath, file.data);
-          return ingestCsv(
-            {
-              datasetId: params.dataset_id,
-              csvPath,
-              mode: query.mode,
-              options: csvOptions(query),
-              principal,
-            },
-            dir,
-          );
-        });
-        return { message: 'Upload successful', ...result };
-      },
-    }),
-  }),
+  areaHandler('ingest', operations),
 );
 
 async function objectCreated(event: ObjectCreated): Promise<void> {

@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { catalogBasics } from '#core/catalog/operations';
 import { deleteJob } from '#core/dataflow/jobs';
 import { NotFoundError } from '#core/errors';
-import { areaHandler, type Operation, operation, reply } from '#core/http';
+import { type AreaOperations, areaHandler, operation, reply } from '#core/http';
 import {
   createPipeline,
   createPipelineSchema,
@@ -58,7 +58,8 @@ const runBody = z.object({
   pipeline_version: versionNumber.optional(),
 });
 
-const operations = {
+/** The operations of the pipelines routes (the OpenAPI document reads their schemas). */
+export const operations = {
   createPipeline: operation({
     body: createPipelineSchema,
     run: async ({ body, principal }) => reply(201, await createPipeline(body, principal)),
@@ -199,7 +200,7 @@ const operations = {
     params: z.object({ batch_id: z.string().max(64) }),
     run: ({ params }) => stepTraces(params.batch_id),
   }),
-} satisfies Record<string, Operation>;
+} satisfies AreaOperations<'pipelines'>;
 
 export const handler = onAws(
   {

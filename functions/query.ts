@@ -1,6 +1,6 @@
 /** Data Query area: asynchronous SQL over datasets, result pages, history, abort, data sources. */
 import * as z from 'zod';
-import { areaHandler, operation } from '#core/http';
+import { type AreaOperations, areaHandler, operation } from '#core/http';
 import { glueCatalog } from '#core/platform/aws/catalog';
 import { athenaQueryEngine } from '#core/platform/aws/query';
 import { secretsManager } from '#core/platform/aws/secrets';
@@ -32,38 +32,41 @@ export function headerText(value: string | undefined): string | undefined {
   return decoded.includes('\uFFFD') ? value : decoded;
 }
 
+/** The operations of the query routes (the OpenAPI document reads their schemas). */
+export const operations = {
+  submitQuery: operation({
+    body: submitQuerySchema,
+    run: ({ body, principal, header }) =>
+      submitQuery(
+        body,
+        { source: headerText(header('x-data-source')), database: headerText(header('x-database')) },
+        principal,
+      ),
+  }),
+  getQuery: operation({
+    params: queryParams,
+    query: getQuerySchema,
+    run: ({ params, query, principal }) => getQuery(params.query_id, query.page, principal),
+  }),
+  listQueries: operation({
+    query: listQueriesSchema,
+    run: ({ query, principal }) => listQueries(query, principal),
+  }),
+  abortQuery: operation({
+    params: queryParams,
+    async run({ params, principal }) {
+      await abortQuery(params.query_id, principal);
+      return { queryId: params.query_id, state: 'ABORTED' };
+    },
+  }),
+  listDataSources: operation({ run: () => listDataSources() }),
+  registerDataSource: operation({
+    body: registerDataSourceSchema,
+    run: ({ body, principal }) => registerDataSource(body, principal),
+  }),
+} satisfies AreaOperations<'query'>;
+
 export const handler = onAws(
   { stores: awsStores, queryEngine: athenaQueryEngine, catalog: glueCatalog, secrets: secretsManager },
-  areaHandler('query', {
-    submitQuery: operation({
-      body: submitQuerySchema,
-      run: ({ body, principal, header }) =>
-        submitQuery(
-          body,
-          { source: headerText(header('x-data-source')), database: headerText(header('x-database')) },
-          principal,
-        ),
-    }),
-    getQuery: operation({
-      params: queryParams,
-      query: getQuerySchema,
-      run: ({ params, query, principal }) => getQuery(params.query_id, query.page, principal),
-    }),
-    listQueries: operation({
-      query: listQueriesSchema,
-      run: ({ query, principal }) => listQueries(query, principal),
-    }),
-    abortQuery: operation({
-      params: queryParams,
-      async run({ params, principal }) {
-        await abortQuery(params.query_id, principal);
-        return { queryId: params.query_id, state: 'ABORTED' };
-      },
-    }),
-    listDataSources: operation({ run: () => listDataSources() }),
-    registerDataSource: operation({
-      body: registerDataSourceSchema,
-      run: ({ body, principal }) => registerDataSource(body, principal),
-    }),
-  }),
+  areaHandler('query', operations),
 );

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { requireDataset } from '#core/catalog/datasets';
-import { areaHandler, operation, reply, textReply } from '#core/http';
+import { type AreaOperations, areaHandler, operation, reply, textReply } from '#core/http';
 import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
 import { platform } from '#core/platform/platform';
@@ -35,72 +35,72 @@ const tableQuery = z.object({
     .transform((f) => f?.toLowerCase() as 'csv' | 'json' | undefined),
 });
 
-export const handler = onAws(
-  { stores: awsStores },
-  areaHandler('tables', {
-    getTablePage: operation({
-      params: datasetParams,
-      query: tableQuery,
-      async run({ params, query }) {
-        const dataset = await requireDataset(params.dataset_id);
-        if (!query.format) return readTablePage(dataset, query.page ?? 1, query.page_size ?? 10);
-        const paged = query.page !== undefined || query.page_size !== undefined;
-        const download = await downloadTable(dataset, {
-          format: query.format,
-          ...(paged ? { page: { page: query.page ?? 1, pageSize: query.page_size ?? 10 } } : {}),
-        });
-        const headers = { 'x-total-rows': String(download.totalRows) };
-        if (query.format === 'json') {
-          return textReply(200, download.body, { ...headers, 'content-type': download.contentType });
-        }
-        return textReply(200, download.body, {
-          ...headers,
-          'content-type': download.contentType,
-          'content-disposition': attachmentHeader(dataset.name, 'csv'),
-        });
-      },
-    }),
-    getTableSchema: operation({
-      params: datasetParams,
-      async run({ params }) {
-        const dataset = await requireDataset(params.dataset_id);
-        return {
-          dataset_id: dataset.id,
-          version: dataset.current_version,
-          total_rows: dataset.total_rows,
-          columns: dataset.columns,
-        };
-      },
-    }),
-    inferSchema: operation({
-      query: inferQuerySchema,
-      async run({ query, rawBody, header }) {
-        const file = await parseMultipartFile(
-          rawBody(),
-          header('content-type'),
-          [...FILE_FIELDS].reverse(),
-          platform().settings.tables.directUploadMaxBytes,
-          'Send the first rows of the file instead: the schema is inferred from what is sent.',
-        );
-        return inferSchema(file, query);
-      },
-    }),
-    listTableVersions: operation({
-      params: datasetParams,
-      async run({ params }) {
-        const dataset = await requireDataset(params.dataset_id);
-        return (await listVersions(dataset)).map(historyEntry);
-      },
-    }),
-    createUploadUrl: operation({
-      params: datasetParams,
-      body: uploadUrlSchema,
-      run: async ({ params, body, principal }) =>
-        reply(201, await createUploadUrl(params.dataset_id, body, principal)),
-    }),
-    getUpload: operation({
-      params: z.object({ dataset_id: z.string(), upload_id: z.string() }),
-      run: ({ params }) => getUpload(params.dataset_id, params.upload_id),
-    }),
+/** The operations of the tables routes (the OpenAPI document reads their schemas). */
+export const operations = {
+  getTablePage: operation({
+    params: datasetParams,
+    query: tableQuery,
+    async run({ params, query }) {
+      const dataset = await requireDataset(params.dataset_id);
+      if (!query.format) return readTablePage(dataset, query.page ?? 1, query.page_size ?? 10);
+      const paged = query.page !== undefined || query.page_size !== undefined;
+      const download = await downloadTable(dataset, {
+        format: query.format,
+        ...(paged ? { page: { page: query.page ?? 1, pageSize: query.page_size ?? 10 } } : {}),
+      });
+      const headers = { 'x-total-rows': String(download.totalRows) };
+      if (query.format === 'json') {
+        return textReply(200, download.body, { ...headers, 'content-type': download.contentType });
+      }
+      return textReply(200, download.body, {
+        ...headers,
+        'content-type': download.contentType,
+        'content-disposition': attachmentHeader(dataset.name, 'csv'),
+      });
+    },
   }),
-);
+  getTableSchema: operation({
+    params: datasetParams,
+    async run({ params }) {
+      const dataset = await requireDataset(params.dataset_id);
+      return {
+        dataset_id: dataset.id,
+        version: dataset.current_version,
+        total_rows: dataset.total_rows,
+        columns: dataset.columns,
+      };
+    },
+  }),
+  inferSchema: operation({
+    query: inferQuerySchema,
+    async run({ query, rawBody, header }) {
+      const file = await parseMultipartFile(
+        rawBody(),
+        header('content-type'),
+        [...FILE_FIELDS].reverse(),
+        platform().settings.tables.directUploadMaxBytes,
+        'Send the first rows of the file instead: the schema is inferred from what is sent.',
+      );
+      return inferSchema(file, query);
+    },
+  }),
+  listTableVersions: operation({
+    params: datasetParams,
+    async run({ params }) {
+      const dataset = await requireDataset(params.dataset_id);
+      return (await listVersions(dataset)).map(historyEntry);
+    },
+  }),
+  createUploadUrl: operation({
+    params: datasetParams,
+    body: uploadUrlSchema,
+    run: async ({ params, body, principal }) =>
+      reply(201, await createUploadUrl(params.dataset_id, body, principal)),
+  }),
+  getUpload: operation({
+    params: z.object({ dataset_id: z.string(), upload_id: z.string() }),
+    run: ({ params }) => getUpload(params.dataset_id, params.upload_id),
+  }),
+} satisfies AreaOperations<'tables'>;
+
+export const handler = onAws({ stores: awsStores }, areaHandler('tables', operations));

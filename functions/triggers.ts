@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { pageQuerySchema } from '#core/dataflow/views';
-import { areaHandler, operation, reply } from '#core/http';
+import { type AreaOperations, areaHandler, operation, reply } from '#core/http';
 import { awsStores } from '#core/platform/aws/stores';
 import { eventBridgeTriggers } from '#core/platform/aws/triggers';
 import { onAws } from '#core/platform/lambda';
@@ -13,27 +13,30 @@ import { createTrigger, deleteTrigger, getTrigger, listTriggers } from '#core/tr
 
 const triggerParams = z.object({ trigger_id: z.string().max(64) });
 
+/** The operations of the triggers routes (the OpenAPI document reads their schemas). */
+export const operations = {
+  getTriggers: operation({
+    query: pageQuerySchema.extend(listTriggersQuerySchema.shape),
+    run: ({ query }) => listTriggers(query, query),
+  }),
+  createTrigger: operation({
+    body: createTriggerSchema,
+    run: ({ body, principal }) => createTrigger(body, principal),
+  }),
+  getTriggerById: operation({
+    params: triggerParams,
+    run: ({ params }) => getTrigger(params.trigger_id),
+  }),
+  deleteTrigger: operation({
+    params: triggerParams,
+    async run({ params }) {
+      await deleteTrigger(params.trigger_id);
+      return reply(204, undefined);
+    },
+  }),
+} satisfies AreaOperations<'triggers'>;
+
 export const handler = onAws(
   { stores: awsStores, triggers: eventBridgeTriggers },
-  areaHandler('triggers', {
-    getTriggers: operation({
-      query: pageQuerySchema.extend(listTriggersQuerySchema.shape),
-      run: ({ query }) => listTriggers(query, query),
-    }),
-    createTrigger: operation({
-      body: createTriggerSchema,
-      run: ({ body, principal }) => createTrigger(body, principal),
-    }),
-    getTriggerById: operation({
-      params: triggerParams,
-      run: ({ params }) => getTrigger(params.trigger_id),
-    }),
-    deleteTrigger: operation({
-      params: triggerParams,
-      async run({ params }) {
-        await deleteTrigger(params.trigger_id);
-        return reply(204, undefined);
-      },
-    }),
-  }),
+  areaHandler('triggers', operations),
 );

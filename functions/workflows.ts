@@ -4,7 +4,7 @@
  * workflow executions, each with its job executions.
  */
 import * as z from 'zod';
-import { areaHandler, operation, reply } from '#core/http';
+import { type AreaOperations, areaHandler, operation, reply } from '#core/http';
 import { stepFunctionsEngine } from '#core/platform/aws/engine';
 import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
@@ -26,42 +26,45 @@ import {
 
 const workflowParams = z.object({ workflow_id: z.string().max(64) });
 
+/** The operations of the workflows routes (the OpenAPI document reads their schemas). */
+export const operations = {
+  getWorkflows: operation({ query: listWorkflowsSchema, run: ({ query }) => listWorkflows(query) }),
+  createWorkflow: operation({
+    body: workflowBodySchema,
+    run: ({ body, principal }) => createWorkflow(body, principal),
+  }),
+  getWorkflowById: operation({
+    params: workflowParams,
+    run: ({ params }) => getWorkflow(params.workflow_id),
+  }),
+  updateWorkflow: operation({
+    params: workflowParams,
+    body: workflowBodySchema,
+    run: ({ params, body }) => updateWorkflow(params.workflow_id, body),
+  }),
+  deleteWorkflow: operation({
+    params: workflowParams,
+    async run({ params }) {
+      await deleteWorkflow(params.workflow_id);
+      return reply(204, undefined);
+    },
+  }),
+  getWorkflowExecutions: operation({
+    params: workflowParams,
+    query: listWorkflowExecutionsSchema,
+    run: ({ params, query }) => listWorkflowExecutions(params.workflow_id, query),
+  }),
+  executeWorkflow: operation({
+    params: workflowParams,
+    run: ({ params, principal }) => executeWorkflow(params.workflow_id, principal),
+  }),
+  getWorkflowExecutionById: operation({
+    params: workflowParams.extend({ execution_id: z.string().max(64) }),
+    run: ({ params }) => getWorkflowExecution(params.workflow_id, params.execution_id),
+  }),
+} satisfies AreaOperations<'workflows'>;
+
 export const handler = onAws(
   { stores: awsStores, engine: stepFunctionsEngine },
-  areaHandler('workflows', {
-    getWorkflows: operation({ query: listWorkflowsSchema, run: ({ query }) => listWorkflows(query) }),
-    createWorkflow: operation({
-      body: workflowBodySchema,
-      run: ({ body, principal }) => createWorkflow(body, principal),
-    }),
-    getWorkflowById: operation({
-      params: workflowParams,
-      run: ({ params }) => getWorkflow(params.workflow_id),
-    }),
-    updateWorkflow: operation({
-      params: workflowParams,
-      body: workflowBodySchema,
-      run: ({ params, body }) => updateWorkflow(params.workflow_id, body),
-    }),
-    deleteWorkflow: operation({
-      params: workflowParams,
-      async run({ params }) {
-        await deleteWorkflow(params.workflow_id);
-        return reply(204, undefined);
-      },
-    }),
-    getWorkflowExecutions: operation({
-      params: workflowParams,
-      query: listWorkflowExecutionsSchema,
-      run: ({ params, query }) => listWorkflowExecutions(params.workflow_id, query),
-    }),
-    executeWorkflow: operation({
-      params: workflowParams,
-      run: ({ params, principal }) => executeWorkflow(params.workflow_id, principal),
-    }),
-    getWorkflowExecutionById: operation({
-      params: workflowParams.extend({ execution_id: z.string().max(64) }),
-      run: ({ params }) => getWorkflowExecution(params.workflow_id, params.execution_id),
-    }),
-  }),
+  areaHandler('workflows', operations),
 );
