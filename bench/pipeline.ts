@@ -19,9 +19,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { nodeType } from '../functions/core/pipelines/nodes/index.ts';
-import { compilePipeline } from '../statemachines/compile.ts';
-import { planStages } from '../statemachines/plan.ts';
 import type { Session } from './common.ts';
 import { bigCsv, downloadParts, median, ROWS, report, session, table, uploadViaUrl } from './common.ts';
 
@@ -368,40 +365,17 @@ export async function main(): Promise<void> {
     }
 
     const last = runs.at(-1) as RunResult;
-    // The definition the batch ran, compiled as runs.ts deploys it (timeout, fan-out and the
-    // worker ARN do not change the states entered): the planner's stages of these nodes.
-    const plan = planStages(
-      nodes.map((n) => ({
-        key: String(n.id),
-        parents: n.parentNodeIds.map(String),
-        role: n.type.startsWith('SOURCE_')
-          ? 'source'
-          : n.type.startsWith('TARGET_')
-            ? 'target'
-            : nodeType(n.type)?.rowWise
-              ? 'row'
-              : 'all',
-      })),
-      'DUCKDB',
-    );
+    // The stages and the definition the batch ran, as the plan endpoint shows them (timeout,
+    // fan-out and the worker ARN do not change the states entered).
+    const planned = await s.api.get(`/api/v1/pipelines/${pipelineId}/versions/1/plan`, { token: s.token });
+    if (planned.status !== 200) throw new Error(`plan failed: ${planned.status} ${planned.text}`);
+    const plan = planned.body as { stages: Array<{ id: string; source?: string }>; definition: AslMachine };
+    // A source's partitions (an upper bound: a fused single partition runs no Map iteration).
     const partitions = (stageId: string) => {
       const source = plan.stages.find((st) => st.id === stageId)?.source;
       return last.traces.find((t) => t.node_id === source)?.partitions ?? 1;
     };
-    const definition = compilePipeline({
-      pipelineId,
-      version: 1,
-      stages: plan.stages.map((st) => ({
-        key: st.id,
-        stepName: st.nodes.join(', '),
-        parents: st.after,
-        partitioned: st.partitioned,
-      })),
-      timeoutSeconds: 3600,
-      maxConcurrency: 2,
-      workerArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench',
-    });
-    const transitions = stateTransitions(JSON.parse(definition) as AslMachine, partitions);
+    const transitions = stateTransitions(plan.definition, partitions);
 
     console.log('');
     table([
@@ -458,7 +432,7 @@ export async function main(): Promise<void> {
       }),
       ['total (POST -> completed)', fmt(wall), ...runs.map((r) => fmt(r.wallMs))],
     ]);
-    console.log(`\nstate transitions per batch (Step Functions cost on AWS): ${transitions}`);
+    console.log(`\nstate transitions per batch (Step Functions cost on AWS), at most: ${transitions}`);
     console.log(`stages: ${plan.stages.length}; at most 2 x stages + 4 = ${2 * plan.stages.length + 4}`);
     console.log(
       `peak memory of the local host while batches ran: ${peakMb} MB (the step worker Lambda has ${WORKER_MEMORY_MB} MB)`,

@@ -177,20 +177,8 @@ export function glueTypeOfColumn(type: ColumnType): string {
 
 /** The SQL type a dataset column has in query results (anything unknown is varchar). */
 export function sqlTypeOfColumn(type: string): string {
-  switch (type) {
-    case 'integer':
-      return 'bigint';
-    case 'double':
-      return 'double';
-    case 'boolean':
-      return 'boolean';
-    case 'date':
-      return 'date';
-    case 'timestamp':
-      return 'timestamp';
-    default:
-      return 'varchar';
-  }
+  const field = Object.hasOwn(FIELD_TYPE_OF_COLUMN, type) ? FIELD_TYPE_OF_COLUMN[type as ColumnType] : 'string';
+  return field === 'string' ? 'varchar' : field;
 }
 
 // ---------------------------------------------------------------------------------------------

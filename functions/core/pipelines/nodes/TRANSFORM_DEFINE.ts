@@ -2,7 +2,7 @@
 import * as z from 'zod';
 import { sqlIdent } from '../../sql.ts';
 import { duckDbTypeOfField } from '../../type-map.ts';
-import { checkUnique, column, copyFields } from './columns.ts';
+import { checkUnique, copyFields, eachListedColumn } from './columns.ts';
 import { type NodeDefinition, ONE_INPUT } from './definition.ts';
 import { castable } from './field-types.ts';
 import { columnName, common, fieldTypeSchema } from './schema-parts.ts';
@@ -27,32 +27,22 @@ const TRANSFORM_DEFINE: NodeDefinition<DefineNode> = {
   schema,
   output(node, [input], ctx) {
     if (!input) return null;
-    let ok = true;
     const out = copyFields(input);
-    const defined = new Set<string>();
-    node.defineFieldList.forEach((d, i) => {
-      const col = column(input, d.name, `defineFieldList.${i}.name`, ctx);
-      if (!col) {
-        ok = false;
-        return;
-      }
-      if (defined.has(col.name)) {
-        ctx.problem(`defineFieldList.${i}.name`, `column "${col.name}" is defined more than once`);
-        ok = false;
-      }
-      defined.add(col.name);
-      if (!castable(col.type, d.newType)) {
-        ctx.problem(
-          `defineFieldList.${i}.newType`,
-          `cannot cast column "${col.name}" from ${col.type} to ${d.newType}`,
-        );
-        ok = false;
-      }
+    const list = node.defineFieldList;
+    const names = list.map((d) => d.name);
+    const ok = eachListedColumn(input, names, 'defineFieldList', 'defined', ctx, (col, i) => {
+      const d = list[i] as (typeof list)[number];
       const target = out.find((f) => f.name === col.name);
       if (target) {
         target.type = d.newType;
         if (d.newName) target.name = d.newName;
       }
+      if (castable(col.type, d.newType)) return true;
+      ctx.problem(
+        `defineFieldList.${i}.newType`,
+        `cannot cast column "${col.name}" from ${col.type} to ${d.newType}`,
+      );
+      return false;
     });
     const renamed = node.defineFieldList.flatMap((d, i) =>
       d.newName ? [{ source: d.name, name: d.newName, field: `defineFieldList.${i}.newName` }] : [],

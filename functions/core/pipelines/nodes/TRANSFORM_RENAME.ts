@@ -1,7 +1,7 @@
 /** TRANSFORM_RENAME: gives columns new names, keeping their order and types. */
 import * as z from 'zod';
 import { sqlIdent } from '../../sql.ts';
-import { checkUnique, column, copyFields } from './columns.ts';
+import { checkUnique, copyFields, eachListedColumn } from './columns.ts';
 import { type NodeDefinition, ONE_INPUT } from './definition.ts';
 import { columnName, common } from './schema-parts.ts';
 import { onlyInput } from './sql-parts.ts';
@@ -25,22 +25,14 @@ const TRANSFORM_RENAME: NodeDefinition<RenameNode> = {
   schema,
   output(node, [input], ctx) {
     if (!input) return null;
-    let ok = true;
     const out = copyFields(input);
     const renamedFrom = new Set<string>();
-    node.renameFieldList.forEach((r, i) => {
-      const col = column(input, r.name, `renameFieldList.${i}.name`, ctx);
-      if (!col) {
-        ok = false;
-        return;
-      }
-      if (renamedFrom.has(col.name)) {
-        ctx.problem(`renameFieldList.${i}.name`, `column "${col.name}" is renamed more than once`);
-        ok = false;
-      }
+    const names = node.renameFieldList.map((r) => r.name);
+    const ok = eachListedColumn(input, names, 'renameFieldList', 'renamed', ctx, (col, i) => {
       renamedFrom.add(col.name);
       const target = out.find((f) => f.name === col.name);
-      if (target) target.name = r.newName;
+      if (target) target.name = node.renameFieldList[i]?.newName ?? target.name;
+      return true;
     });
     const renamed = node.renameFieldList.map((r, i) => ({
       name: r.newName,

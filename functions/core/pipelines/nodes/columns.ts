@@ -76,6 +76,37 @@ export function projectOutput(
   return ok && unique ? out : null;
 }
 
+/**
+ * Walks a list that names input columns, each at most once (`verb`: "defined", "renamed"): a
+ * missing or repeated column is reported at `<listField>.<i>.name`, and `each` sees every column
+ * found (a repeated one too), answering false for a problem of its own. True when all is well.
+ */
+export function eachListedColumn(
+  input: readonly Field[],
+  names: readonly string[],
+  listField: string,
+  verb: string,
+  ctx: CheckContext,
+  each: (col: Field, i: number) => boolean,
+): boolean {
+  let ok = true;
+  const seen = new Set<string>();
+  names.forEach((name, i) => {
+    const col = column(input, name, `${listField}.${i}.name`, ctx);
+    if (!col) {
+      ok = false;
+      return;
+    }
+    if (seen.has(col.name)) {
+      ctx.problem(`${listField}.${i}.name`, `column "${col.name}" is ${verb} more than once`);
+      ok = false;
+    }
+    seen.add(col.name);
+    if (!each(col, i)) ok = false;
+  });
+  return ok;
+}
+
 /** Checks that each named column exists; true when all do. */
 export function checkColumns(
   names: readonly string[],
