@@ -177,7 +177,9 @@ export function glueTypeOfColumn(type: ColumnType): string {
 
 /** The SQL type a dataset column has in query results (anything unknown is varchar). */
 export function sqlTypeOfColumn(type: string): string {
-  const field = Object.hasOwn(FIELD_TYPE_OF_COLUMN, type) ? FIELD_TYPE_OF_COLUMN[type as ColumnType] : 'string';
+  const field = Object.hasOwn(FIELD_TYPE_OF_COLUMN, type)
+    ? FIELD_TYPE_OF_COLUMN[type as ColumnType]
+    : 'string';
   return field === 'string' ? 'varchar' : field;
 }
 
