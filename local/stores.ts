@@ -73,11 +73,31 @@ export async function startS3(dataDir: string, port: number, address: string): P
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+    if ((await tableStatus(client, tableName)) === undefined) await createTable(client, tableName);
+    // dynalite answers CreateTable while the table is still CREATING and flips it to ACTIVE a
+    // moment later (even with createTableMs 0); a write in between is "Requested resource not
+    // found". Wait for ACTIVE so the first write after start cannot lose that race.
+    for (let attempt = 0; (await tableStatus(client, tableName)) !== 'ACTIVE'; attempt += 1) {
+      if (attempt >= 200) throw new Error(`The local table ${tableName} did not become active`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    client.destroy();
   }
+}
+
+/** The table's status, or undefined when there is no such table. */
+async function tableStatus(client: DynamoDBClient, tableName: string): Promise<string | undefined> {
+  try {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return Table?.TableStatus;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const keyAttributes = [
     TABLE_KEYS.partitionKey,
     TABLE_KEYS.sortKey,
@@ -102,7 +122,6 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
       })),
     }),
   );
-  client.destroy();
 }
 
 export async function ensureBucket(endpoint: string, bucket: string): Promise<void> {
