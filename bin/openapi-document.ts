@@ -5,37 +5,32 @@
  * named by the route's operation (Data Flow's and Data Query's own names: `createJob`, ...);
  * public routes need no credentials, the others take any of the three schemes.
  *
- * Responses: every operation documents its errors as problem+json. Its success responses are
- * documented as JSON of any shape until the operations carry response schemas (issue 14).
+ * Responses: each operation's success responses come from bin/openapi/responses.ts (every 2xx
+ * it answers, with its media type), and its errors are problem+json.
  */
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
 import type { Operation } from '#core/http';
 import { type Area, ROUTES, type RouteDef } from '#core/routes';
+import {
+  GATEWAY_MESSAGE,
+  LISTED_SCHEMAS,
+  problemSchema,
+  RESPONSES,
+  TRAILING_SLASH_RESPONSES,
+} from './openapi/responses.ts';
+import type { OperationResponses, ResponseDoc } from './openapi/shapes.ts';
 
 export type OperationsByArea = { readonly [A in Area]: Readonly<Record<string, Operation>> };
 
-const problemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    instance: z.string(),
-    errorType: z.string().meta({
-      description:
-        'bad-parameter, bad-state, resource-not-found/<KIND>, unauthorized, forbidden, conflict, payload-too-large, internal',
-    }),
-    errors: z
-      .array(z.object({ field: z.string(), message: z.string() }))
-      .optional()
-      .meta({ description: 'Each offending field of a request that did not validate' }),
-  })
-  .meta({ id: 'Problem', description: 'An RFC 9457 problem, in the shape of Data Flow’s errors' });
-
-const problem = (description: string) => ({
+/** Every error: problem+json from Sluice, or API Gateway's own `{message}`. */
+export const errorResponse = (description: string): ResponseDoc => ({
   description,
-  content: { 'application/problem+json': { schema: problemSchema } },
+  content: {
+    'application/problem+json': { schema: problemSchema },
+    // Answers API Gateway gives itself (throttling, a refused authorization, a body too large).
+    'application/json': { schema: GATEWAY_MESSAGE },
+  },
 });
 
 /** The three ways to authenticate (any one of them). */
@@ -49,7 +44,8 @@ const SECURITY: Array<Record<string, string[]>> = [
 function tagOf(route: RouteDef): string {
   if (route.path.startsWith('/v1/data-query')) return 'Data Query';
   if (route.area === 'jobs' || route.area === 'workflows' || route.area === 'triggers') return 'Data Flow';
-  if (route.area === 'health' || route.area === 'auth' || route.area === 'users') return 'Sluice';
+  if (route.area === 'health' || route.area === 'auth' || route.area === 'users' || route.area === 'docs')
+    return 'Sluice';
   return 'D.Hub';
 }
 
@@ -61,6 +57,15 @@ function templateParams(path: string): z.ZodObject | undefined {
   const names = [...path.matchAll(/\{([a-z_]+)\+?\}/g)].map((m) => m[1] as string);
   if (names.length === 0) return undefined;
   return z.object(Object.fromEntries(names.map((n) => [n, z.string()])));
+}
+
+/** The documented success responses of a route. */
+export function successResponses(route: RouteDef): OperationResponses {
+  if (route.trailingSlash) return TRAILING_SLASH_RESPONSES;
+  const byOperation: Readonly<Record<string, OperationResponses>> = RESPONSES[route.area];
+  const responses = byOperation[route.operation];
+  if (!responses) throw new Error(`No responses documented for ${route.area}.${route.operation}`);
+  return responses;
 }
 
 function operationObject(
@@ -81,9 +86,9 @@ function operationObject(
     ...(path || query ? { requestParams: { ...(path ? { path } : {}), ...(query ? { query } : {}) } } : {}),
     ...(op?.body ? { requestBody: { content: { 'application/json': { schema: op.body } } } } : {}),
     responses: {
-      '2XX': { description: 'Success', content: { 'application/json': { schema: z.unknown() } } },
-      '4XX': problem('The request was refused; `errors` names each offending field'),
-      '5XX': problem('Sluice failed; the detail names the request id, never an internal message'),
+      ...successResponses(route),
+      '4XX': errorResponse('The request was refused; `errors` names each offending field'),
+      '5XX': errorResponse('Sluice failed; the detail names the request id, never an internal message'),
     },
   };
 }
@@ -116,9 +121,11 @@ export function openApiDocument(operations: OperationsByArea, version: string) {
       { name: 'D.Hub', description: 'Collections, datasets, tables, pipelines, batches and traces' },
       { name: 'Data Flow', description: 'Jobs, workflows, triggers and the dashboard' },
       { name: 'Data Query', description: 'Asynchronous SQL over the datasets' },
-      { name: 'Sluice', description: 'Health, sign-in, credentials and users' },
+      { name: 'Sluice', description: 'Health, sign-in, credentials, users and this description' },
     ],
+    servers: [{ url: '/', description: 'The host serving this document' }],
     components: {
+      schemas: LISTED_SCHEMAS,
       securitySchemes: {
         bearerJwt: {
           type: 'http',

@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { operations as auth } from '#functions/auth';
 import { operations as catalog } from '#functions/catalog';
+import { operations as docs } from '#functions/docs';
 import { operations as fallback } from '#functions/fallback';
 import { operations as health } from '#functions/health';
 import { operations as ingest } from '#functions/ingest';
@@ -31,6 +32,7 @@ export const OPERATIONS: OperationsByArea = {
   jobs,
   workflows,
   triggers,
+  docs,
   fallback,
 };
 

@@ -17,6 +17,7 @@ import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-ap
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SWAGGER_UI_PACKAGE_FILES } from '#core/docs/assets';
 import { AREAS, type Area, ROUTES, type RouteDef, routeKey } from '#core/routes';
 import { SETTING } from '#core/setting-names';
 import { type AccessResources, grantAccess } from './access.ts';
@@ -28,6 +29,8 @@ interface AreaSettings {
   /** At most 29 s: API Gateway stops waiting for an integration after 30 s. */
   readonly timeout: Duration;
   readonly nativeDuckDb?: boolean;
+  /** Installed package files the handler reads at run time (SluiceFunction `packageFiles`). */
+  readonly packageFiles?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Sizing per area; everything else comes from SluiceFunction. */
@@ -79,6 +82,14 @@ export const AREA_SETTINGS: Readonly<Record<Area, AreaSettings>> = {
     description: 'Data Flow triggers (schedules and event rules)',
     memorySize: 512,
     timeout: Duration.seconds(29),
+  },
+  // The bundled OpenAPI document, and Swagger UI's style sheet and bundle read from the copy of
+  // swagger-ui-dist shipped beside the function's bundle (no CDN).
+  docs: {
+    description: 'OpenAPI document and Swagger UI',
+    memorySize: 256,
+    timeout: Duration.seconds(10),
+    packageFiles: { 'swagger-ui-dist': SWAGGER_UI_PACKAGE_FILES },
   },
   fallback: {
     description: 'Unmatched requests: 404/405 problem+json',
@@ -174,6 +185,7 @@ export class SluiceApi extends Construct {
         memorySize: settings.memorySize,
         timeout: settings.timeout,
         nativeDuckDb: settings.nativeDuckDb ?? false,
+        ...(settings.packageFiles ? { packageFiles: settings.packageFiles } : {}),
         logRetention: props.logRetention,
       });
       grantAccess(area, fn, props.resources);
@@ -207,7 +219,7 @@ export class SluiceApi extends Construct {
       if (isPublic) {
         Validations.of(httpRoute).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `${key} is public by design (${route.operation}): it is how a caller obtains or gives up credentials (a refresh token it presents) or checks liveness; every other route goes through the Lambda authorizer.`,
+          reason: `${key} is public by design (${route.operation}): it is how a caller obtains or gives up credentials (a refresh token it presents), checks liveness, or reads the API's description (the OpenAPI document and its Swagger UI page hold no data); every other route goes through the Lambda authorizer.`,
         });
       }
       routes.set(key, httpRoute);

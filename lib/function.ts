@@ -65,6 +65,11 @@ export interface SluiceFunctionProps {
   readonly ephemeralStorageSize?: Size;
   /** Dead-letter queue for asynchronous invocations that still fail after Lambda's retries. */
   readonly deadLetterQueue?: IQueue;
+  /**
+   * Files of installed packages the handler reads at run time (not code esbuild can bundle),
+   * copied beside the bundle under `node_modules/<package>/`, by package name.
+   */
+  readonly packageFiles?: Readonly<Record<string, readonly string[]>>;
 }
 
 export class SluiceFunction extends NodejsFunction {
@@ -80,6 +85,9 @@ export class SluiceFunction extends NodejsFunction {
       throw new Error(
         `${id}: nativeDuckDb functions must run on x86_64 (the installed binding is linux-x64)`,
       );
+    }
+    if (nativeDuckDb && props.packageFiles) {
+      throw new Error(`${id}: packageFiles and nativeDuckDb each bring their own bundling hooks; use one`);
     }
 
     // Created next to the function (not inside it) because they must exist before super().
@@ -131,6 +139,7 @@ export class SluiceFunction extends NodejsFunction {
         ...(nativeDuckDb
           ? { commandHooks: copyInstalledPackages([...DUCKDB_PACKAGES, ...DUCKDB_SUPPORT_PACKAGES]) }
           : {}),
+        ...(props.packageFiles ? { commandHooks: copyPackageFiles(props.packageFiles) } : {}),
       },
     });
     this.executionRole = role;
@@ -166,6 +175,22 @@ function copyInstalledPackages(packages: readonly string[]) {
         const target = path.posix.join(outputDir, 'node_modules', path.posix.dirname(name));
         const source = path.posix.join(inputDir, 'node_modules', name);
         return `mkdir -p "${target}" && cp -R "${source}" "${target}/"`;
+      });
+    },
+  };
+}
+
+/** Copies single files of installed packages into the bundle's node_modules after esbuild ran. */
+function copyPackageFiles(packages: Readonly<Record<string, readonly string[]>>) {
+  return {
+    beforeBundling: (): string[] => [],
+    beforeInstall: (): string[] => [],
+    afterBundling(inputDir: string, outputDir: string): string[] {
+      return Object.entries(packages).map(([name, files]) => {
+        const source = path.posix.join(inputDir, 'node_modules', name);
+        const target = path.posix.join(outputDir, 'node_modules', name);
+        const copies = files.map((file) => `cp "${source}/${file}" "${target}/${file}"`);
+        return [`mkdir -p "${target}"`, ...copies].join(' && ');
       });
     },
   };

@@ -2,6 +2,7 @@
 import type { Area } from '#core/routes';
 import { handler as auth } from '#functions/auth';
 import { handler as catalog } from '#functions/catalog';
+import { handler as docs } from '#functions/docs';
 import { handler as fallback } from '#functions/fallback';
 import { handler as health } from '#functions/health';
 import { handler as ingest } from '#functions/ingest';
@@ -25,5 +26,6 @@ export const AREA_HANDLERS = {
   jobs,
   workflows,
   triggers,
+  docs,
   fallback,
 } satisfies Record<Area, unknown>;

@@ -23,6 +23,7 @@ export const AREAS = [
   'jobs',
   'workflows',
   'triggers',
+  'docs',
   'fallback',
 ] as const;
 export type Area = (typeof AREAS)[number];
@@ -53,6 +54,18 @@ const DQ = '/v1/data-query';
 
 const ROUTE_TABLE = [
   { method: 'GET', path: '/health', area: 'health', operation: 'health', access: 'public' },
+
+  // The API's own description and the Swagger UI page over it: public, as the products' docs are.
+  { method: 'GET', path: '/openapi.json', area: 'docs', operation: 'getOpenApiDocument', access: 'public' },
+  { method: 'GET', path: '/docs', area: 'docs', operation: 'getDocsPage', access: 'public' },
+  {
+    // The page's scripts and style sheet (Swagger UI from swagger-ui-dist, and its initializer).
+    method: 'GET',
+    path: '/docs/{proxy+}',
+    area: 'docs',
+    operation: 'getDocsAsset',
+    access: 'public',
+  },
 
   { method: 'POST', path: `${V1}/auth/login`, area: 'auth', operation: 'login', access: 'public' },
   { method: 'POST', path: `${V1}/auth/refresh`, area: 'auth', operation: 'refresh', access: 'public' },

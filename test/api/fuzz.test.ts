@@ -9,6 +9,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conformanceProblems } from '../../bin/openapi/conformance.ts';
 import {
   ADMIN,
   type ApiResponse,
@@ -562,6 +563,16 @@ function verdict(c: Case, res: { status: number; type: string; text: string }): 
     if (missing.length > 0) return `problem without ${missing.join(', ')}`;
     if (problem.status !== res.status) return `problem status ${problem.status} on a ${res.status}`;
   }
+  // Whatever the status, the answer is one the OpenAPI document describes for the route.
+  const path = new URL(c.path, 'http://fuzz').pathname;
+  const undocumented = conformanceProblems({
+    method: c.method,
+    path,
+    status: res.status,
+    contentType: res.type,
+    text: res.text,
+  });
+  if (undocumented.length > 0) return undocumented.join('; ');
   return undefined;
 }
 

@@ -3,10 +3,12 @@
  * random ports with a temporary data directory, and talks HTTP to it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { answeringRoute, conformanceProblems, type ObservedResponse } from '../../bin/openapi/conformance.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ADMIN = { username: 'admin', password: 'admin-password-for-tests' };
@@ -154,6 +156,39 @@ export interface CallOptions {
   raw?: RequestInit['body'];
 }
 
+/** Answers checked against the OpenAPI document by this test file, by `operation status`. */
+const checkedResponses = new Map<string, number>();
+
+/** Thrown when an answer is not what openapi.json documents for its route and status. */
+export class UndocumentedResponseError extends Error {
+  override name = 'UndocumentedResponseError';
+}
+
+/**
+ * Fails unless the answer is what the OpenAPI document says for its route and status (see
+ * bin/openapi/conformance.ts): every answer the test client receives goes through here, and a
+ * test that fetches the API by other means should pass its answers here too.
+ */
+export function expectDocumented(observed: ObservedResponse): void {
+  const problems = conformanceProblems(observed);
+  const key = `${answeringRoute(observed.method, observed.path)?.operation ?? '(no route)'} ${observed.status}`;
+  checkedResponses.set(key, (checkedResponses.get(key) ?? 0) + 1);
+  if (problems.length > 0) {
+    throw new UndocumentedResponseError(
+      `The answer does not match openapi.json (fix the response schema in bin/openapi/, or the API):\n  ${problems.join('\n  ')}\n  body: ${observed.text.slice(0, 500)}`,
+    );
+  }
+}
+
+/**
+ * With SLUICE_CONFORMANCE_LOG set, appends the answers this test file checked, one line per
+ * operation and status with their count (setup.ts calls it after each file), so a run can be tallied.
+ */
+export function logConformanceTally(): void {
+  const log = process.env.SLUICE_CONFORMANCE_LOG;
+  if (log) appendFileSync(log, [...checkedResponses].map(([key, n]) => `${key} ${n}\n`).join(''));
+}
+
 export function client(baseUrl: string) {
   async function call<T = any>(
     method: string,
@@ -173,6 +208,14 @@ export function client(baseUrl: string) {
       ...(body !== undefined ? { body } : {}),
     });
     const text = await res.text();
+    expectDocumented({
+      method,
+      path: new URL(`${baseUrl}${path}`).pathname,
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      text,
+      headers: res.headers,
+    });
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : undefined;

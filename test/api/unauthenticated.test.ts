@@ -75,4 +75,17 @@ describe('public routes', () => {
     expect(res.body.components.dynamodb.status).toBe('ok');
     expect(res.body.components.s3.status).toBe('ok');
   });
+
+  it('serves the OpenAPI document, the Swagger UI page and its files without credentials', async () => {
+    for (const path of [
+      '/openapi.json',
+      '/docs',
+      '/docs/initializer.js',
+      '/docs/swagger-ui.css',
+      '/docs/swagger-ui-bundle.js',
+    ]) {
+      const res = await api.get(path);
+      expect(res.status, path).toBe(200);
+    }
+  });
 });

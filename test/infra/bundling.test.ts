@@ -48,6 +48,32 @@ describe('bundles', () => {
     }
   });
 
+  it('ship the docs function with the OpenAPI document and Swagger UI’s files, offline', () => {
+    const dir = assetDir('ApiDocsFunction');
+    const files = ['package.json', 'swagger-ui.css', 'swagger-ui-bundle.js'];
+    for (const file of files) {
+      expect(existsSync(path.join(dir, 'node_modules/swagger-ui-dist', file)), file).toBe(true);
+    }
+    expect(readdirSync(path.join(dir, 'node_modules/swagger-ui-dist'))).not.toContain(
+      'swagger-ui-bundle.js.map',
+    );
+    // The document is bundled as data: its path templates are in the code.
+    const code = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
+    expect(code.includes('"/api/v1/collections/{collection_id}"')).toBe(true);
+  });
+
+  it('leave the response schemas (bin/openapi/) out of the area bundles: only the document needs them', () => {
+    const areas = Object.keys(resourcesOfType(synth.template, 'AWS::Lambda::Function')).filter(
+      (id) => /^Api\w+Function[0-9A-F]{8}$/.test(id) && !id.startsWith('ApiDocsFunction'),
+    );
+    expect(areas.length).toBeGreaterThan(10);
+    for (const id of areas) {
+      const code = readFileSync(path.join(assetDir(id), 'index.mjs'), 'utf8');
+      // A description only bin/openapi/query.ts holds (the docs function has it inside openapi.json).
+      expect(code.includes('Human-readable duration'), id).toBe(false);
+    }
+  });
+
   it('bundle the AWS SDK and a createRequire shim for CommonJS dependencies', () => {
     const code = readFileSync(path.join(assetDir('ApiHealthFunction'), 'index.mjs'), 'utf8');
     expect(code.startsWith("import { createRequire as __sluiceCreateRequire } from 'node:module';")).toBe(

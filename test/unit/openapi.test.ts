@@ -4,13 +4,26 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { ROUTES } from '#core/routes';
+import { AREAS, ROUTES } from '#core/routes';
+import { RESPONSES } from '../../bin/openapi/responses.ts';
 import { OPENAPI_FILE, openApiText } from '../../bin/openapi.ts';
 
 const text = await openApiText();
 const doc = JSON.parse(text) as {
   openapi: string;
-  paths: Record<string, Record<string, { operationId: string; security: unknown[]; tags: string[] }>>;
+  servers: Array<{ url: string }>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId: string;
+        security: unknown[];
+        tags: string[];
+        responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
+      }
+    >
+  >;
   components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
 };
 const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
@@ -34,6 +47,14 @@ describe('the OpenAPI document', () => {
     expect(operations.map((o) => o.key).sort()).toEqual(
       ROUTES.map((r) => `${r.method} ${documented(r.path)}`).sort(),
     );
+  });
+
+  it('describes itself: the document and the Swagger UI page are operations of it, without credentials', () => {
+    expect(doc.paths['/openapi.json']?.get?.operationId).toBe('getOpenApiDocument');
+    expect(doc.paths['/docs']?.get?.operationId).toBe('getDocsPage');
+    expect(doc.paths['/docs/{proxy}']?.get?.operationId).toBe('getDocsAsset');
+    for (const path of ['/openapi.json', '/docs', '/docs/{proxy}'])
+      expect(doc.paths[path]?.get?.security).toEqual([]);
   });
 
   it('names each operation once, after its route', () => {
@@ -63,6 +84,51 @@ describe('the OpenAPI document', () => {
     expect(page.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(
       expect.arrayContaining(['path:dataset_id', 'query:page', 'query:page_size', 'query:format']),
     );
+  });
+
+  it('documents at least one success status of every operation, never a 2XX range or any JSON', () => {
+    expect.hasAssertions();
+    for (const op of operations) {
+      const success = Object.keys(op.responses).filter((status) => status.startsWith('2'));
+      expect(success.length, op.key).toBeGreaterThan(0);
+      expect(
+        success.every((status) => /^2\d\d$/.test(status)),
+        op.key,
+      ).toBe(true);
+      // The trailing-slash catch-all answers as the route it names: any of their bodies.
+      if (/^(GET|POST) \/api\/v1\/\{proxy\}$/.test(op.key)) continue;
+      for (const status of success) {
+        for (const [media, { schema }] of Object.entries(op.responses[status]?.content ?? {})) {
+          expect(Object.keys(schema).length, `${op.key} ${status} ${media}`).toBeGreaterThan(0);
+        }
+      }
+    }
+  });
+
+  it('documents responses for the operations of the route table and no others', () => {
+    const routed = new Set(ROUTES.filter((r) => !r.trailingSlash).map((r) => `${r.area}.${r.operation}`));
+    const documented = AREAS.flatMap((area) => Object.keys(RESPONSES[area]).map((op) => `${area}.${op}`));
+    expect(documented.sort()).toEqual([...routed].sort());
+  });
+
+  it('documents the answers that are not JSON with their media types, and 201, 204 and 503', () => {
+    const statusesOf = (path: string, method: string) =>
+      Object.fromEntries(
+        Object.entries(doc.paths[path]?.[method]?.responses ?? {}).map(([status, r]) => [
+          status,
+          Object.keys(r.content ?? {}),
+        ]),
+      );
+    expect(statusesOf('/api/v1/tables/{dataset_id}', 'get')['200']).toEqual(['application/json', 'text/csv']);
+    expect(statusesOf('/docs', 'get')['200']).toEqual(['text/html']);
+    expect(statusesOf('/docs/{proxy}', 'get')['200']).toEqual(['text/css', 'text/javascript']);
+    expect(statusesOf('/api/v1/collections', 'post')['201']).toEqual(['application/json']);
+    expect(statusesOf('/api/v1/jobs/{job_id}', 'delete')['204']).toEqual([]);
+    expect(statusesOf('/health', 'get')['503']).toEqual(['application/json']);
+  });
+
+  it('serves "Try it out" from the host that serves it', () => {
+    expect(doc.servers).toEqual([{ url: '/', description: expect.any(String) }]);
   });
 
   it('is the committed openapi.json (run npm run openapi after changing a route or schema)', async () => {

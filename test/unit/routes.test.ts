@@ -7,15 +7,28 @@ describe('the route table', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
-  it('leaves exactly login, refresh, logout and health public', () => {
+  it('leaves exactly login, refresh, logout, health and the API description public', () => {
     expect(PUBLIC_ROUTES.map(routeKey).sort()).toEqual(
       [
         'GET /health',
         'POST /api/v1/auth/login',
         'POST /api/v1/auth/refresh',
         'POST /api/v1/auth/logout',
+        // The OpenAPI document and Swagger UI hold no data; Data Flow's own docs are public too.
+        'GET /openapi.json',
+        'GET /docs',
+        'GET /docs/{proxy+}',
       ].sort(),
     );
+  });
+
+  it('serves the OpenAPI document, the Swagger UI page and its files from the docs area', () => {
+    for (const path of ['/openapi.json', '/docs', '/docs/swagger-ui-bundle.js', '/docs/initializer.js']) {
+      const match = matchRoute('GET', path);
+      expect(match && 'route' in match && match.route.area, path).toBe('docs');
+    }
+    const asset = matchRoute('GET', '/docs/swagger-ui.css');
+    expect(asset && 'route' in asset && asset.params).toEqual({ proxy: 'swagger-ui.css' });
   });
 
   it('matches templates and decodes parameters', () => {
