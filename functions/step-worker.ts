@@ -1,7 +1,8 @@
 /**
  * The step worker Lambda: Step Functions invokes it once per Task of a compiled pipeline
- * (plan, run, seal or fail for one node of one batch). It carries DuckDB; the logic lives
- * in core/engine/worker.ts, which the local engine calls directly.
+ * (plan, run, seal or fail for one stage of one batch; athena-prepare and athena-finish around
+ * the queries of a stage on Athena, which the state machine runs itself). It carries DuckDB; the
+ * logic lives in core/engine/worker.ts, which the local engine calls directly.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';

@@ -151,6 +151,8 @@ function managePipelines(role: FunctionRole): Profile {
       SETTING.buckets,
       SETTING.stepWorkerArn,
       SETTING.largeStepWorkerArn,
+      SETTING.athenaThresholdBytes,
+      SETTING.pipelineWorkgroup,
       ...STEP_FUNCTIONS_SETTINGS,
     ]);
     storage.grantTable(fn, 'readWrite');
@@ -174,7 +176,8 @@ function settleRuns(role: FunctionRole): Profile {
     const { storage } = resources;
     const engine = requireEngine(resources, role);
     useStorage(fn, storage);
-    useEngine(fn, engine, STEP_FUNCTIONS_SETTINGS);
+    // A waiting batch deployed by nobody yet is compiled here (its Athena stages in the workgroup).
+    useEngine(fn, engine, [...STEP_FUNCTIONS_SETTINGS, SETTING.pipelineWorkgroup]);
     storage.grantTable(fn, 'readWrite');
     engine.grantRunPipelines(fn);
     grantPublishSluiceEvents(fn);
@@ -345,6 +348,9 @@ export const ACCESS: Readonly<Record<FunctionRole, Profile>> = {
     storage.grantObjects(fn, 'queries', ['s3:PutObject', 's3:DeleteObject']);
     query.grantFollowQueries(fn);
     query.grantResultObjects(fn);
+  },
+  docs() {
+    // Serves the bundled OpenAPI document and Swagger UI's files: no stores, no secrets.
   },
   fallback() {
     // Answers 404/405 from the route table alone: no stores, no secrets.

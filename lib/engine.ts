@@ -8,14 +8,27 @@
  * finds the run still open, asks Step Functions and settles it. The state machines themselves
  * are created at runtime, so this construct owns the name prefix and grants every Step Functions
  * permission on that prefix only.
+ *
+ * Stages on Athena are run by the state machines themselves, in this construct's Athena
+ * workgroup (results under `runs/_athena/` of the data bucket): their role may run queries there,
+ * read and write the run prefix, and create and drop the run-scoped Glue databases
+ * (`sluice_run_<batch>`), which the finalizer drops when the batch ends.
  */
 import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { Match, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, PrincipalWithConditions, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  type IRole,
+  PolicyStatement,
+  PrincipalWithConditions,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RUN_DATABASE_PREFIX } from '#core/engine/contract';
 import { SETTING } from '#core/setting-names';
 import { type AccessResources, grantAccess } from './access.ts';
 import { functionEntry, SluiceFunction } from './function.ts';
@@ -48,7 +61,15 @@ export interface EngineProps {
   readonly stepWorkerMemorySize?: number;
   /** Size of the step worker's /tmp in MiB, where inputs and outputs are staged. @default 4096 */
   readonly stepWorkerEphemeralStorageMiB?: number;
+  /**
+   * AUTO runs a stage on Athena when the bytes of the sources upstream of it exceed this
+   * (SLUICE_ATHENA_THRESHOLD_BYTES). @default 2 GiB
+   */
+  readonly athenaThresholdBytes?: number;
 }
+
+/** AUTO's default threshold for Athena: 2 GiB. */
+export const DEFAULT_ATHENA_THRESHOLD_BYTES = 2 * 1024 ** 3;
 
 export class Engine extends Construct implements EngineAccess {
   /** Runs one node of a pipeline run with DuckDB (invoked by the state machines' Tasks). */
@@ -81,6 +102,9 @@ export class Engine extends Construct implements EngineAccess {
   /** `arn:<partition>:states:<region>:<account>:stateMachine:` (a state machine ARN minus its name). */
   public readonly stateMachineArnBase: string;
   public readonly externalBuckets: readonly string[];
+  /** Where the queries of pipeline stages on Athena run. */
+  public readonly athenaWorkGroup: CfnWorkGroup;
+  public readonly athenaWorkGroupName: string;
   /** Settings for functions; pick what each needs in lib/access.ts. */
   public readonly environment: Readonly<Partial<Record<EngineSetting, string>>>;
 
@@ -147,6 +171,28 @@ export class Engine extends Construct implements EngineAccess {
       );
     }
     grantExecutionLogsAndTraces(this.statesRole);
+
+    // Stages on Athena run in a workgroup of their own: results under the run prefix (the state
+    // machines' role needs nothing of the results bucket), no Data Query scan limit, their own metrics.
+    this.athenaWorkGroupName = pipelineWorkGroupName(stack.stackName);
+    const data = props.resources.storage.dataBucket;
+    this.athenaWorkGroup = new CfnWorkGroup(this, 'AthenaWorkGroup', {
+      name: this.athenaWorkGroupName,
+      description: 'Sluice pipelines: the queries of stages on Athena, run by the state machines',
+      state: 'ENABLED',
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
+        resultConfiguration: {
+          outputLocation: data.s3UrlForObject(ATHENA_RESULTS_PREFIX),
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+          expectedBucketOwner: Aws.ACCOUNT_ID,
+        },
+      },
+    });
+    this.grantAthenaStages(props.resources);
 
     this.finalizerDeadLetterQueue = new Queue(this, 'FinalizerDeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -231,11 +277,17 @@ export class Engine extends Construct implements EngineAccess {
       ...(this.externalBuckets.length > 0 ? { [SETTING.buckets]: this.externalBuckets.join(',') } : {}),
       [SETTING.stepWorkerArn]: workerArn,
       [SETTING.largeStepWorkerArn]: largeWorkerArn,
+      [SETTING.athenaThresholdBytes]: String(athenaThreshold(props.athenaThresholdBytes)),
+      // The reference (the same name) makes functions wait for the workgroup on the first deploy.
+      [SETTING.pipelineWorkgroup]: this.athenaWorkGroup.ref,
       [SETTING.stateMachinePrefix]: this.stateMachinePrefix,
       [SETTING.stateMachineArnBase]: this.stateMachineArnBase,
       [SETTING.statesRoleArn]: this.statesRole.roleArn,
       [SETTING.statesLogGroupArn]: this.executionLogGroup.logGroupArn,
     };
+
+    // The finalizer drops a batch's run database when its execution ends.
+    this.grantDropRunDatabases(this.finalizer.executionRole);
 
     const resources: AccessResources = { ...props.resources, engine: this };
     grantAccess('stepWorker', this.stepWorker, resources);
@@ -304,6 +356,118 @@ export class Engine extends Construct implements EngineAccess {
     }
   }
 
+  /**
+   * What the state machines need to run stages on Athena themselves (statemachines/compile.ts):
+   * queries only in the deployment's workgroup, whose results Athena stages in the results
+   * bucket; the data bucket's run prefix, where a run's inputs are staged and its outputs written
+   * (and nothing else of it, nor of any external bucket); and Glue databases and tables only of
+   * the run-scoped databases (`sluice_run_<batch>`).
+   */
+  private grantAthenaStages(resources: AccessResources): void {
+    const stack = Stack.of(this);
+    const role = this.statesRole;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [
+          'athena:StartQueryExecution',
+          'athena:StopQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:GetQueryRuntimeStatistics',
+        ],
+        resources: [
+          stack.formatArn({
+            service: 'athena',
+            resource: 'workgroup',
+            resourceName: this.athenaWorkGroupName,
+          }),
+        ],
+      }),
+    );
+    // CTAS and UNLOAD write under the run prefix; external tables read it: the inputs the step
+    // worker stages there (S3 sources' objects, dataset parts) and the outputs of earlier stages;
+    // Athena writes and reads each query's result there too (`runs/_athena/`, the workgroup's
+    // output location). So the role needs nothing of the external buckets nor of datasets/.
+    const data = resources.storage.dataBucket;
+    const runs = data.arnForObjects(`${RUN_PREFIX}*`);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: [runs],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [data.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${RUN_PREFIX}*`] } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+        resources: [data.bucketArn],
+      }),
+    );
+    const glue = runDatabaseArns(stack);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [
+          'glue:CreateDatabase',
+          'glue:GetDatabase',
+          'glue:DeleteDatabase',
+          'glue:CreateTable',
+          'glue:GetTable',
+          'glue:GetTables',
+          'glue:DeleteTable',
+          'glue:GetPartitions',
+        ],
+        resources: [glue.catalog, glue.databases, glue.tables],
+      }),
+    );
+    // A query without a database of its own runs in `default`, which Athena looks up.
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['glue:GetDatabase'],
+        resources: [stack.formatArn({ service: 'glue', resource: 'database', resourceName: 'default' })],
+      }),
+    );
+    acknowledgeWildcard(
+      role,
+      runs,
+      `CTAS and UNLOAD of Athena stages write under "${RUN_PREFIX}<batch>/" and external tables read it; ` +
+        'batch ids are made at runtime. No other prefix of the data bucket is granted.',
+    );
+    for (const arn of [glue.databases, glue.tables]) {
+      acknowledgeWildcard(
+        role,
+        arn,
+        `Only the run-scoped Glue databases "${RUN_DATABASE_PREFIX}<batch>" and their tables, which ` +
+          'Athena stages create at runtime.',
+      );
+    }
+  }
+
+  /** Drop the run-scoped Glue databases (and their tables) when a batch ends. */
+  private grantDropRunDatabases(role: IRole | undefined): void {
+    if (!role) return;
+    const glue = runDatabaseArns(Stack.of(this));
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:DeleteDatabase', 'glue:GetTables', 'glue:DeleteTable'],
+        resources: [glue.catalog, glue.databases, glue.tables],
+      }),
+    );
+    for (const arn of [glue.databases, glue.tables]) {
+      acknowledgeWildcard(
+        role,
+        arn,
+        `Only the run-scoped Glue databases "${RUN_DATABASE_PREFIX}<batch>" and their tables, dropped ` +
+          'when the batch that made them ends.',
+      );
+    }
+  }
+
   private stateMachineArn(name: string): string {
     return Stack.of(this).formatArn({
       service: 'states',
@@ -352,6 +516,37 @@ export class Engine extends Construct implements EngineAccess {
         `"${this.stateMachinePrefix}<pipeline id>"; executions are named after batches at runtime.`,
     );
   }
+}
+
+/** Where the pipelines workgroup keeps query results: under the run prefix, expiring with it. */
+const ATHENA_RESULTS_PREFIX = 'runs/_athena/';
+
+/** `<stack name>-pipelines`: Athena workgroup names are at most 128 letters, digits, `-` and `_`. */
+export function pipelineWorkGroupName(stackName: string): string {
+  if (Token.isUnresolved(stackName)) throw new Error('The engine needs a stack name known at synth time');
+  return `${stackName.slice(0, 100)}-pipelines`;
+}
+
+function athenaThreshold(bytes: number | undefined): number {
+  const value = bytes ?? DEFAULT_ATHENA_THRESHOLD_BYTES;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`Engine: athenaThresholdBytes must be a whole number of bytes, got ${value}`);
+  }
+  return value;
+}
+
+/** The data bucket's prefix of run data (functions/core/engine/worker.ts `runPrefix`). */
+const RUN_PREFIX = 'runs/';
+
+/** The Glue catalog, the run-scoped databases and their tables. */
+function runDatabaseArns(stack: Stack) {
+  const arn = (resource: string, resourceName?: string) =>
+    stack.formatArn({ service: 'glue', resource, ...(resourceName ? { resourceName } : {}) });
+  return {
+    catalog: arn('catalog'),
+    databases: arn('database', `${RUN_DATABASE_PREFIX}*`),
+    tables: arn('table', `${RUN_DATABASE_PREFIX}*/*`),
+  };
 }
 
 /**

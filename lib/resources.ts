@@ -14,6 +14,9 @@ export type EngineSetting =
   | typeof SETTING.stepWorkerArn
   /** The step worker for runs with workerType LARGE (`settings.pipelines`). */
   | typeof SETTING.largeStepWorkerArn
+  /** AUTO's threshold for running a stage on Athena, and the workgroup (`settings.pipelines`). */
+  | typeof SETTING.athenaThresholdBytes
+  | typeof SETTING.pipelineWorkgroup
   /** The rest is `settings.stepFunctions`. */
   | typeof SETTING.stateMachinePrefix
   | typeof SETTING.stateMachineArnBase

@@ -19,8 +19,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import type { LocalAthena, QueryResultsTask, StartQueryTask } from '#core/engine/athena-local';
 import type { ExecutionInput, WorkerEvent } from '#core/engine/contract';
-import { SLUICE_ERRORS, STATES_ERRORS } from '#core/engine/contract';
+import { ATHENA_RESOURCES, SLUICE_ERRORS, STATES_ERRORS } from '#core/engine/contract';
 import type { Engine, ExecutionState } from '#core/engine/engine';
 import type { ExecutionStatusDetail } from '#core/engine/finalize';
 import type { WorkflowStepEvent } from '#core/workflows/steps';
@@ -49,6 +50,11 @@ export interface LocalEngineOptions {
   worker(event: WorkerEvent, signal: AbortSignal): Promise<unknown>;
   /** Runs a workflow's record/fail Task (the workflow-step logic). */
   workflowStep(event: WorkflowStepEvent): Promise<unknown>;
+  /**
+   * Answers the Athena Task states of pipelines with stages on Athena (DuckDB in this process,
+   * functions/core/engine/athena-local.ts). Without it such a Task fails.
+   */
+  athena?: LocalAthena;
   /** Receives each execution's terminal status (the finalizer). */
   onStatus(detail: ExecutionStatusDetail): Promise<void>;
   /** Keeps the host's shutdown waiting for this work. */
@@ -86,7 +92,10 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
   const root = join(options.dataDir, 'engine');
   const markers = join(root, '_workflow-executions');
   // Building a StateMachine validates the definition (100+ ms): once per definition, not per run.
-  const machines = new Map<string, { machine: StateMachine; tasks: string[]; runs: Set<string> }>();
+  const machines = new Map<
+    string,
+    { machine: StateMachine; tasks: string[]; runs: Set<string>; resources: Map<string, string> }
+  >();
   const running = new Map<string, Running>();
   // How recent executions ended, for the reconciler (the newest ENDED_KEPT; none survive a restart).
   const ended = new Map<string, ExecutionStatusDetail>();
@@ -114,6 +123,7 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       machine: new StateMachine(parsed, { validationOptions: { checkArn: false, checkPaths: false } }),
       tasks: taskStateNames(parsed),
       runs: new Set(runStateNames(parsed)),
+      resources: taskResources(parsed),
     };
     machines.set(ref, loaded);
     return loaded;
@@ -131,13 +141,36 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
   }
 
   /** Task handlers by state name: a pipeline's call the step worker; a workflow's record and start runs. */
-  function handlersFor(ref: string, tasks: string[], runs: Set<string>, signal: AbortSignal) {
+  function handlersFor(
+    ref: string,
+    tasks: string[],
+    runs: Set<string>,
+    resources: Map<string, string>,
+    signal: AbortSignal,
+  ) {
     const handler = (name: string): TaskHandler => {
+      const resource = resources.get(name);
+      if (resource === ATHENA_RESOURCES.startQuery || resource === ATHENA_RESOURCES.queryResults) {
+        return (input) => athenaTask(resource, input, signal);
+      }
       if (!isWorkflowRef(ref)) return (input) => options.worker(input as WorkerEvent, signal);
       if (runs.has(name)) return (input) => runJob(input as StartExecutionTask, signal);
       return (input) => workflowStep(input as WorkflowStepEvent);
     };
     return Object.fromEntries(tasks.map((name) => [name, handler(name)]));
+  }
+
+  /** An Athena Task of a pipeline, answered by the local Athena (DuckDB). */
+  async function athenaTask(resource: string, input: unknown, signal: AbortSignal): Promise<unknown> {
+    const athena = options.athena;
+    if (!athena) {
+      const error = new Error('This host has no local Athena to run the query.');
+      error.name = STATES_ERRORS.taskFailed;
+      throw error;
+    }
+    return resource === ATHENA_RESOURCES.startQuery
+      ? athena.startQuery(input as StartQueryTask, signal)
+      : athena.queryResults(input as QueryResultsTask);
   }
 
   /** A workflow's Run Task: start the job's execution here and wait for its end, as `.sync:2` does. */
@@ -172,9 +205,11 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
     input: unknown,
     controller: AbortController,
   ): Promise<ExecutionStatusDetail> {
-    const { machine, tasks, runs } = await machineOf(ref);
+    const { machine, tasks, runs, resources } = await machineOf(ref);
     const execution = machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: handlersFor(ref, tasks, runs, controller.signal) as never },
+      overrides: {
+        taskResourceLocalHandlers: handlersFor(ref, tasks, runs, resources, controller.signal) as never,
+      },
       context: {
         Execution: {
           Id: executionArn,
@@ -323,6 +358,26 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       await Promise.all(all.map((r) => r.done.catch(() => undefined)));
     },
   };
+}
+
+/** The Resource of every Task state by name, in Parallel branches and Map processors too. */
+function taskResources(definition: unknown): Map<string, string> {
+  interface Machine {
+    States?: Record<
+      string,
+      { Type?: string; Resource?: string; Branches?: Machine[]; ItemProcessor?: Machine; Iterator?: Machine }
+    >;
+  }
+  const found = new Map<string, string>();
+  const walk = (machine: Machine | undefined) => {
+    for (const [name, state] of Object.entries(machine?.States ?? {})) {
+      if (state.Type === 'Task' && state.Resource) found.set(name, state.Resource);
+      for (const branch of state.Branches ?? []) walk(branch);
+      walk(state.ItemProcessor ?? state.Iterator);
+    }
+  };
+  walk(definition as Machine);
+  return found;
 }
 
 function failureOf(error: unknown): { error: string; cause: string } {

@@ -9,6 +9,7 @@
  * API handlers run on theirs (platform/lambda.ts).
  */
 import { createStores, type StoreCredentials } from '#core/clients';
+import { createLocalAthena } from '#core/engine/athena-local';
 import { onExecutionStatus } from '#core/engine/finalize';
 import { runStep } from '#core/engine/worker';
 import { forgivingSink } from '#core/events';
@@ -45,12 +46,18 @@ export interface LocalPlatform extends Platform {
 export function createLocalPlatform(options: LocalPlatformOptions): LocalPlatform {
   const { settings, track, log } = options;
   const region = settings.storage.region;
+  const athena = createLocalAthena();
   const engine = createLocalEngine({
     dataDir: options.dataDir,
     region,
     // What those functions' handlers call, on the ports their entries declare (as on AWS).
     worker: (event, signal) => onPortsOf(stepWorker, () => runStep(event, signal)),
     workflowStep: (event) => onPortsOf(workflowStep, () => runWorkflowStep(event)),
+    // Athena Task states of pipelines run on DuckDB here, on the step worker's ports.
+    athena: {
+      startQuery: (task, signal) => onPortsOf(stepWorker, () => athena.startQuery(task, signal)),
+      queryResults: (task) => onPortsOf(stepWorker, () => athena.queryResults(task)),
+    },
     onStatus: (detail) => onPortsOf(finalizer, () => onExecutionStatus(detail)),
     track,
     log,

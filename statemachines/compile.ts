@@ -11,6 +11,11 @@
  * (with the node registry's types) this folder imports.
  */
 import {
+  ATHENA_MARKS,
+  ATHENA_RESOURCES,
+  ATHENA_TRANSIENT_ERRORS,
+  ATHENA_WORKER_ACTIONS,
+  athenaSourceColumnsMark,
   type ExecutionInput,
   SLUICE_ERRORS,
   STATES_ERRORS,
@@ -29,6 +34,11 @@ export interface CompileStage {
   parents: string[];
   /** Runs once per partition of its source: plan -> Map over partitions -> seal. */
   partitioned: boolean;
+  /**
+   * A stage on Athena: its queries, in order (functions/core/pipelines/athena-program.ts), with
+   * ATHENA_MARKS where the run's database and location go. The last is the COUNT query.
+   */
+  athena?: ReadonlyArray<{ label: string; kind: string; sql: string }>;
 }
 
 export interface CompileRequest {
@@ -42,6 +52,8 @@ export interface CompileRequest {
   maxConcurrency: number;
   /** The step worker Lambda every Task invokes. */
   workerArn: string;
+  /** The Athena workgroup the queries of Athena stages run in (required when there are any). */
+  athenaWorkgroup?: string;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -184,7 +196,8 @@ export function layoutLevels<N>(layout: {
 function entryName(ctx: Context, levels: CompileStage[][], index: number): string {
   const level = levels[index] ?? [];
   const [only] = level;
-  if (level.length === 1 && only) return ctx.names.node(only, only.partitioned ? 'Plan' : 'Run');
+  if (level.length === 1 && only)
+    return ctx.names.node(only, only.athena ? 'Prepare' : only.partitioned ? 'Plan' : 'Run');
   return ctx.names.parallel(index);
 }
 
@@ -199,7 +212,9 @@ function nodeBlock(ctx: Context, node: CompileStage, next: string | undefined): 
   const catchToRecorder: Json = [{ ErrorEquals: [STATES_ERRORS.all], ResultPath: '$.error', Next: recorder }];
   const flow: Array<[string, JsonObject]> = [];
 
-  if (!node.partitioned) {
+  if (node.athena) {
+    flow.push(...athenaFlow(ctx, node, node.athena, next, catchToRecorder));
+  } else if (!node.partitioned) {
     const run = names.node(node, 'Run');
     flow.push([
       run,
@@ -308,6 +323,168 @@ function nodeBlock(ctx: Context, node: CompileStage, next: string | undefined): 
   const [first] = flow;
   if (!first) throw new Error('compilePipeline: empty node block');
   return { start: first[0], flow, failure };
+}
+
+/**
+ * A stage on Athena: `Prepare` (the worker: traces, staged inputs, the run's database and
+ * location into `$.athena`) -> one `startQueryExecution.sync` Task per query, run by the state
+ * machine itself -> `Counts` (`getQueryResults` of the last, COUNT, query) -> `Finish` (the
+ * worker: traces, dataset versions, target files). Every query's token is the batch, stage and
+ * query number, so a Task retried after throttling starts its query once.
+ */
+function athenaFlow(
+  ctx: Context,
+  node: CompileStage,
+  queries: NonNullable<CompileStage['athena']>,
+  next: string | undefined,
+  catchToRecorder: Json,
+): Array<[string, JsonObject]> {
+  const { names, request } = ctx;
+  const workgroup = request.athenaWorkgroup;
+  if (!workgroup) throw new Error(`compilePipeline: stage ${node.key} runs on Athena without a workgroup`);
+  const prepare = names.node(node, 'Prepare');
+  const counts = names.node(node, 'Counts');
+  const finish = names.node(node, 'Finish');
+  const queryName = (i: number) =>
+    names.node({ key: `${node.key}.${i + 1}`, stepName: queries[i]?.label ?? '' }, 'Query');
+  const flow: Array<[string, JsonObject]> = [];
+  flow.push([
+    prepare,
+    {
+      ...task(ctx, workerParameters(ATHENA_WORKER_ACTIONS.athenaPrepare, node.key)),
+      ResultSelector: {
+        'database.$': '$.database',
+        'location.$': '$.location',
+        'backslash.$': '$.backslash',
+        'sources.$': '$.sources',
+      },
+      ResultPath: '$.athena',
+      TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+      Retry: retry(),
+      Catch: catchToRecorder,
+      Next: queries.length > 0 ? queryName(0) : finish,
+    },
+  ]);
+  queries.forEach((query, i) => {
+    const last = i === queries.length - 1;
+    flow.push([
+      queryName(i),
+      {
+        Type: 'Task',
+        Resource: ATHENA_RESOURCES.startQuery,
+        Parameters: {
+          'QueryString.$': athenaQueryString(query.sql),
+          WorkGroup: workgroup,
+          // The run database may be created by two stages at once (Parallel branches): that
+          // DDL is retried when it fails, so it has no token (a token answers a retry with the
+          // same failed execution).
+          ...(query.kind === 'database'
+            ? {}
+            : { 'ClientRequestToken.$': `States.Format('{}.${node.key}.${i + 1}', $.batch_id)` }),
+        },
+        ...(query.kind === 'counts'
+          ? {
+              ResultSelector: { 'id.$': '$.QueryExecution.QueryExecutionId' },
+              ResultPath: '$.athena.counts_query',
+            }
+          : { ResultPath: null }),
+        Retry:
+          query.kind === 'database'
+            ? [...(athenaRetry() as JsonObject[]), DATABASE_RACE_RETRY]
+            : athenaRetry(),
+        Catch: catchToRecorder,
+        Next: last ? counts : queryName(i + 1),
+      },
+    ]);
+  });
+  flow.push([
+    counts,
+    {
+      Type: 'Task',
+      Resource: ATHENA_RESOURCES.queryResults,
+      Parameters: { 'QueryExecutionId.$': '$.athena.counts_query.id', MaxResults: 2 },
+      // Row 0 is the header; row 1 holds one count per node of the stage.
+      ResultSelector: { 'rows.$': '$.ResultSet.Rows[1].Data[*].VarCharValue' },
+      ResultPath: '$.athena.counts',
+      Retry: athenaRetry(),
+      Catch: catchToRecorder,
+      Next: finish,
+    },
+  ]);
+  flow.push([
+    finish,
+    withTransition(
+      {
+        ...task(ctx, {
+          ...workerParameters(ATHENA_WORKER_ACTIONS.athenaFinish, node.key),
+          'counts.$': '$.athena.counts.rows',
+        }),
+        ResultPath: null,
+        TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+        Retry: retry(),
+        Catch: catchToRecorder,
+      },
+      next,
+    ),
+  ]);
+  return flow;
+}
+
+/**
+ * `States.Format('<sql>', $.athena.database, $.athena.location, ...)`: the query with its marks
+ * filled from the Prepare Task's answer. Quotes and braces of the SQL are escaped as intrinsic
+ * function string literals require; backslashes are arguments.
+ */
+export function athenaQueryString(sql: string): string {
+  // A backslash goes in as an argument too: asl-validator refuses the `\\` escape that the
+  // States Language allows, so the SQL's backslashes come from `$.athena.backslash`.
+  const marks: Record<string, string> = {
+    [ATHENA_MARKS.database]: '$.athena.database',
+    [ATHENA_MARKS.location]: '$.athena.location',
+    '\\': '$.athena.backslash',
+  };
+  // A dataset source's columns, answered by the Prepare Task per source.
+  const [open = '', close = ''] = athenaSourceColumnsMark('\u0000').split('\u0000');
+  const sourceColumns = `${escapeRegExp(open)}[0-9A-Za-z_]+${escapeRegExp(close)}`;
+  const pattern = new RegExp(`(${[...Object.keys(marks).map(escapeRegExp), sourceColumns].join('|')})`);
+  const args: string[] = [];
+  const text = sql
+    .split(pattern)
+    .map((piece) => {
+      const source =
+        piece.startsWith(open) && piece.endsWith(close) ? piece.slice(open.length, -close.length) : '';
+      const path = source ? `$.athena.sources.n${source}` : marks[piece];
+      if (path) {
+        args.push(path);
+        return '{}';
+      }
+      return piece.replace(/['{}]/g, (c) => `\\${c}`);
+    })
+    .join('');
+  return `States.Format('${text}'${args.map((a) => `, ${a}`).join('')})`;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A concurrent CREATE DATABASE IF NOT EXISTS may fail once; the next attempt finds it. */
+const DATABASE_RACE_RETRY: JsonObject = {
+  ErrorEquals: [STATES_ERRORS.taskFailed],
+  IntervalSeconds: 2,
+  MaxAttempts: 2,
+  BackoffRate: 2,
+  JitterStrategy: 'FULL',
+};
+
+function athenaRetry(): Json {
+  return [
+    {
+      ErrorEquals: [...ATHENA_TRANSIENT_ERRORS],
+      IntervalSeconds: 5,
+      MaxAttempts: 5,
+      BackoffRate: 2,
+      JitterStrategy: 'FULL',
+    },
+  ];
 }
 
 function task(ctx: Context, parameters: JsonObject): JsonObject {

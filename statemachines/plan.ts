@@ -9,7 +9,9 @@
  *   version). Nodes that work row by row and read only that source's partition stage run inside it,
  *   once per partition; a node that needs all rows (aggregate, join, union, drop-duplication, SQL)
  *   or a target reads the partitions' outputs together from a later stage.
- * - `engine`: a node whose engine differs from its parent's.
+ * - `engine`: a node whose engine differs from its parent's (a pipeline's AUTO is resolved per
+ *   node when a batch starts, see functions/core/pipelines/engine-choice.ts). A source on ATHENA
+ *   does not fan out: Athena reads all its objects at once, so its stage is whole-input.
  * - `materialize`: a node the user marked `materialize: true` is written; its children read it.
  *
  * Everything else fuses: independent branches that meet again share one stage, so a DAG without
@@ -139,9 +141,13 @@ export function planStages(nodes: readonly PlanInputNode[], engine: EngineChoice
     const node = byKey.get(key) as PlanInputNode;
     const mine = engineOf(node);
     if (node.role === 'source') {
+      // Athena reads a source whole (an external table over its objects): no fan-out, so the
+      // nodes after it fuse with it like any whole-input nodes.
       draftOf.set(
         key,
-        newDraft({ partitioned: true, source: key, engine: mine, reasons: new Set(['partitions']) }),
+        mine === 'ATHENA'
+          ? newDraft({ partitioned: false, engine: mine, reasons: new Set() })
+          : newDraft({ partitioned: true, source: key, engine: mine, reasons: new Set(['partitions']) }),
       );
       continue;
     }

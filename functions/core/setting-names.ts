@@ -45,6 +45,10 @@ export const SETTING = {
   runTimeoutMinutes: 'SLUICE_RUN_TIMEOUT_MINUTES',
   maxPartitions: 'SLUICE_MAX_PARTITIONS',
   partCacheMb: 'SLUICE_PART_CACHE_MB',
+  /** A stage of an AUTO pipeline runs on Athena when its inputs exceed this many bytes. */
+  athenaThresholdBytes: 'SLUICE_ATHENA_THRESHOLD_BYTES',
+  /** The Athena workgroup stages of pipelines run their queries in (lib/engine.ts). */
+  pipelineWorkgroup: 'SLUICE_PIPELINE_WORKGROUP',
 
   reconcileGraceSeconds: 'SLUICE_RECONCILE_GRACE_SECONDS',
   reconcileIntervalSeconds: 'SLUICE_RECONCILE_INTERVAL_SECONDS',

@@ -95,6 +95,8 @@ export const settingsSchema = z
     [S.runTimeoutMinutes]: integer(S.runTimeoutMinutes, 360, 1, 1440),
     [S.maxPartitions]: integer(S.maxPartitions, 256, 1, 10_000),
     [S.partCacheMb]: integer(S.partCacheMb, 512, 0, 8192),
+    [S.athenaThresholdBytes]: integer(S.athenaThresholdBytes, 2 * 1024 * 1024 * 1024, 0),
+    [S.pipelineWorkgroup]: optional,
 
     [S.reconcileGraceSeconds]: integer(S.reconcileGraceSeconds, 300, 0, 86_400),
     [S.reconcileIntervalSeconds]: integer(S.reconcileIntervalSeconds, 300, 1, 86_400),
@@ -191,6 +193,10 @@ export const settingsSchema = z
         maxPartitions: env[S.maxPartitions],
         /** Local disk a step worker may keep run parts on for the next step (0 turns it off). */
         partCacheBytes: env[S.partCacheMb] * 1024 * 1024,
+        /** AUTO runs a stage on Athena when the bytes upstream of it exceed this (2 GiB unless set). */
+        athenaThresholdBytes: env[S.athenaThresholdBytes],
+        /** The Athena workgroup of stages on Athena (AWS; the local host answers them itself). */
+        athenaWorkgroup: env[S.pipelineWorkgroup],
       },
       /** The reconciler: settles runs whose end was never recorded. */
       reconcile: {

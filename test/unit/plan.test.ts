@@ -185,7 +185,8 @@ describe('planStages', () => {
   });
 
   it('gives every stage the pipeline engine by default', () => {
-    const plan = planStages([n('1', 'source'), n('2', 'all', '1')], 'ATHENA');
+    const plan = planStages([n('1', 'source'), n('2', 'all', '1'), n('3', 'source')], 'ATHENA');
+    // Athena reads a source whole: no partition stage, the source fuses with what reads it.
     expect(plan.stages.map((s) => s.engine)).toEqual(['ATHENA', 'ATHENA']);
   });
 

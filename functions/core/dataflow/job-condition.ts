@@ -4,6 +4,7 @@
  * service.
  */
 import * as z from 'zod';
+import { engineSchema } from '../pipelines/engine-choice.ts';
 import { parametersSchema } from '../schemas.ts';
 
 /** Worker sizes: DEFAULT is the step worker as deployed, LARGE the bigger one (README). */
@@ -34,6 +35,8 @@ export const runSettingsShape = {
     .min(0, 'must be 0 or more')
     .max(1440, 'must be at most 1440')
     .optional(),
+  /** Sluice's own: where the stages run, AUTO (by input size), DUCKDB or ATHENA. */
+  engine: engineSchema.optional(),
 };
 
 export const runConditionSchema = z.object(runSettingsShape);

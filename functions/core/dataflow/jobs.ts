@@ -121,6 +121,8 @@ export function runCondition(p: PipelineItem) {
     workerType: p.worker_type ?? 'DEFAULT',
     numWorker: p.num_workers,
     timeout: p.timeout_minutes,
+    // Sluice's own setting, shown once a job has one (Data Flow's shape is kept otherwise).
+    ...(p.engine ? { engine: p.engine } : {}),
     nrn: '',
     scriptPath: versionPath(p.id, p.version),
     logPath: runsFolder(),
@@ -162,6 +164,7 @@ export const runSettings = (c: z.output<typeof runConditionSchema> | null | unde
   ...(c?.timeout !== undefined ? { timeout_minutes: c.timeout } : {}),
   ...(c?.numWorker !== undefined ? { num_workers: c.numWorker } : {}),
   ...(c?.workerType !== undefined ? { worker_type: c.workerType } : {}),
+  ...(c?.engine !== undefined ? { engine: c.engine } : {}),
 });
 
 export async function createJob(input: z.output<typeof createJobSchema>, principal: Principal) {

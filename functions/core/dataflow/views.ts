@@ -80,6 +80,8 @@ export function executionView(b: BatchItem) {
       workerType: b.worker_type ?? 'DEFAULT',
       numWorker: b.num_workers,
       timeout: b.timeout_minutes,
+      // Sluice's own: shown when the run was not left to AUTO (Data Flow's shape otherwise).
+      ...(b.engine && b.engine !== 'AUTO' ? { engine: b.engine } : {}),
       nrn: b.execution_id ?? '',
       scriptPath: versionPath(b.pipeline_id, b.pipeline_version),
       logPath: runsFolder(b.id),

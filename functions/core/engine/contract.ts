@@ -74,7 +74,60 @@ export const WORKER_ACTIONS = {
   fail: 'fail',
 } as const;
 
-export type WorkerAction = (typeof WORKER_ACTIONS)[keyof typeof WORKER_ACTIONS];
+/** What the step worker is asked to do for a stage on Athena (whose queries the state machine runs). */
+export const ATHENA_WORKER_ACTIONS = {
+  /**
+   * An Athena stage starts: marks its nodes running, stages what its external tables read
+   * (dataset versions) and decides IGNORE targets; answers `{database, location, backslash}`,
+   * the run's Glue database, `s3://<data bucket>/runs/<batch>/` and `\`, which its queries
+   * are formatted with.
+   */
+  athenaPrepare: 'athena-prepare',
+  /**
+   * An Athena stage's queries have run: `counts` carries the row count of each of its nodes (the
+   * stage's COUNT query); records the traces, publishes TARGET_CATALOG outputs as dataset
+   * versions and moves TARGET_OBS output from the run prefix to the target prefix.
+   */
+  athenaFinish: 'athena-finish',
+} as const;
+
+export type WorkerAction =
+  | (typeof WORKER_ACTIONS)[keyof typeof WORKER_ACTIONS]
+  | (typeof ATHENA_WORKER_ACTIONS)[keyof typeof ATHENA_WORKER_ACTIONS];
+
+/**
+ * Athena stages (statemachines/compile.ts): the queries of a stage are written with these marks
+ * where the run's Glue database and run prefix go; the compiler turns each query into a
+ * `States.Format` over the answer of the stage's `athena-prepare` Task.
+ */
+export const ATHENA_MARKS = {
+  /** The run-scoped Glue database, `sluice_run_<batch>`. */
+  database: '\u0001database\u0001',
+  /** `s3://<data bucket>/runs/<batch>/`: a node's output is under `<location><node key>/`. */
+  location: '\u0001location\u0001',
+} as const;
+
+/**
+ * Where a dataset source's columns go in its external table's DDL: the columns of the version
+ * the batch reads, as stored (Hive types), which `athena-prepare` answers as
+ * `sources.n<node key>`. Node keys are digit strings.
+ */
+export const athenaSourceColumnsMark = (nodeKey: string) => `\u0001columns:${nodeKey}\u0001`;
+
+/** The run-scoped Glue databases are named this plus the batch id in lower case, `_` for `-`. */
+export const RUN_DATABASE_PREFIX = 'sluice_run_';
+
+/** The Step Functions integrations an Athena stage runs its queries with. */
+export const ATHENA_RESOURCES = {
+  startQuery: 'arn:aws:states:::athena:startQueryExecution.sync',
+  queryResults: 'arn:aws:states:::athena:getQueryResults',
+} as const;
+
+/** Athena errors worth retrying (the query never started). */
+export const ATHENA_TRANSIENT_ERRORS: readonly string[] = [
+  'Athena.TooManyRequestsException',
+  'Athena.InternalServerException',
+];
 
 /** What a workflow-step invocation is asked to do (the workflow compiler emits these). */
 export const WORKFLOW_STEP_ACTIONS = {
@@ -105,6 +158,8 @@ export interface WorkerEvent extends ExecutionInput {
   stage_id: string;
   partition?: number;
   error?: CaughtError;
+  /** athena-finish: the row count of each node of the stage, in the stage's node order. */
+  counts?: string[];
 }
 
 /** The execution input of every workflow state machine. */

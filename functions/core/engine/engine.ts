@@ -66,4 +66,10 @@ export interface Engine {
   deployWorkflow(request: DeployWorkflowRequest): Promise<string>;
   /** Starts a workflow execution named after its id; returns the execution id. */
   startWorkflow(request: StartWorkflowRequest): Promise<string>;
+  /**
+   * Removes the run-scoped Glue database of a batch that ran stages on Athena (with its tables;
+   * their data stays under the run prefix until it expires). A missing database is not an error.
+   * Engines without Athena (the local host) have nothing to drop.
+   */
+  dropRunDatabase?(database: string): Promise<void>;
 }

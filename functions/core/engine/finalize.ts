@@ -7,9 +7,11 @@
  */
 import { isId } from '../ids.ts';
 import { logger } from '../observability.ts';
-import { finishBatch } from '../pipelines/runs.ts';
+import { runDatabaseOf } from '../pipelines/athena-program.ts';
+import { findBatch, finishBatch } from '../pipelines/runs.ts';
+import { platform } from '../platform/platform.ts';
 import { settleWorkflowExecution } from '../workflows/executions.ts';
-import type { ExecutionStatusDetail } from './contract.ts';
+import { type ExecutionStatusDetail, RUN_DATABASE_PREFIX } from './contract.ts';
 import { failureReason } from './failure.ts';
 
 export type { ExecutionStatusDetail } from './contract.ts';
@@ -19,6 +21,28 @@ export async function onExecutionStatus(detail: ExecutionStatusDetail): Promise<
   if (isId('workflowExecution', detail.name)) return settleWorkflowExecution(detail);
   const batchId = detail.name;
   logger.appendKeys({ batchId });
+  await settleBatch(detail, batchId);
+  await dropRunDatabase(batchId);
+}
+
+/** A batch that ran stages on Athena leaves a run database, dropped when its execution ends. */
+async function dropRunDatabase(batchId: string): Promise<void> {
+  if (!isBatchName(batchId)) return;
+  const batch = await findBatch(batchId);
+  if (!Object.values(batch?.stage_engines ?? {}).includes('ATHENA')) return;
+  const drop = platform().engine.dropRunDatabase;
+  if (!drop) return;
+  try {
+    await drop.call(platform().engine, runDatabaseOf(batchId, RUN_DATABASE_PREFIX));
+  } catch (error) {
+    // The batch's end is recorded; a database left behind holds no data of its own.
+    logger.warn('could not drop the run database', { batchId, error: error as Error });
+  }
+}
+
+const isBatchName = (batchId: string) => isId('batch', batchId);
+
+async function settleBatch(detail: ExecutionStatusDetail, batchId: string): Promise<void> {
   switch (detail.status) {
     case 'SUCCEEDED':
       await finishBatch(batchId, 'completed');

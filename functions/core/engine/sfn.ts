@@ -4,6 +4,7 @@
  * A workflow is a Standard state machine of its own (`<prefix><workflow id>`, a version per
  * change) running as the workflow role; its executions are named after workflow executions.
  */
+import { DeleteDatabaseCommand, type GlueClient } from '@aws-sdk/client-glue';
 import {
   CreateStateMachineCommand,
   DeleteStateMachineCommand,
@@ -17,6 +18,7 @@ import {
 } from '@aws-sdk/client-sfn';
 
 import { requireSetting, requireSettings, SETTING, type Settings } from '../settings.ts';
+import { RUN_DATABASE_PREFIX } from './contract.ts';
 import type {
   DeployRequest,
   DeployWorkflowRequest,
@@ -69,7 +71,19 @@ export class SfnEngine implements Engine {
   constructor(
     private readonly client: SFNClient,
     private readonly config: StepFunctionsConfig,
+    private readonly glue?: GlueClient,
   ) {}
+
+  async dropRunDatabase(database: string): Promise<void> {
+    if (!this.glue)
+      throw new Error('This engine was built without a Glue client: it cannot drop run databases');
+    if (!database.startsWith(RUN_DATABASE_PREFIX)) throw new Error(`Not a run database: ${database}`);
+    try {
+      await this.glue.send(new DeleteDatabaseCommand({ Name: database }));
+    } catch (error) {
+      if (errorName(error) !== 'EntityNotFoundException') throw error;
+    }
+  }
 
   private name(pipelineId: string): string {
     return `${this.config.stateMachinePrefix}${pipelineId}`;
@@ -234,6 +248,6 @@ export class SfnEngine implements Engine {
   }
 }
 
-export function createSfnEngine(client: SFNClient, config: StepFunctionsConfig): Engine {
-  return new SfnEngine(client, config);
+export function createSfnEngine(client: SFNClient, config: StepFunctionsConfig, glue?: GlueClient): Engine {
+  return new SfnEngine(client, config, glue);
 }

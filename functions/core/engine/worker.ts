@@ -16,6 +16,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Principal } from '../auth/principal.ts';
 import { createDataset } from '../catalog/datasets.ts';
@@ -24,7 +25,9 @@ import { getItem } from '../db.ts';
 import { isSandboxViolation, sqlIdent, sqlString, withSandbox } from '../duckdb.ts';
 import { AppError } from '../errors.ts';
 import { logger, metrics } from '../observability.ts';
+import { athenaInputPrefix, hiveName, runDatabaseOf } from '../pipelines/athena-program.ts';
 import type { Field } from '../pipelines/model.ts';
+import { prefixDir } from '../pipelines/nodes/hooks.ts';
 import {
   definitionOf,
   type HookContext,
@@ -36,6 +39,7 @@ import {
   type SourcePlan,
   type TargetContext,
 } from '../pipelines/nodes/index.ts';
+import { targetFileExtension } from '../pipelines/nodes/TARGET_OBS.ts';
 import { pipelineKey, type VersionItem } from '../pipelines/pipelines.ts';
 import {
   addToTrace,
@@ -71,9 +75,11 @@ import { withWorkDir } from '../tables/ingest.ts';
 import type { ManifestPart } from '../tables/manifest.ts';
 import { readPartRows } from '../tables/reader.ts';
 import { getManifest, publishVersion } from '../tables/versions.ts';
-import { columnTypeOfDuckDb, duckDbTypeOfField, fieldTypeOfDuckDb } from '../type-map.ts';
+import { columnTypeOfDuckDb, duckDbTypeOfField, fieldTypeOfDuckDb, glueTypeOfColumn } from '../type-map.ts';
 import {
+  ATHENA_WORKER_ACTIONS,
   LAMBDA_ERROR_PREFIX,
+  RUN_DATABASE_PREFIX,
   SLUICE_ERRORS,
   STATES_ERRORS,
   WORKER_ACTIONS,
@@ -110,7 +116,7 @@ const SAMPLE_ROWS = 20;
 const WATCH_INTERVAL_MS = 1000;
 const PARQUET = `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_SIZE})`;
 
-const runPrefix = (batchId: string, nodeKey: string) => `runs/${batchId}/${nodeKey}/`;
+export const runPrefix = (batchId: string, nodeKey: string) => `runs/${batchId}/${nodeKey}/`;
 const planKey = (batchId: string, nodeKey: string) => `runs/${batchId}/_plans/${nodeKey}.json`;
 const partKey = (batchId: string, nodeKey: string, partition: number, piece?: number) =>
   `${runPrefix(batchId, nodeKey)}part-${String(partition).padStart(5, '0')}${
@@ -118,12 +124,12 @@ const partKey = (batchId: string, nodeKey: string, partition: number, piece?: nu
   }.parquet`;
 
 /** The view a node's output is inside its stage's DuckDB program. */
-const viewOf = (key: string) => sqlIdent(`node_${key}`);
+export const viewOf = (key: string) => sqlIdent(`node_${key}`);
 
 // ---------------------------------------------------------------------------------------------
 // Context: the batch, the version's plan and stages, and the stage
 
-interface StageContext {
+export interface StageContext {
   batch: BatchItem;
   /** Every node of the version, in validation order (a node's trace position is its index). */
   plan: PlanNode[];
@@ -154,8 +160,17 @@ interface VersionPlan {
 
 const versions = new Map<string, VersionPlan>();
 
-async function versionPlan(pipelineId: string, version: number): Promise<VersionPlan> {
-  const key = `${pipelineId}/${version}`;
+async function versionPlan(
+  pipelineId: string,
+  version: number,
+  engines?: BatchItem['engines'],
+): Promise<VersionPlan> {
+  const athena = Object.entries(engines ?? {})
+    .filter(([, e]) => e === 'ATHENA')
+    .map(([k]) => k)
+    .sort()
+    .join(',');
+  const key = `${pipelineId}/${version}/${athena}`;
   const cached = versions.get(key);
   if (cached) return cached;
   const item = await getItem<VersionItem>(
@@ -164,19 +179,22 @@ async function versionPlan(pipelineId: string, version: number): Promise<Version
   );
   if (!item) throw new StepFailedError(`Pipeline ${pipelineId} version ${version} no longer exists.`);
   if (versions.size > 64) versions.clear();
-  const planned = { plan: item.plan, stages: stagesOf(item.plan) };
+  const planned = { plan: item.plan, stages: stagesOf(item.plan, 'DUCKDB', engines) };
   versions.set(key, planned);
   return planned;
 }
 
-async function context(event: WorkerEvent, requireRunning: boolean): Promise<StageContext | undefined> {
+export async function context(
+  event: WorkerEvent,
+  requireRunning: boolean,
+): Promise<StageContext | undefined> {
   const batch = await getBatch(event.batch_id);
   if (!batch) throw new BatchStoppedError(`Batch ${event.batch_id} no longer exists.`);
   if (batch.status !== 'running') {
     if (requireRunning) throw new BatchStoppedError(`Batch ${batch.id} is ${batch.status}.`);
     return undefined;
   }
-  const { plan, stages } = await versionPlan(event.pipeline_id, event.pipeline_version);
+  const { plan, stages } = await versionPlan(event.pipeline_id, event.pipeline_version, batch.engines);
   const stage = stages.stages.find((s) => s.id === event.stage_id);
   if (!stage) throw new StepFailedError(`Stage ${event.stage_id} is not part of this pipeline version.`);
   const nodeOf = (key: string) => {
@@ -250,8 +268,12 @@ function traceOf(ctx: StageContext, node: PlanNode): TraceStart {
     node_name: node.step,
     node_type: node.type,
     position: ctx.plan.indexOf(node),
+    engine: engineOf(ctx.stage),
   };
 }
+
+/** The engine a stage runs on (the planner's AUTO never reaches a batch: it is resolved first). */
+const engineOf = (stage: Stage): 'DUCKDB' | 'ATHENA' => (stage.engine === 'ATHENA' ? 'ATHENA' : 'DUCKDB');
 
 const positionOf = (ctx: StageContext, node: PlanNode) => ctx.plan.indexOf(node);
 
@@ -324,7 +346,7 @@ async function withWatchedConnection<T>(
   });
 }
 
-async function copyTo(connection: DuckDBConnection, select: string, path: string, options = PARQUET) {
+export async function copyTo(connection: DuckDBConnection, select: string, path: string, options = PARQUET) {
   const result = await connection.run(`COPY (${select}) TO ${sqlString(path)} ${options}`);
   const rows = await result.getRows();
   const count = rows[0]?.[0];
@@ -344,19 +366,29 @@ async function sampleOf(connection: DuckDBConnection, relation: string): Promise
 }
 
 /** Uploads one part of a node's output and keeps the file for the next step. */
-async function uploadPart(key: string, file: string): Promise<number> {
+export async function uploadPart(key: string, file: string): Promise<number> {
   const { size, etag } = await uploadFile(key, file, 'application/vnd.apache.parquet');
   await rememberPart(key, etag, file, size);
   return size;
 }
 
+/**
+ * A Parquet part of a node's output: the DuckDB engine names them `part-….parquet`, Athena's
+ * CTAS writes files without an extension; its `_$folder$` markers and manifests are not parts.
+ */
+export function isOutputPart(key: string): boolean {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  if (name === '' || name.startsWith('_') || name.startsWith('.')) return false;
+  return name.endsWith('.parquet') || !name.includes('.');
+}
+
 /** The Parquet parts a parent produced, as local files (cached or downloaded). */
-async function fetchParentParts(
+export async function fetchParentParts(
   batchId: string,
   parent: string,
   dir: string,
 ): Promise<{ files: string[]; bytes: number }> {
-  const objects = (await listObjects(runPrefix(batchId, parent))).filter((o) => o.key.endsWith('.parquet'));
+  const objects = (await listObjects(runPrefix(batchId, parent))).filter((o) => isOutputPart(o.key));
   if (objects.length === 0)
     throw new StepFailedError(`The output of node ${parent} is missing; run the batch again.`);
   await mkdir(dir, { recursive: true });
@@ -390,7 +422,7 @@ function requireAllowedBucket(bucket: string): void {
 }
 
 /** What source and target hooks may ask of the worker; their log lines go to `logs`. */
-function hookContext(logs: string[]): HookContext {
+export function hookContext(logs: string[]): HookContext {
   return {
     failure: (message) => new StepFailedError(message),
     log: (line) => {
@@ -409,14 +441,14 @@ function sourceOf(ctx: StageContext): PlanNode {
   return source;
 }
 
-function sourceHooks(node: PlanNode) {
+export function sourceHooks(node: PlanNode) {
   const source = definitionOf(node.node).source;
   if (!source) throw new StepFailedError(`Node type ${node.type} is not a source.`);
   return source;
 }
 
 /** Runs `work` for `node`, so that what it throws is recorded on that node. */
-async function asNode<T>(node: PlanNode, work: () => Promise<T>): Promise<T> {
+export async function asNode<T>(node: PlanNode, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -535,7 +567,7 @@ async function copyPartition(
  * dataset it read before without downloading it again; objects of a prefix may change, so they
  * are always downloaded.
  */
-async function downloadSource(
+export async function downloadSource(
   plan: SourcePlan,
   partition: number,
   dir: string,
@@ -560,7 +592,7 @@ async function downloadSource(
   return { files, bytesIn };
 }
 
-function extensionOf(key: string): string {
+export function extensionOf(key: string): string {
   const m = /\.[A-Za-z0-9]{1,10}$/.exec(key);
   return m ? m[0].toLowerCase() : '';
 }
@@ -979,6 +1011,9 @@ async function recordFailure(event: WorkerEvent): Promise<{ recorded: boolean; c
   const ctx = await context(event, false);
   if (!ctx) return { recorded: false, cause: `Stage ${event.stage_id} failed` };
   const traces = await Promise.all(ctx.nodes.map((n) => getTrace(ctx.batch.id, positionOf(ctx, n))));
+  if (ctx.stage.engine === 'ATHENA' && !traces.some((t) => t?.state === 'failed')) {
+    return recordAthenaFailure(ctx, traces, event);
+  }
   const failedAt =
     traces.findIndex((t) => t?.state === 'failed') >= 0
       ? traces.findIndex((t) => t?.state === 'failed')
@@ -1003,6 +1038,40 @@ async function recordFailure(event: WorkerEvent): Promise<{ recorded: boolean; c
   ).catch(() => undefined);
   return { recorded: true, cause: failureCause(failed) };
 }
+/**
+ * A stage on Athena failed without saying which node (a query runs the whole stage): every node
+ * not finished gets the query's reason, and the execution ends naming the stage.
+ */
+async function recordAthenaFailure(
+  ctx: StageContext,
+  traces: Array<TraceItem | undefined>,
+  event: WorkerEvent,
+): Promise<{ recorded: boolean; cause: string }> {
+  const reason = athenaReason(event.error?.Cause) ?? userMessage(event.error?.Cause, event.error?.Error);
+  const unfinished = ctx.nodes.filter((_, i) => traces[i]?.state !== 'success');
+  for (const node of unfinished) await endTrace(ctx, node, 'failed', { error: reason });
+  await markSteps(
+    ctx.batch.id,
+    unfinished.map((n) => n.step),
+    'failed',
+  ).catch(() => undefined);
+  const names = ctx.nodes.map((n) => n.step).join(', ');
+  return { recorded: true, cause: `Stage ${ctx.stage.id} (${names}) failed on Athena` };
+}
+
+/** The reason a `startQueryExecution.sync` Task failed with: its QueryExecution's StateChangeReason. */
+export function athenaReason(cause: string | undefined): string | undefined {
+  try {
+    const parsed = JSON.parse(cause ?? '') as {
+      QueryExecution?: { Status?: { StateChangeReason?: string } };
+    };
+    const reason = parsed.QueryExecution?.Status?.StateChangeReason;
+    return reason ? `Athena: ${reason}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function userMessage(cause: string | undefined, name: string | undefined): string {
   const text = (cause ?? '').trim();
   if (name === STATES_ERRORS.timeout) return 'The step took longer than its time limit.';
@@ -1049,6 +1118,273 @@ function classify(error: unknown, node?: PlanNode): Error {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Athena stages: the state machine runs their queries (athena-program.ts); the worker only
+// prepares what the queries read and records what they did.
+
+/** Where `athena-prepare` keeps a TARGET_OBS decision for `athena-finish`. */
+const athenaDecisionKey = (batchId: string, nodeKey: string) => `runs/${batchId}/_athena/${nodeKey}.json`;
+
+interface ObsDecision {
+  /** IGNORE found data under the prefix: nothing is written. */
+  skip: boolean;
+}
+
+/**
+ * Starts an Athena stage: its nodes' steps and traces run; each source's objects (a prefix's, or
+ * a dataset version's parts) are copied under the run's input prefix, which its external table
+ * reads; an IGNORE TARGET_OBS looks at its prefix now, before anything is written. Answers the
+ * run's Glue database and location, which the stage's queries are formatted with.
+ */
+async function prepareAthenaStage(
+  ctx: StageContext,
+): Promise<{ database: string; location: string; backslash: string; sources: Record<string, string> }> {
+  for (const node of ctx.nodes) await startTrace(traceOf(ctx, node));
+  await setSteps(ctx, ctx.nodes, 'running');
+  /** Each dataset source's DDL columns: the version's columns as stored. */
+  const sources: Record<string, string> = {};
+  for (const node of ctx.nodes) {
+    const logs: string[] = [];
+    if (node.kind === 'source') {
+      let bytes = 0;
+      const base = hookContext(logs);
+      const plan = await asNode(node, () =>
+        sourceHooks(node).plan(node.node, {
+          ...base,
+          async listObjects(prefix, bucket) {
+            const objects = await base.listObjects(prefix, bucket);
+            bytes += objects.reduce((sum, o) => sum + o.size, 0);
+            return objects;
+          },
+          partition: (keys) => [keys],
+          async readManifest(key) {
+            const manifest = await getManifest(key);
+            bytes += manifest.parts.reduce((sum, p) => sum + p.bytes, 0);
+            sources[`n${node.key}`] = manifest.columns
+              .map((c) => `${hiveName(c.name)} ${glueTypeOfColumn(c.type)}`)
+              .join(', ');
+            return manifest;
+          },
+        }),
+      );
+      // Its objects as planned now, copied (inside S3) under the run's input prefix, where its
+      // external table reads them: the stage sees one snapshot of a prefix, exactly the parts of
+      // the dataset version, and the state machine needs no rights on the source buckets.
+      const keys = plan.groups.flat();
+      const data = platform().stores.dataBucket;
+      await asNode(node, () =>
+        inBatches(keys, COPY_CONCURRENCY, (key, i) =>
+          copyBetween(
+            plan.bucket ?? data,
+            key,
+            data,
+            `${athenaInputPrefix(ctx.batch.id, node.key)}part-${String(i).padStart(5, '0')}${extensionOf(key)}`,
+          ),
+        ),
+      );
+      await addToTrace(ctx.batch.id, positionOf(ctx, node), { bytes_in: bytes }, logs);
+    } else if (node.type === 'TARGET_OBS') {
+      const target = node.node;
+      await asNode(node, async () => {
+        requireAllowedBucket(target.bucketName);
+        const existing = await listObjects(prefixDir(target.prefix), target.bucketName);
+        const decision: ObsDecision = { skip: target.updateType === 'IGNORE' && existing.length > 0 };
+        await putJson(athenaDecisionKey(ctx.batch.id, node.key), decision);
+      });
+    }
+  }
+  return {
+    database: runDatabaseOf(ctx.batch.id, RUN_DATABASE_PREFIX),
+    location: `s3://${platform().stores.dataBucket}/runs/${ctx.batch.id}/`,
+    // The queries' backslashes (statemachines/compile.ts athenaQueryString).
+    backslash: '\\',
+    sources,
+  };
+}
+
+/**
+ * Ends an Athena stage once its queries have run: each node's trace gets its exact rows (the
+ * stage's COUNT query, `counts` in node order; rows in are the parents' rows out); a
+ * TARGET_CATALOG publishes its CTAS output as the dataset's next version through the target's
+ * own write (the same checks and casts as on DuckDB, the parts compacted into the version's one
+ * part); a TARGET_OBS moves its UNLOAD output from the run prefix to the target prefix with its
+ * update type.
+ */
+async function finishAthenaStage(ctx: StageContext, counts: readonly string[] | undefined) {
+  if (!counts || counts.length !== ctx.stage.nodes.length) {
+    throw new StepFailedError(
+      `Stage ${ctx.stage.id}: the row counts of its ${ctx.stage.nodes.length} node(s) did not come back from Athena.`,
+    );
+  }
+  const rowsOf = new Map(ctx.stage.nodes.map((key, i) => [key, Number(counts[i] ?? 0)]));
+  const rowsIn = async (node: PlanNode) => {
+    let sum = 0;
+    for (const parent of node.parents) {
+      const known = rowsOf.get(parent);
+      if (known !== undefined) {
+        sum += known;
+        continue;
+      }
+      const from = ctx.plan.find((n) => n.key === parent);
+      const trace = from ? await getTrace(ctx.batch.id, positionOf(ctx, from)) : undefined;
+      sum += trace?.rows_out ?? 0;
+    }
+    return sum;
+  };
+  const offsets: Array<{ step: string; rows: number }> = [];
+  for (const node of ctx.nodes) {
+    const logs: string[] = [];
+    let rowsOut = rowsOf.get(node.key) ?? 0;
+    let bytesOut = 0;
+    let sample: Sample | undefined;
+    if (node.type === 'TARGET_CATALOG') {
+      const written = await asNode(node, () => publishAthenaOutput(ctx, node, logs));
+      rowsOut = written.rows;
+      bytesOut = written.bytes;
+      sample = written.sample;
+    } else if (node.type === 'TARGET_OBS') {
+      const written = await asNode(node, () => moveUnloaded(ctx, node, logs));
+      if (written.skipped) rowsOut = 0;
+      bytesOut = written.bytes;
+    } else if (ctx.stage.outputs.includes(node.key)) {
+      const parts = (await listObjects(runPrefix(ctx.batch.id, node.key))).filter((o) => isOutputPart(o.key));
+      bytesOut = parts.reduce((sum, o) => sum + o.size, 0);
+      sample = await sampleOfPart(node, parts, rowsOut);
+    }
+    const current = await getTrace(ctx.batch.id, positionOf(ctx, node));
+    const started = current?.started_at ?? new Date().toISOString();
+    const finished = new Date();
+    const source = node.kind === 'source';
+    await startTrace(traceOf(ctx, node), {
+      state: 'success',
+      started_at: started,
+      finished_at: finished.toISOString(),
+      duration_ms: finished.getTime() - Date.parse(started),
+      rows_in: source ? rowsOut : await rowsIn(node),
+      rows_out: rowsOut,
+      bytes_in: current?.bytes_in ?? 0,
+      bytes_out: bytesOut,
+      ...(source ? { partitions: 1 } : {}),
+      logs: [...(current?.logs ?? []), ...logs],
+      ...(sample ? { sample } : {}),
+    } as Partial<TraceItem>);
+    offsets.push({ step: node.step, rows: rowsOut });
+  }
+  await changeSteps(ctx, {
+    states: Object.fromEntries(ctx.nodes.map((n) => [n.step, 'success' as const])),
+    offsets: { partition: 0, rows: offsets },
+  });
+  const last = offsets.at(-1);
+  return { rows: last?.rows ?? 0, bytes: 0 };
+}
+
+/**
+ * The first rows of a node's output written by CTAS, read from its first non-empty part with
+ * ranged reads (nothing downloaded whole); none when its columns are unknown.
+ */
+async function sampleOfPart(
+  node: PlanNode,
+  parts: ReadonlyArray<{ key: string; size: number }>,
+  rows: number,
+): Promise<Sample | undefined> {
+  const fields = node.fields;
+  const first = parts.find((p) => p.size > 0);
+  if (!fields || !first || rows === 0) return undefined;
+  const columns: Column[] = fields.map((f) => ({
+    name: f.name,
+    type: columnTypeOfDuckDb(duckDbTypeOfField(f.type)),
+  }));
+  const read = await readPartRows({ key: first.key, rows, bytes: first.size }, 0, SAMPLE_ROWS, columns).catch(
+    () => undefined,
+  );
+  return read ? { columns: columns.map((c) => c.name), rows: read } : undefined;
+}
+
+/** A TARGET_CATALOG of an Athena stage: its CTAS output, published by the target's write hook. */
+async function publishAthenaOutput(ctx: StageContext, node: PlanNode, logs: string[]) {
+  return withWorkDir(async (dir) => {
+    const objects = (await listObjects(runPrefix(ctx.batch.id, node.key))).filter((o) => isOutputPart(o.key));
+    await mkdir(join(dir, 'in'), { recursive: true });
+    const files: string[] = [];
+    for (const [i, o] of objects.entries()) {
+      const file = join(dir, 'in', `part-${i}.parquet`);
+      await downloadToFile(o.key, file);
+      files.push(file);
+    }
+    // Athena writes column names in lower case: the node's own names come back (DuckDB matches
+    // names case-insensitively), so the dataset has the columns it has on DuckDB.
+    const columns = node.fields?.map((f) => `${sqlIdent(f.name)} AS ${sqlIdent(f.name)}`).join(', ') || '*';
+    const select =
+      files.length > 0 ? `SELECT ${columns} FROM ${parquetRelation(files)}` : emptySelect(node.fields ?? []);
+    const target = definitionOf(node.node).target;
+    if (!target) throw new StepFailedError(`Node type ${node.type} is not a target.`);
+    return withSandbox(dir, (connection) =>
+      target.write(node.node, targetContext(ctx, connection, dir, select, logs)),
+    );
+  });
+}
+
+/**
+ * A TARGET_OBS of an Athena stage: the UNLOAD files copied under the target prefix as
+ * `part-<n>-<batch>.<ext>` (the DuckDB engine's name for its one file), then, for OVERWRITE,
+ * the objects that were there before removed; IGNORE was decided before the UNLOAD.
+ */
+async function moveUnloaded(ctx: StageContext, node: PlanNode, logs: string[]) {
+  if (node.type !== 'TARGET_OBS') throw new StepFailedError(`Node type ${node.type} is not TARGET_OBS.`);
+  const target = node.node;
+  const decision = await getJson<ObsDecision>(athenaDecisionKey(ctx.batch.id, node.key));
+  const prefix = prefixDir(target.prefix);
+  if (decision.skip) {
+    logs.push(`s3://${target.bucketName}/${prefix} already has data; IGNORE left it unchanged`);
+    return { skipped: true, bytes: 0 };
+  }
+  const existing = await listObjects(prefix, target.bucketName);
+  const unloaded = (await listObjects(runPrefix(ctx.batch.id, node.key))).filter(
+    (o) => !o.key.slice(o.key.lastIndexOf('/') + 1).startsWith('_'),
+  );
+  const extension = targetFileExtension(node.node);
+  const written: string[] = [];
+  let bytes = 0;
+  for (const [i, o] of unloaded.entries()) {
+    const key = `${prefix}part-${String(i).padStart(5, '0')}-${ctx.batch.id}.${extension}`;
+    await copyBetween(platform().stores.dataBucket, o.key, target.bucketName, key);
+    written.push(key);
+    bytes += o.size;
+  }
+  logs.push(`wrote ${written.length} file(s) to s3://${target.bucketName}/${prefix}`);
+  if (target.updateType === 'OVERWRITE') {
+    const stale = existing.filter((o) => !written.includes(o.key));
+    for (const o of stale) await deleteObject(o.key, target.bucketName);
+    if (stale.length > 0) logs.push(`OVERWRITE removed ${stale.length} earlier object(s)`);
+  }
+  return { skipped: false, bytes };
+}
+
+/** Server-side copies in flight at once while a stage's inputs are staged. */
+const COPY_CONCURRENCY = 16;
+
+/** Runs `work` over `items`, `size` at a time. */
+async function inBatches<T>(
+  items: readonly T[],
+  size: number,
+  work: (item: T, index: number) => Promise<unknown>,
+) {
+  for (let i = 0; i < items.length; i += size) {
+    await Promise.all(items.slice(i, i + size).map((item, j) => work(item, i + j)));
+  }
+}
+
+/** Copies an object between buckets, server side (one CopyObject: objects up to 5 GB). */
+async function copyBetween(fromBucket: string, fromKey: string, toBucket: string, toKey: string) {
+  await platform().stores.s3.send(
+    new CopyObjectCommand({
+      Bucket: toBucket,
+      Key: toKey,
+      CopySource: `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reruns: a stage whose results the batch takes from the batch it reruns (pipelines/rerun.ts)
 
 /**
@@ -1060,7 +1396,7 @@ async function reuseStage(ctx: StageContext, from: string): Promise<void> {
   if (!original)
     throw new StepFailedError(`Batch ${from}, whose results this rerun reuses, no longer exists.`);
   for (const key of ctx.stage.outputs) {
-    const parts = (await listObjects(runPrefix(from, key))).filter((o) => o.key.endsWith('.parquet'));
+    const parts = (await listObjects(runPrefix(from, key))).filter((o) => isOutputPart(o.key));
     if (parts.length === 0) {
       throw new StepFailedError(
         `The output of node ${key} in batch ${from} is gone; run the pipeline again.`,
@@ -1115,40 +1451,65 @@ export async function runStep(event: WorkerEvent, signal?: AbortSignal): Promise
     if (reusedFrom) {
       // The plan (partitioned) or the run (whole input) Task reuses; the Map and the seal do nothing.
       if (event.action === WORKER_ACTIONS.seal) return { partitions: 0 };
+      if (
+        event.action === ATHENA_WORKER_ACTIONS.athenaPrepare ||
+        event.action === ATHENA_WORKER_ACTIONS.athenaFinish
+      ) {
+        throw new StepFailedError(`Stage ${ctx.stage.id} on Athena cannot be reused by a rerun.`);
+      }
       await reuseStage(ctx, reusedFrom);
       return event.action === WORKER_ACTIONS.plan ? { partitions: [] } : { rows: 0, bytes: 0 };
     }
+    if (
+      event.action === ATHENA_WORKER_ACTIONS.athenaPrepare ||
+      event.action === ATHENA_WORKER_ACTIONS.athenaFinish
+    ) {
+      if (ctx.stage.engine !== 'ATHENA')
+        throw new StepFailedError(`Stage ${ctx.stage.id} does not run on Athena in this batch.`);
+    }
     const out =
-      event.action === WORKER_ACTIONS.plan
-        ? await planStage(ctx)
-        : event.action === WORKER_ACTIONS.seal
-          ? await sealStage(ctx)
-          : ctx.stage.partitioned
-            ? await runPartition(ctx, event.partition ?? 0, signal)
-            : await runStage(ctx, signal);
+      event.action === ATHENA_WORKER_ACTIONS.athenaPrepare
+        ? await prepareAthenaStage(ctx)
+        : event.action === ATHENA_WORKER_ACTIONS.athenaFinish
+          ? await finishAthenaStage(ctx, event.counts)
+          : event.action === WORKER_ACTIONS.plan
+            ? await planStage(ctx)
+            : event.action === WORKER_ACTIONS.seal
+              ? await sealStage(ctx)
+              : ctx.stage.partitioned
+                ? await runPartition(ctx, event.partition ?? 0, signal)
+                : await runStage(ctx, signal);
     metrics.addMetric('StepMilliseconds', 'Milliseconds', Math.round(performance.now() - started));
     return out;
   } catch (error) {
-    const node = error instanceof NodeError ? error.node : undefined;
-    const failure = classify(error instanceof NodeError ? error.cause : error, node);
-    if (failure instanceof BatchStoppedError && ctx) {
-      // The batch ended while this stage ran: close its nodes' traces rather than leave them running.
-      for (const n of ctx.nodes) {
-        const trace = await getTrace(ctx.batch.id, positionOf(ctx, n)).catch(() => undefined);
-        if (trace?.state === 'running') {
-          await endTrace(ctx, n, 'failed', { error: 'Stopped: the batch ended while this step ran.' }).catch(
-            () => undefined,
-          );
-        }
-      }
-    } else if (failure instanceof StepFailedError && ctx) {
-      // Recorded here so the trace has the message even if the Catch path never runs.
-      const at = node ?? ctx.nodes[0];
-      if (at) {
-        await endTrace(ctx, at, 'failed', { error: failure.message }).catch(() => undefined);
-        await markSteps(ctx.batch.id, [at.step], 'failed').catch(() => undefined);
+    throw await failedStep(error, ctx);
+  }
+}
+
+/**
+ * What a stage's Task fails with: the error classified for the state machine (transient,
+ * stopped, or a failure shown to the user), recorded on the node that raised it.
+ */
+export async function failedStep(error: unknown, ctx: StageContext | undefined): Promise<Error> {
+  const node = error instanceof NodeError ? error.node : undefined;
+  const failure = classify(error instanceof NodeError ? error.cause : error, node);
+  if (failure instanceof BatchStoppedError && ctx) {
+    // The batch ended while this stage ran: close its nodes' traces rather than leave them running.
+    for (const n of ctx.nodes) {
+      const trace = await getTrace(ctx.batch.id, positionOf(ctx, n)).catch(() => undefined);
+      if (trace?.state === 'running') {
+        await endTrace(ctx, n, 'failed', { error: 'Stopped: the batch ended while this step ran.' }).catch(
+          () => undefined,
+        );
       }
     }
-    throw failure;
+  } else if (failure instanceof StepFailedError && ctx) {
+    // Recorded here so the trace has the message even if the Catch path never runs.
+    const at = node ?? ctx.nodes[0];
+    if (at) {
+      await endTrace(ctx, at, 'failed', { error: failure.message }).catch(() => undefined);
+      await markSteps(ctx.batch.id, [at.step], 'failed').catch(() => undefined);
+    }
   }
+  return failure;
 }

@@ -26,6 +26,7 @@ import { dhubList } from '../paging.ts';
 import { platform } from '../platform/platform.ts';
 import { alwaysCheck } from '../schemas.ts';
 import { fieldTypeOfColumn } from '../type-map.ts';
+import { type EngineChoice, engineSchema, resolveEngines } from './engine-choice.ts';
 import type { Field, PipelineNode, Problem } from './model.ts';
 import { pipelineNodesSchema } from './node-shape.ts';
 import { echoNode, nodeType, type ParsedNode, type PlanNode } from './nodes/index.ts';
@@ -37,6 +38,8 @@ const runSettings = {
   max_concurrent_runs: z.number().int().min(1).max(100).optional(),
   timeout_minutes: z.number().int().min(1).max(1440).optional(),
   num_workers: z.number().int().min(1).max(40).optional(),
+  /** Where the stages run: AUTO (by input size), DUCKDB or ATHENA (engine-choice.ts). */
+  engine: engineSchema.optional(),
 };
 
 export const createPipelineSchema = z.object({
@@ -56,7 +59,7 @@ export const updatePipelineSchema = z
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), {
     message:
-      'at least one of name, description, nodes, max_concurrent_runs, timeout_minutes, num_workers is required',
+      'at least one of name, description, nodes, max_concurrent_runs, timeout_minutes, num_workers, engine is required',
     path: ['name'],
     ...alwaysCheck,
   });
@@ -86,6 +89,8 @@ export interface PipelineItem extends Item {
   num_workers: number;
   /** Data Flow's workerType for runs (DEFAULT or LARGE); absent = DEFAULT. */
   worker_type?: string;
+  /** The engine runs use unless a run says otherwise; absent = AUTO. */
+  engine?: EngineChoice;
   /** Saved with Data Flow's `isTemp`: a draft whatever its validity. */
   is_temp?: boolean;
   /** The last version found valid by a save or a verify (Data Flow's EDITING when behind). */
@@ -129,6 +134,7 @@ export function pipelineView(p: PipelineItem) {
     max_concurrent_runs: p.max_concurrent_runs,
     timeout_minutes: p.timeout_minutes,
     num_workers: p.num_workers,
+    engine: p.engine ?? 'AUTO',
     created_at: p.created_at,
     updated_at: p.updated_at,
     created_by: p.created_by,
@@ -264,12 +270,29 @@ export interface NewPipeline {
   timeout_minutes?: number;
   num_workers?: number;
   worker_type?: string;
+  engine?: EngineChoice;
   is_temp?: boolean;
+}
+
+/**
+ * A pipeline set to ATHENA must be able to run every stage there: it is checked when the setting
+ * or the nodes are saved, failing on `engine` (engine-choice.ts). Nodes with other problems are
+ * left to the version's own validation (a draft cannot run anyway).
+ */
+async function requireAthenaFits(plan: readonly PlanNode[]): Promise<void> {
+  await resolveEngines(plan, 'ATHENA');
+}
+
+/** The plan of nodes not saved yet (none while they have problems). */
+async function planOfNodes(nodes: unknown[]): Promise<PlanNode[]> {
+  const { result } = await verifyNodes(nodes);
+  return result.valid ? planOf(result) : [];
 }
 
 /** Writes a new pipeline (v1 of its nodes); both the D.Hub and the Data Flow API create through here. */
 export async function insertPipeline(input: NewPipeline, principal: Pick<Principal, 'username'>) {
   const id = newId('pipeline');
+  if (input.engine === 'ATHENA') await requireAthenaFits(await planOfNodes(input.nodes ?? []));
   const version = await writeVersion(id, 1, input.nodes ?? [], principal);
   const now = version.created_at;
   const item: PipelineItem = {
@@ -291,6 +314,7 @@ export async function insertPipeline(input: NewPipeline, principal: Pick<Princip
     timeout_minutes: input.timeout_minutes ?? platform().settings.pipelines.defaultTimeoutMinutes,
     num_workers: input.num_workers ?? DEFAULT_NUM_WORKERS,
     ...(input.worker_type ? { worker_type: input.worker_type } : {}),
+    ...(input.engine ? { engine: input.engine } : {}),
     ...(input.is_temp ? { is_temp: true } : {}),
     ...(version.valid && !input.is_temp ? { verified_version: 1 } : {}),
     active_runs: 0,
@@ -338,6 +362,11 @@ export async function updatePipeline(
   dispatchPending: (pipelineId: string) => Promise<unknown>,
 ) {
   const current = await requirePipeline(id);
+  if ((input.engine ?? current.engine) === 'ATHENA' && (input.engine === 'ATHENA' || input.nodes)) {
+    await requireAthenaFits(
+      input.nodes ? await planOfNodes(input.nodes) : (await requireVersion(current)).plan,
+    );
+  }
   const version = input.nodes
     ? await writeVersion(id, current.version + 1, input.nodes, principal)
     : await requireVersion(current);
@@ -356,6 +385,7 @@ export async function updatePipeline(
   assign('timeout_minutes', input.timeout_minutes);
   assign('num_workers', input.num_workers);
   assign('worker_type', input.worker_type);
+  assign('engine', input.engine);
   assign('is_temp', input.is_temp);
   if (input.verify && version.valid && !input.is_temp) assign('verified_version', version.version);
   if (input.nodes) {

@@ -4,6 +4,8 @@
  * definition compiled from them with the pipeline's current run settings.
  */
 import { BadStateError } from '../errors.ts';
+import { platform } from '../platform/platform.ts';
+import { resolveEngines } from './engine-choice.ts';
 import type { PlanNode } from './nodes/index.ts';
 import { requirePipeline, requireVersion } from './pipelines.ts';
 import { definitionOf } from './runs.ts';
@@ -15,7 +17,7 @@ const REASONS: Record<StageReason, string> = {
     'runs once per partition of its source (the objects of a prefix, the parts of a dataset version)',
   'all-rows': 'needs every partition of the stage before it at once',
   target: 'writes a target whose input ran per partition',
-  engine: 'runs on another engine than the nodes before it',
+  engine: 'runs on another engine than the nodes before it (DuckDB in the step worker, or Athena)',
   materialize: 'reads a node marked "materialize": true, which is written',
 };
 
@@ -45,11 +47,19 @@ export async function getVersionPlan(pipelineId: string, version: number) {
       `Version ${saved.version} is a draft: it has problems to fix before it can be planned (GET .../verify).`,
     );
   }
-  const planned = stagesOf(saved.plan);
+  // The engines a batch started now would get: AUTO is decided from the inputs as they are now
+  // (a batch decides again when it starts).
+  const choice = pipeline.engine ?? 'AUTO';
+  const engines = await resolveEngines(saved.plan, choice).catch(() => undefined);
+  const planned = stagesOf(saved.plan, 'DUCKDB', engines);
   return {
     pipeline_id: pipeline.id,
     version: saved.version,
+    engine: choice,
+    ...(choice === 'AUTO'
+      ? { athena_threshold_bytes: platform().settings.pipelines.athenaThresholdBytes }
+      : {}),
     stages: planned.stages.map((stage) => stageView(stage, saved.plan)),
-    definition: JSON.parse(definitionOf(saved, pipeline)) as unknown,
+    definition: JSON.parse(definitionOf(saved, { ...pipeline, ...(engines ? { engines } : {}) })) as unknown,
   };
 }

@@ -95,5 +95,7 @@ export async function planRerun(
   const before = await requireVersion(pipeline, original.pipeline_version).catch(() => undefined);
   // A version that no longer exists (or a draft) reuses nothing: the new batch runs in full.
   if (!before?.valid || !target.valid) return { version: target, reuse: [] };
+  // Stages of a batch with nodes on Athena are planned differently: nothing of it is reused.
+  if (Object.values(original.engines ?? {}).includes('ATHENA')) return { version: target, reuse: [] };
   return { version: target, reuse: await reusableStages(original, before, target) };
 }

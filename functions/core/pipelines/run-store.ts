@@ -73,6 +73,12 @@ export interface BatchFields {
   rerun_of?: string;
   /** The stages whose results this batch takes from `rerun_of` instead of running them. */
   reused_stages?: string[];
+  /** The engine asked for (the pipeline's, or the run's jobCondition); absent = AUTO. */
+  engine?: 'AUTO' | 'DUCKDB' | 'ATHENA';
+  /** The engine each node runs on, chosen when the batch was recorded; absent = DuckDB throughout. */
+  engines?: Record<string, 'DUCKDB' | 'ATHENA'>;
+  /** The engine of each stage of the batch's plan (by stage id), as it ran. */
+  stage_engines?: Record<string, 'DUCKDB' | 'ATHENA'>;
 }
 
 /** A stored batch: its fields and its keys. */
@@ -103,10 +109,13 @@ export interface TraceItem extends Item {
   sample?: { columns: string[]; rows: unknown[][] };
   /** The batch whose result of this node a rerun took instead of running it. */
   reused_from?: string;
+  /** The engine the node's stage ran on. */
+  engine?: 'DUCKDB' | 'ATHENA';
 }
 
 /** What identifies a node's trace within its batch: enough to write it when it does not exist yet. */
-export type TraceStart = Pick<TraceItem, 'batch_id' | 'node_id' | 'node_name' | 'node_type' | 'position'>;
+export type TraceStart = Pick<TraceItem, 'batch_id' | 'node_id' | 'node_name' | 'node_type' | 'position'> &
+  Pick<Partial<TraceItem>, 'engine'>;
 
 export type TraceCounts = Partial<Record<'rows_in' | 'rows_out' | 'bytes_in' | 'bytes_out', number>>;
 

@@ -10,6 +10,7 @@
  * Every write of a batch, its traces and the pipeline's run slots goes through the run store
  * (run-store.ts); this module holds the use cases.
  */
+import { createHash } from 'node:crypto';
 import { compilePipeline } from '../../../statemachines/compile.ts';
 import type { Principal } from '../auth/principal.ts';
 import { getItem, pageRequest, queryAll } from '../db.ts';
@@ -20,6 +21,7 @@ import { dhubList } from '../paging.ts';
 import { platform } from '../platform/platform.ts';
 
 import { deletePrefix } from '../storage.ts';
+import { resolveEngines } from './engine-choice.ts';
 import {
   type PipelineItem,
   pipelineKey,
@@ -54,7 +56,7 @@ import {
   TERMINAL,
   waitingBatches,
 } from './run-store.ts';
-import { compileStagesOf } from './stages.ts';
+import { compileStagesOf, type EngineChoice, stagesOf } from './stages.ts';
 
 export {
   type BatchItem,
@@ -75,11 +77,12 @@ export function batchView(b: BatchItem) {
     status: b.status,
     created_at: b.created_at,
     started_at: b.started_at,
-    finished_at: b.finished_at,
+    finished_at: b.finished_at ?? null,
     ...(b.error ? { error: b.error } : {}),
     ...(b.trigger_id ? { trigger_id: b.trigger_id, trigger_name: b.trigger_name } : {}),
     ...(b.workflow_execution_id ? { workflow_execution_id: b.workflow_execution_id } : {}),
     ...(b.rerun_of ? { rerun_of: b.rerun_of, reused_stages: b.reused_stages ?? [] } : {}),
+    ...(b.stage_engines ? { engine: b.engine ?? 'AUTO', stage_engines: b.stage_engines } : {}),
     state: { state: b.status, steps: b.steps },
   };
 }
@@ -114,7 +117,12 @@ export interface RunRequest {
   principal: Pick<Principal, 'username'>;
   parameters?: Record<string, unknown>;
   /** Run settings for this run only (Data Flow's jobCondition). */
-  overrides?: { timeout_minutes?: number; num_workers?: number; worker_type?: string };
+  overrides?: {
+    timeout_minutes?: number;
+    num_workers?: number;
+    worker_type?: string;
+    engine?: EngineChoice;
+  };
   trigger?: { id: string; name: string };
   workflowExecutionId?: string;
   /** A rerun: the batch it reruns and the stages it takes from it (rerun.ts). */
@@ -152,7 +160,11 @@ export async function createRun(
   const version = await requireVersion(pipeline, request.version);
   requireRunnable(pipeline, version);
   const id = newId('batch');
-  const batch = await recordBatch(newBatch(pipeline, version, request, id));
+  const engines = await enginesOf(pipeline, version, request);
+  // Reruns reuse DuckDB stages only: stages planned with Athena nodes have other ids and outputs.
+  const run =
+    engines.engines && request.rerun ? { ...request, rerun: { ...request.rerun, stages: [] } } : request;
+  const batch = await recordBatch({ ...newBatch(pipeline, version, run, id), ...engines });
   // Ids are unique: only a broken id source could make the record exist already.
   if (!batch) throw new Error(`Batch ${id} already exists.`);
   metrics.addMetric('RunsRequested', 'Count', 1);
@@ -203,6 +215,27 @@ function newBatch(
   };
 }
 
+/**
+ * The engine of each node and stage of a new batch: the run's engine (its jobCondition), else
+ * the pipeline's, AUTO resolved from the size of the inputs now (engine-choice.ts).
+ */
+async function enginesOf(
+  pipeline: PipelineItem,
+  version: VersionItem,
+  request: RunRequest,
+): Promise<Pick<BatchItem, 'engine' | 'engines' | 'stage_engines'>> {
+  const choice = request.overrides?.engine ?? pipeline.engine ?? 'AUTO';
+  const engines = await resolveEngines(version.plan, choice);
+  const planned = stagesOf(version.plan, 'DUCKDB', engines);
+  return {
+    engine: choice,
+    ...(engines ? { engines } : {}),
+    stage_engines: Object.fromEntries(
+      planned.stages.map((s) => [s.id, s.engine === 'ATHENA' ? 'ATHENA' : 'DUCKDB']),
+    ),
+  };
+}
+
 /** Whether a new run of the pipeline would have to wait: every slot taken, or runs already waiting. */
 export async function runWouldWait(
   pipeline: Pick<PipelineItem, 'id' | 'active_runs' | 'max_concurrent_runs'>,
@@ -244,17 +277,32 @@ const NOT_STARTED = 'The run could not be started; see the service logs for the 
  * deployed again rather than reused.
  */
 const settingsKey = (b: BatchItem) =>
-  `s-t${b.timeout_minutes}-w${b.num_workers}${b.worker_type && b.worker_type !== 'DEFAULT' ? `-${b.worker_type}` : ''}`;
+  `s-t${b.timeout_minutes}-w${b.num_workers}${b.worker_type && b.worker_type !== 'DEFAULT' ? `-${b.worker_type}` : ''}${athenaKey(b.engines)}`;
+
+/** The nodes on Athena, when any (each distinct set compiles to another definition). */
+function athenaKey(engines: BatchItem['engines']): string {
+  const athena = Object.entries(engines ?? {})
+    .filter(([, e]) => e === 'ATHENA')
+    .map(([key]) => key)
+    .sort();
+  return athena.length === 0
+    ? ''
+    : `-a${createHash('sha256').update(athena.join(',')).digest('hex').slice(0, 12)}`;
+}
 
 /** The run settings a deployed definition depends on. */
-export type RunSettings = Pick<BatchItem, 'timeout_minutes' | 'num_workers' | 'worker_type'>;
+export type RunSettings = Pick<BatchItem, 'timeout_minutes' | 'num_workers' | 'worker_type' | 'engines'>;
+
+/** Where the queries of Athena stages run: the engine's workgroup (any name on the local host). */
+const LOCAL_WORKGROUP = 'sluice-local';
 
 /** The state machine definition of a version run with these settings: one Task per stage. */
 export function definitionOf(version: VersionItem, settings: RunSettings): string {
   return compilePipeline({
     pipelineId: version.pipeline_id,
     version: version.version,
-    stages: compileStagesOf(version.plan),
+    stages: compileStagesOf(version.plan, settings.engines),
+    athenaWorkgroup: platform().settings.pipelines.athenaWorkgroup ?? LOCAL_WORKGROUP,
     // Data Flow's timeout 0 means no limit of the job's own: the platform's longest run applies.
     timeoutSeconds: (settings.timeout_minutes || MAX_RUN_MINUTES) * 60,
     maxConcurrency: settings.num_workers,
@@ -320,7 +368,10 @@ export async function recordRun(
   if (known) return { batch: known, ref: await deployment(known, version) };
   requireRunnable(pipeline, version);
   if (!(await claimSlot(pipelineId))) return undefined;
-  const queued = newBatch(pipeline, version, request, batchId);
+  const queued = {
+    ...newBatch(pipeline, version, request, batchId),
+    ...(await enginesOf(pipeline, version, request)),
+  };
   const steps: Record<string, StepRecord> = {};
   for (const name of Object.keys(queued.steps)) steps[name] = { state: 'pending', offsets: {} };
   const batch = await recordBatch({

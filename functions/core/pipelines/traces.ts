@@ -39,6 +39,7 @@ export function traceView(t: TraceItem) {
     logs: t.logs,
     sample: t.sample ?? null,
     ...(t.reused_from ? { reused: true, reused_from: t.reused_from } : {}),
+    ...(t.engine ? { engine: t.engine } : {}),
   };
 }
 
@@ -189,6 +190,7 @@ export async function stepTraces(batchId: string) {
       duration_ms: trace?.duration_ms ?? null,
       logs: trace?.logs ?? [],
       sample: trace?.sample ?? null,
+      ...(trace?.engine ? { engine: trace.engine } : {}),
     };
   }
   return {
