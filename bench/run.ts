@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   pipeline: () => import('./pipeline.ts'),
   query: () => import('./query.ts'),
   bundles: () => import('./bundles.ts'),
+  console: () => import('./console.ts'),
 };
 
 const name = process.argv[2];

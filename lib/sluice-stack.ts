@@ -8,6 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms.ts';
 import { SluiceApi } from './api.ts';
+import { Console, type ConsoleProps } from './console.ts';
 import { Engine } from './engine.ts';
 import { UploadIngest } from './ingest.ts';
 import { QueryService } from './query.ts';
@@ -33,6 +34,8 @@ export interface SluiceStackProps extends StackProps {
   readonly externalBuckets?: readonly string[];
   /** Memory of the pipeline step worker in MB. @default 3008 */
   readonly stepWorkerMemorySize?: number;
+  /** AUTO runs a stage on Athena past this many input bytes. @default 2 GiB */
+  readonly athenaThresholdBytes?: number;
   /** /tmp size of the pipeline step worker in MiB. @default 4096 */
   readonly stepWorkerEphemeralStorageMiB?: number;
   /** Most bytes one Data Query query may scan before Athena cancels it. @default 100 GiB */
@@ -44,6 +47,8 @@ export interface SluiceStackProps extends StackProps {
    * (SLUICE_DEFAULT_TIMEZONE). @default 'UTC'
    */
   readonly defaultTimezone?: string;
+  /** The web console's build folder and an optional custom domain (see lib/console.ts). @default console/dist */
+  readonly console?: Pick<ConsoleProps, 'consoleDir' | 'domainName' | 'certificate'>;
 }
 
 export const STACK_DEFAULTS = {
@@ -64,6 +69,7 @@ export class SluiceStack extends Stack {
   public readonly api: SluiceApi;
   public readonly ingest: UploadIngest;
   public readonly alarms: Alarms;
+  public readonly console: Console;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, {
@@ -93,6 +99,9 @@ export class SluiceStack extends Stack {
       ...(props.externalBuckets !== undefined ? { externalBuckets: props.externalBuckets } : {}),
       ...(props.stepWorkerMemorySize !== undefined
         ? { stepWorkerMemorySize: props.stepWorkerMemorySize }
+        : {}),
+      ...(props.athenaThresholdBytes !== undefined
+        ? { athenaThresholdBytes: props.athenaThresholdBytes }
         : {}),
       ...(props.stepWorkerEphemeralStorageMiB !== undefined
         ? { stepWorkerEphemeralStorageMiB: props.stepWorkerEphemeralStorageMiB }
@@ -173,6 +182,15 @@ export class SluiceStack extends Stack {
       queryWorkGroupName: this.query.workGroupName,
     });
 
+    this.console = new Console(this, 'Console', {
+      apiUrl: this.api.url,
+      accessLogBucket: this.storage.accessLogBucket,
+      ...props.console,
+    });
+    new CfnOutput(this, 'ConsoleUrl', {
+      description: 'The web console (and the API on the same origin)',
+      value: this.console.url,
+    });
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the Sluice API',
       value: this.api.url,

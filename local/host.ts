@@ -26,7 +26,7 @@ import { onObjectCreated } from '#functions/ingest';
 import { handler as reconciler } from '#functions/reconciler';
 import { AREA_HANDLERS } from './handlers.ts';
 import { createLocalPlatform } from './platform.ts';
-import { createApiServer, serverUrl } from './server.ts';
+import { type ConsoleSite, createApiServer, serverUrl } from './server.ts';
 import {
   ensureBucket,
   ensureTable,
@@ -57,6 +57,8 @@ export interface HostOptions {
    * its own switches (log level, ...) from the process environment: see process-env.ts.
    */
   env?: Environment;
+  /** The web console's built files, served at `/` on the API's origin (none: API only). */
+  console?: ConsoleSite;
   log(line: string): void;
 }
 
@@ -354,6 +356,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     ) as never,
     authorizer: onHostHandler(authorize as unknown as AnyHandler) as never,
     log: options.log,
+    ...(options.console ? { console: options.console } : {}),
   });
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);

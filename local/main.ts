@@ -4,7 +4,14 @@
  * SLUICE_ADMIN_USERNAME, SLUICE_ADMIN_PASSWORD, SLUICE_LOG_LEVEL (see README).
  */
 import './process-env.ts';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { type Host, startHost } from './host.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CONSOLE_DIR = join(ROOT, 'console', 'dist');
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -54,6 +61,7 @@ process.on('SIGTERM', () => requestStop('SIGTERM'));
 function banner(running: Host): void {
   console.log('');
   console.log(`Sluice is running at ${running.url}`);
+  console.log(`  Web console:   ${running.url}/   (API docs: ${running.url}/docs)`);
   console.log(`  S3 endpoint:   ${running.s3Url}   (access key S3RVER, secret S3RVER)`);
   console.log(`  Data:          ${running.dataDir}`);
   console.log(
@@ -78,7 +86,75 @@ function banner(running: Host): void {
   console.log('');
 }
 
+/**
+ * Builds the web console when console/dist has no index.html (a fresh checkout), in the
+ * background: the API answers at once and the console's pages say "being built" until it is
+ * ready. Hosts started side by side (the API tests) build it once: a lock file (exclusive create)
+ * names the builder, and the build goes to a temporary folder renamed into place when complete,
+ * so no host ever serves half a build.
+ */
+function ensureConsole(): { building(): boolean } {
+  const state = { building: false };
+  if (existsSync(join(CONSOLE_DIR, 'index.html')) || process.env.SLUICE_CONSOLE === 'off') {
+    return { building: () => state.building };
+  }
+  state.building = true;
+  const lock = join(ROOT, 'console', '.build.lock');
+  const work = async () => {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+    } catch {
+      // Another host builds it: wait for its result (a lock older than 10 minutes is stale).
+      const age = Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? 0);
+      if (age > 600_000) await rm(lock, { force: true });
+      for (let i = 0; i < 600 && !existsSync(join(CONSOLE_DIR, 'index.html')) && existsSync(lock); i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      return;
+    }
+    const temp = `${CONSOLE_DIR}.tmp-${process.pid}`;
+    try {
+      log('Building the web console (console/dist)...');
+      await mkdir(temp, { recursive: true });
+      const code = await new Promise<number | null>((done) => {
+        const child = spawn(
+          process.execPath,
+          [
+            join(ROOT, 'node_modules/vite/bin/vite.js'),
+            'build',
+            '--config',
+            'console/vite.config.ts',
+            '--outDir',
+            temp,
+            '--logLevel',
+            'warn',
+          ],
+          { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+        );
+        child.once('exit', (c) => done(c));
+        child.once('error', () => done(1));
+      });
+      if (code !== 0) throw new Error(`vite build exited with ${code}`);
+      if (!existsSync(join(CONSOLE_DIR, 'index.html'))) {
+        await rm(CONSOLE_DIR, { recursive: true, force: true });
+        await rename(temp, CONSOLE_DIR);
+      }
+      log('Web console built.');
+    } catch (error) {
+      log(`Building the web console failed: ${(error as Error).message}. Run npm run build.`);
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+      await rm(lock, { force: true });
+    }
+  };
+  void work().finally(() => {
+    state.building = false;
+  });
+  return { building: () => state.building };
+}
+
 async function main(): Promise<void> {
+  const consoleBuild = ensureConsole();
   try {
     host = await startHost({
       dataDir: process.env.SLUICE_DATA_DIR || './.sluice',
@@ -88,6 +164,7 @@ async function main(): Promise<void> {
       dynamodbPort: port('SLUICE_DYNAMODB_PORT', 0),
       adminUsername: process.env.SLUICE_ADMIN_USERNAME || 'admin',
       ...(process.env.SLUICE_ADMIN_PASSWORD ? { adminPassword: process.env.SLUICE_ADMIN_PASSWORD } : {}),
+      console: { dir: CONSOLE_DIR, building: consoleBuild.building },
       log,
     });
   } catch (error) {

@@ -5,8 +5,11 @@
  * that match no route go to the `$default` (fallback) handler, as on AWS.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Context } from 'aws-lambda';
 import type { HttpEvent, HttpResult } from '#core/http';
 import { type Area, matchRoute, routeKey } from '#core/routes';
@@ -21,6 +24,112 @@ export interface Dispatch {
   areas: Record<Area, Handler<HttpEvent, HttpResult>>;
   authorizer: Handler<unknown, AuthorizerResult>;
   log(line: string): void;
+  /** The web console's built files (console/dist), served at `/` beside the API. */
+  console?: ConsoleSite;
+}
+
+export interface ConsoleSite {
+  dir: string;
+  /** Whether a build of the console is under way (its pages answer 503 until it is done). */
+  building(): boolean;
+}
+
+/**
+ * Paths that belong to the API, whatever the console holds: they reach the route table (and
+ * its JSON 404) exactly as without a console.
+ */
+export function isApiPath(method: string, path: string): boolean {
+  if (/^\/(api|v1|docs)(\/|$)/.test(path) || path === '/health' || path === '/openapi.json') return true;
+  return matchRoute(method, path) !== undefined;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff2': 'font/woff2',
+};
+
+/** The console's headers: the same policy CloudFront adds on AWS (lib/console.ts). */
+export const CONSOLE_SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'same-origin',
+};
+
+/** Files read once per server (they are immutable once built; index.html is re-read). */
+const fileCache = new Map<string, { raw: Buffer; gzip: Buffer | undefined; mtime: number }>();
+
+async function consoleFile(path: string) {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) return undefined;
+  const cached = fileCache.get(path);
+  if (cached && cached.mtime === info.mtimeMs) return cached;
+  const raw = await readFile(path);
+  const compressible = /\.(js|css|html|svg|json|txt)$/.test(path) && raw.length > 1024;
+  const entry = { raw, gzip: compressible ? gzipSync(raw) : undefined, mtime: info.mtimeMs };
+  fileCache.set(path, entry);
+  return entry;
+}
+
+/**
+ * Serves a console file, or index.html for the console's own routes (a GET of a path with no
+ * file that accepts HTML: the single-page app routes in the browser). Returns the status sent,
+ * or undefined when the request is not the console's (it then goes to the API's fallback).
+ */
+async function serveConsole(
+  req: IncomingMessage,
+  res: ServerResponse,
+  site: ConsoleSite,
+  path: string,
+): Promise<number | undefined> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+  const root = normalize(site.dir + sep);
+  const file = normalize(join(root, decoded));
+  if (!file.startsWith(root)) return undefined;
+  const wantsHtml = path === '/' || (req.headers.accept ?? '').includes('text/html');
+  let found = decoded.endsWith('/') ? undefined : await consoleFile(file);
+  let type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream';
+  const immutable = found !== undefined && decoded.startsWith('/assets/');
+  if (!found) {
+    if (!wantsHtml) return undefined;
+    found = await consoleFile(join(root, 'index.html'));
+    type = CONTENT_TYPES['.html'] as string;
+    if (!found) {
+      const building = site.building();
+      const message = building
+        ? 'The Sluice console is being built; this page reloads in a few seconds.'
+        : 'The Sluice console is not built. Run <code>npm run build</code>, or restart <code>npm start</code>.';
+      const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sluice console</title>${building ? '<meta http-equiv="refresh" content="3">' : ''}</head><body><p>${message}</p><p><a href="/docs">API documentation</a></p></body></html>`;
+      res.writeHead(503, { 'content-type': type, 'cache-control': 'no-store', 'retry-after': '3' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return 503;
+    }
+  }
+  const gzip = found.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const body = gzip ? (found.gzip as Buffer) : found.raw;
+  res.writeHead(200, {
+    'content-type': type,
+    'content-length': body.length,
+    'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    vary: 'accept-encoding',
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    ...CONSOLE_SECURITY_HEADERS,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return 200;
 }
 
 const TEXT_TYPES = /^(application\/(json|problem\+json|x-www-form-urlencoded|xml)|text\/)/i;
@@ -161,6 +270,13 @@ export function createApiServer(dispatch: Dispatch): Server {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     let status = 500;
     try {
+      if (dispatch.console && (method === 'GET' || method === 'HEAD') && !isApiPath(method, path)) {
+        const served = await serveConsole(req, res, dispatch.console, path);
+        if (served !== undefined) {
+          status = served;
+          return;
+        }
+      }
       const body = await readBody(req);
       if (body === 'too-large') {
         status = 413;

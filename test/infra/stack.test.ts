@@ -20,6 +20,10 @@ const PUBLIC_ROUTE_KEYS = [
   'POST /api/v1/auth/refresh',
   'POST /api/v1/auth/logout',
   'GET /health',
+  // The API's description: the OpenAPI document and the Swagger UI page over it hold no data.
+  'GET /openapi.json',
+  'GET /docs',
+  'GET /docs/{proxy+}',
 ];
 
 function routesByKey(): Map<string, Record<string, unknown>[]> {
@@ -40,7 +44,7 @@ describe('HTTP API routes', () => {
     expect(byKey.size).toBe(ROUTES.length + 1);
   });
 
-  it('treats exactly login, refresh, logout and health as public', () => {
+  it('treats exactly login, refresh, logout, health and the API description as public', () => {
     const expected = ROUTES.filter((r) => r.access === 'public').map(routeKey);
     expect(expected.sort()).toEqual([...PUBLIC_ROUTE_KEYS].sort());
   });
@@ -169,8 +173,8 @@ describe('buckets', () => {
   const buckets = () => Object.entries(resourcesOfType(synth.template, 'AWS::S3::Bucket'));
 
   it('block public access, encrypt at rest and are retained', () => {
-    // Access logs, data, query results.
-    expect(buckets()).toHaveLength(3);
+    // Access logs, data, query results, the console's files and CloudFront's access logs.
+    expect(buckets()).toHaveLength(5);
     for (const [id, bucket] of buckets()) {
       expect(bucket, id).toMatchObject({
         DeletionPolicy: 'Retain',
@@ -356,10 +360,11 @@ describe('functions', () => {
     }
   });
 
-  it('give the storage settings to every function but the fallback', () => {
+  it('give the storage settings to every function but the fallback and the docs', () => {
     for (const [id, fn] of functions()) {
       const env = environmentOf(fn);
-      if (id.startsWith('ApiFallbackFunction')) {
+      // Neither touches a store: one answers from the route table, the other serves bundled files.
+      if (id.startsWith('ApiFallbackFunction') || id.startsWith('ApiDocsFunction')) {
         expect(env.SLUICE_TABLE, id).toBeUndefined();
       } else {
         expect(env.SLUICE_TABLE, id).toEqual({ Ref: expect.stringMatching(/^StorageTable/) });

@@ -1,0 +1,4 @@
+declare module 'virtual:sluice-node-types' {
+  const catalog: unknown[];
+  export default catalog;
+}
