@@ -12,15 +12,15 @@ import middy from '@middy/core';
 import { onExecutionStatus } from '#core/engine/finalize';
 import { dropMalformed, type ExecutionStatusChange, executionStatusChangeSchema } from '#core/event-schemas';
 import { logger, publishMetrics, tracer } from '#core/observability';
-import { stepFunctionsEngine } from '#core/platform/aws/engine';
 import { eventBridgeEvents } from '#core/platform/aws/events';
+import { stepFunctionsEngineDroppingRunDatabases } from '#core/platform/aws/run-databases';
 import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
 
 export type ExecutionStatusEvent = ExecutionStatusChange;
 
 export const handler = onAws(
-  { stores: awsStores, engine: stepFunctionsEngine, events: eventBridgeEvents },
+  { stores: awsStores, engine: stepFunctionsEngineDroppingRunDatabases, events: eventBridgeEvents },
   middy((event: ExecutionStatusEvent) => onExecutionStatus(event.detail))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(captureLambdaHandler(tracer))

@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { RUN_DATABASE_PREFIX } from '#core/engine/contract';
 import { createSfnEngine } from '#core/engine/sfn';
 import { runDatabaseOf } from '#core/pipelines/athena-program';
+import { dropGlueDatabase } from '#core/platform/aws/run-databases';
 
 const glue = mockClient(GlueClient);
 const config = {
@@ -21,7 +22,7 @@ const engine = (withGlue = true) =>
   createSfnEngine(
     new SFNClient({ region: 'ap-northeast-2' }),
     config,
-    withGlue ? new GlueClient({ region: 'ap-northeast-2' }) : undefined,
+    withGlue ? dropGlueDatabase(new GlueClient({ region: 'ap-northeast-2' })) : undefined,
   );
 
 beforeEach(() => {

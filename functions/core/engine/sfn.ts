@@ -4,7 +4,6 @@
  * A workflow is a Standard state machine of its own (`<prefix><workflow id>`, a version per
  * change) running as the workflow role; its executions are named after workflow executions.
  */
-import { DeleteDatabaseCommand, type GlueClient } from '@aws-sdk/client-glue';
 import {
   CreateStateMachineCommand,
   DeleteStateMachineCommand,
@@ -67,22 +66,25 @@ export function executionArnFor(stateMachineRef: string, executionName: string):
   return [...parts.slice(0, 5), 'execution', parts[6], executionName].join(':');
 }
 
+/**
+ * Drops one Glue database, done when it is already gone. Only the finalizer's engine has one
+ * (functions/core/platform/aws/run-databases.ts), so the API functions that start runs do not
+ * carry the Glue client.
+ */
+export type DropDatabase = (database: string) => Promise<void>;
+
 export class SfnEngine implements Engine {
   constructor(
     private readonly client: SFNClient,
     private readonly config: StepFunctionsConfig,
-    private readonly glue?: GlueClient,
+    private readonly dropDatabase?: DropDatabase,
   ) {}
 
   async dropRunDatabase(database: string): Promise<void> {
-    if (!this.glue)
+    if (!this.dropDatabase)
       throw new Error('This engine was built without a Glue client: it cannot drop run databases');
     if (!database.startsWith(RUN_DATABASE_PREFIX)) throw new Error(`Not a run database: ${database}`);
-    try {
-      await this.glue.send(new DeleteDatabaseCommand({ Name: database }));
-    } catch (error) {
-      if (errorName(error) !== 'EntityNotFoundException') throw error;
-    }
+    await this.dropDatabase(database);
   }
 
   private name(pipelineId: string): string {
@@ -248,6 +250,10 @@ export class SfnEngine implements Engine {
   }
 }
 
-export function createSfnEngine(client: SFNClient, config: StepFunctionsConfig, glue?: GlueClient): Engine {
-  return new SfnEngine(client, config, glue);
+export function createSfnEngine(
+  client: SFNClient,
+  config: StepFunctionsConfig,
+  dropDatabase?: DropDatabase,
+): Engine {
+  return new SfnEngine(client, config, dropDatabase);
 }

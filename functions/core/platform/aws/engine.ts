@@ -1,5 +1,4 @@
 /** The run engine port on AWS: Step Functions (functions/core/engine/sfn.ts). */
-import { GlueClient } from '@aws-sdk/client-glue';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { createSfnEngine, stepFunctionsSettings } from '../../engine/sfn.ts';
 import { tracer } from '../../observability.ts';
@@ -11,6 +10,5 @@ export const stepFunctionsEngine: Adapter<'engine'> = (settings) => {
   return createSfnEngine(
     tracer.captureAWSv3Client(new SFNClient({ region: settings.storage.region, maxAttempts: 4 })),
     config,
-    tracer.captureAWSv3Client(new GlueClient({ region: settings.storage.region, maxAttempts: 4 })),
   );
 };
