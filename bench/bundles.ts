@@ -6,7 +6,8 @@
  * same esbuild options and measured the same way, in the same run.
  *
  * Targets (API functions; the DuckDB workers are listed for information): at most 1 MB minified
- * and an init at most 1.5× the baseline's. `ratio` is the largest init ratio of an API function.
+ * and an init at most 1.5× the baseline's. `ratio` is the largest init ratio of an API function;
+ * `floor_ratio` is that of the libraries alone (see floorBundle), the least an API function can reach.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -99,6 +100,42 @@ async function baselineBundle(dir: string): Promise<Bundle> {
   return { name: 'baseline (DynamoDB document client + Logger)', file, env: {}, worker: false };
 }
 
+/**
+ * The floor: what every API area imports before any Sluice code, built and measured the same way.
+ * The baseline plus the libraries the stack prescribes for a request handler: the Powertools
+ * tracer (X-Ray) and metrics, middy, zod and the S3 client. No project module is in it, so its
+ * ratio is the least any API function can reach while it uses them.
+ */
+async function floorBundle(dir: string): Promise<Bundle> {
+  const entry = join(dir, 'floor.ts');
+  await writeFile(
+    entry,
+    [
+      "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
+      "import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';",
+      "import { S3Client } from '@aws-sdk/client-s3';",
+      "import { Logger } from '@aws-lambda-powertools/logger';",
+      "import { Metrics } from '@aws-lambda-powertools/metrics';",
+      "import { Tracer } from '@aws-lambda-powertools/tracer';",
+      "import middy from '@middy/core';",
+      "import * as z from 'zod';",
+      'const logger = new Logger();',
+      "const metrics = new Metrics({ namespace: 'Sluice' });",
+      'const tracer = new Tracer();',
+      'const ddb = tracer.captureAWSv3Client(DynamoDBDocumentClient.from(new DynamoDBClient({})));',
+      'const s3 = tracer.captureAWSv3Client(new S3Client({}));',
+      'const body = z.object({ name: z.string().min(1), limit: z.number().int().optional() });',
+      'export const handler = middy(async (event: unknown) => {',
+      "  logger.info('get'); metrics.addMetric('Requests', 'Count', 1);",
+      "  return { parsed: body.safeParse(event).success, item: await ddb.send(new GetCommand({ TableName: 't', Key: { pk: 'x' } })), s3: s3.config.region };",
+      '});',
+    ].join('\n'),
+  );
+  const file = join(dir, 'floor.mjs');
+  await houseBuild(entry, file);
+  return { name: 'floor (+ Tracer, Metrics, middy, zod, S3 client)', file, env: {}, worker: false };
+}
+
 /** esbuild with the options of the house function (lib/function.ts). */
 function houseBuild(entry: string, outfile: string, metafile = false) {
   return build({
@@ -177,7 +214,8 @@ export async function main(): Promise<void> {
     console.log('synthesizing with bundling ...');
     const functions = await synthesizedBundles(outdir);
     const baseline = await baselineBundle(outdir);
-    const all = [baseline, ...functions];
+    const floor = await floorBundle(outdir);
+    const all = [baseline, floor, ...functions];
     const times = new Map<Bundle, number[]>(all.map((b) => [b, []]));
     /** Functions that did not load, with the thrown error's own line. */
     const failed = new Map<Bundle, string>();
@@ -208,11 +246,17 @@ export async function main(): Promise<void> {
       ['function', 'kind', 'minified KB', 'init ms (median)', '× baseline', 'meets'],
       ...rows.map(({ b, bytes, ms, ratio }) => [
         b.name,
-        b === baseline ? 'baseline' : b.worker ? 'worker (DuckDB)' : 'api/event',
+        b === baseline
+          ? 'baseline'
+          : b === floor
+            ? 'libraries only'
+            : b.worker
+              ? 'worker (DuckDB)'
+              : 'api/event',
         (bytes / 1024).toFixed(0),
         failed.has(b) ? 'did not load' : ms.toFixed(0),
         failed.has(b) ? '-' : ratio.toFixed(2),
-        b === baseline || (b.worker && !failed.has(b))
+        b === baseline || b === floor || (b.worker && !failed.has(b))
           ? ''
           : bytes <= MAX_BYTES && ratio <= TARGET
             ? 'yes'
@@ -225,7 +269,8 @@ export async function main(): Promise<void> {
       );
       for (const [b, reason] of failed) console.log(`  ${b.name}: ${reason}`);
     }
-    const held = rows.filter(({ b }) => b !== baseline && !b.worker);
+    const held = rows.filter(({ b }) => b !== baseline && b !== floor && !b.worker);
+    const floorRow = rows.find(({ b }) => b === floor);
     const missing = held.filter(({ bytes, ratio }) => bytes > MAX_BYTES || ratio > TARGET);
     if (missing.length > 0) {
       console.log('\nwhat weighs in the functions that miss a target (KB minified, heaviest first):');
@@ -241,6 +286,8 @@ export async function main(): Promise<void> {
       target: TARGET,
       baseline_ms: Math.round(baseMs),
       baseline_kb: Math.round((rows[0]?.bytes ?? 0) / 1024),
+      floor_ratio: Number((floorRow?.ratio ?? 0).toFixed(3)),
+      floor_kb: Math.round((floorRow?.bytes ?? 0) / 1024),
       worst: worst?.b.name,
       largest_kb: Math.round((largest?.bytes ?? 0) / 1024),
       largest: largest?.b.name,
