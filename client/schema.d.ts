@@ -1033,6 +1033,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/data-query/query/{query_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** downloadQuery */
+        get: operations["downloadQuery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/data-query/query/{query_id}/abort": {
         parameters: {
             query?: never;
@@ -6310,6 +6327,66 @@ export interface operations {
                         queryId: string;
                         /** @constant */
                         state: "ABORTED";
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request was refused; `errors` names each offending field */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Sluice failed; the detail names the request id, never an internal message */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    downloadQuery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                query_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sluice extension: where to download the whole result of a FINISHED query (409 while it has not finished or when it stored no file; 410 when the file is gone) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        queryId: string;
+                        /** @constant */
+                        method: "GET";
+                        /** @description Presigned GET URL of the result `.csv`; answers it as an attachment */
+                        url: string;
+                        /** @description When the URL stops working (epoch milliseconds) */
+                        expiresAt: number;
+                        /** @description `<queryId>.csv` */
+                        fileName: string;
+                        /** @description Bytes of the file */
+                        size: number;
+                        /** @description Result rows (the file has one header line more) */
+                        rows: number;
+                        /** @description `s3://<bucket>/<storageUrl>/<queryId>.csv` */
+                        location: string;
                     } & {
                         [key: string]: unknown;
                     };

@@ -9,6 +9,7 @@ import { onAws } from '#core/platform/lambda';
 import { listDataSources, registerDataSource, registerDataSourceSchema } from '#core/query/data-sources';
 import {
   abortQuery,
+  downloadQuery,
   getQuery,
   getQuerySchema,
   listQueries,
@@ -47,6 +48,10 @@ export const operations = {
     params: queryParams,
     query: getQuerySchema,
     run: ({ params, query, principal }) => getQuery(params.query_id, query.page, principal),
+  }),
+  downloadQuery: operation({
+    params: queryParams,
+    run: ({ params, principal }) => downloadQuery(params.query_id, principal),
   }),
   listQueries: operation({
     query: listQueriesSchema,

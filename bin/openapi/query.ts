@@ -102,6 +102,21 @@ export const query = {
     }),
     'The caller’s queries (everyone’s for an admin), as a Spring page',
   ),
+  downloadQuery: ok(
+    object({
+      queryId: z.string(),
+      method: z.literal('GET'),
+      url: z
+        .string()
+        .meta({ description: 'Presigned GET URL of the result `.csv`; answers it as an attachment' }),
+      expiresAt: epochMs().meta({ description: 'When the URL stops working (epoch milliseconds)' }),
+      fileName: z.string().meta({ description: '`<queryId>.csv`' }),
+      size: int().meta({ description: 'Bytes of the file' }),
+      rows: int().meta({ description: 'Result rows (the file has one header line more)' }),
+      location: z.string().meta({ description: '`s3://<bucket>/<storageUrl>/<queryId>.csv`' }),
+    }),
+    'Sluice extension: where to download the whole result of a FINISHED query (409 while it has not finished or when it stored no file; 410 when the file is gone)',
+  ),
   abortQuery: aborted,
   listDataSources: ok(z.array(dataSourceSchema), 'The built-in catalog first, then the registered sources'),
   registerDataSource: ok(dataSourceSchema, 'The data source is registered'),

@@ -506,6 +506,14 @@ const ROUTE_TABLE = [
   { method: 'GET', path: `${DQ}/query`, area: 'query', operation: 'listQueries', access: 'viewer' },
   { method: 'GET', path: `${DQ}/query/{query_id}`, area: 'query', operation: 'getQuery', access: 'viewer' },
   {
+    // Sluice extension: a presigned URL of the whole result file (the pages stop at 1,000 rows).
+    method: 'GET',
+    path: `${DQ}/query/{query_id}/download`,
+    area: 'query',
+    operation: 'downloadQuery',
+    access: 'viewer',
+  },
+  {
     method: 'PUT',
     path: `${DQ}/query/{query_id}/abort`,
     area: 'query',

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -300,6 +300,26 @@ describe('web console', () => {
     const history = page.getByRole('row', { name: /WHERE price > 10 ORDER BY price/ });
     await expect.poll(() => history.textContent()).toContain('finished');
     await shot('09-sql-result');
+  });
+
+  it('downloads the whole result of a query over 1,000 rows', async () => {
+    const editor = page.getByRole('textbox', { name: 'SQL query' });
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.insertText("SELECT range AS n, 'row ' || range AS label FROM range(2500) ORDER BY n");
+    await page.getByRole('button', { name: 'Run query' }).click();
+    const button = page.getByRole('button', { name: 'Download CSV (2,500 rows)' });
+    await button.waitFor({ timeout: 30_000 });
+
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    const file = join(shots, 'download.csv');
+    await download.saveAs(file);
+
+    expect(download.suggestedFilename()).toMatch(/^\d{8}-\d{6}-\w+\.csv$/);
+    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
+    expect(lines).toHaveLength(2501);
+    expect(lines[0]).toBe('"n","label"');
+    expect(lines[2500]).toBe('"2499","row 2499"');
   });
 
   it('shows the batch list, Data Flow and the dashboard from the API', async () => {

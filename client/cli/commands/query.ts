@@ -1,11 +1,13 @@
 /**
  * `query "<sql>"`: submits the statement, shows its progressPercentage until it ends, then prints
- * the first page as a table, or with `--out file.csv` writes the whole result. The API serves
- * the first 1,000 rows; a larger result is read from its `.csv` in the bucket through the S3 API
- * (AWS credentials from the environment; `--s3-endpoint` / SLUICE_S3_ENDPOINT for the local host).
+ * the first page as a table, or with `--out file.csv` writes the whole result: the stored `.csv`
+ * through the API's download route (a presigned URL; no AWS credentials needed), or, for a
+ * statement that stored no file (SHOW, DESCRIBE ...), its rows from the result pages.
  */
 import { createWriteStream } from 'node:fs';
-import { finished } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Command } from 'commander';
 import type { SluiceClient } from '../../index.ts';
 import { action, type Ctx, positiveInteger, sleep } from '../context.ts';
@@ -15,7 +17,6 @@ import { answer, type QueryPage } from '../shapes.ts';
 
 /** The local host's results bucket (`npm start`); a deployment names its own. */
 export const DEFAULT_RESULTS_BUCKET = 'sluice-results';
-const API_ROWS = 1000;
 const TERMINAL = ['FINISHED', 'FAILED', 'ABORTED'];
 
 interface QueryOptions {
@@ -25,7 +26,6 @@ interface QueryOptions {
   path: string;
   out?: string;
   interval: number;
-  s3Endpoint?: string;
 }
 
 /** HTTP carries header bytes; the API reads non-ASCII header values back as UTF-8. */
@@ -71,32 +71,27 @@ async function writeFromPages(client: SluiceClient, first: QueryPage, file: stri
 }
 
 /**
- * The local host's S3 (s3rver) takes only its fixed key pair; against a local endpoint with no
- * AWS credentials in the environment, that pair is used.
+ * The whole stored result: the API answers a presigned URL of its `.csv` (valid a few minutes),
+ * fetched here without the API's credentials. Answers the file's rows and where it is stored.
  */
-function localCredentials(endpoint: string | undefined) {
-  if (!endpoint || process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE) return {};
-  const host = new URL(endpoint).hostname;
-  if (host !== 'localhost' && host !== '127.0.0.1' && host !== '::1') return {};
-  return { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } };
-}
-
-/** The result's own `.csv` from the bucket, when it holds more rows than the API serves. */
-async function writeFromBucket(bucket: string, key: string, file: string, endpoint?: string): Promise<void> {
-  // The SDK's notice about future Node versions is no business of a CLI user's.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
-  const s3 = new S3Client({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-    ...localCredentials(endpoint),
-  });
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const body = object.Body as NodeJS.ReadableStream | undefined;
-  if (!body) throw new Error(`s3://${bucket}/${key} is empty`);
-  const out = createWriteStream(file);
-  body.pipe(out);
-  await finished(out);
+async function writeFromDownload(
+  client: SluiceClient,
+  queryId: string,
+  file: string,
+): Promise<{ rows: number; location: string }> {
+  const link = answer(
+    await client.api.GET('/v1/data-query/query/{query_id}/download', {
+      params: { path: { query_id: queryId } },
+    }),
+  );
+  const res = await fetch(link.url);
+  if (!res.ok || !res.body) {
+    throw new Error(
+      `Downloading the result of query ${queryId} failed: HTTP ${res.status} ${res.statusText}`,
+    );
+  }
+  await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(file));
+  return { rows: link.rows, location: link.location };
 }
 
 export function registerQuery(program: Command): void {
@@ -115,7 +110,6 @@ export function registerQuery(program: Command): void {
     .option('--path <prefix>', 'prefix in the bucket for the result', 'sluice-cli')
     .option('--out <file.csv>', 'write the whole result to this file')
     .option('--interval <ms>', 'how often to poll', positiveInteger('--interval'), 300)
-    .option('--s3-endpoint <url>', 'S3 endpoint for results over 1,000 rows (default: SLUICE_S3_ENDPOINT)')
     .action(
       action(async (ctx, sql: string, options: QueryOptions) => {
         const client = ctx.client();
@@ -138,19 +132,14 @@ export function registerQuery(program: Command): void {
         }
         const location = `s3://${options.bucket}/${info.storageUrl ? `${info.storageUrl}/` : ''}${queryId}.csv`;
         if (options.out) {
-          let rows = result.totalElements;
-          if (result.totalElements <= API_ROWS || !info.isStored) {
-            rows = await writeFromPages(client, result, options.out);
+          let rows: number;
+          let stored = location;
+          if (info.isStored) {
+            ({ rows, location: stored } = await writeFromDownload(client, queryId, options.out));
           } else {
-            const key = `${info.storageUrl ? `${info.storageUrl}/` : ''}${queryId}.csv`;
-            await writeFromBucket(
-              options.bucket,
-              key,
-              options.out,
-              options.s3Endpoint ?? process.env.SLUICE_S3_ENDPOINT,
-            );
+            rows = await writeFromPages(client, result, options.out);
           }
-          ctx.out.result({ queryId, state: info.state, rows, file: options.out, result: location }, () =>
+          ctx.out.result({ queryId, state: info.state, rows, file: options.out, result: stored }, () =>
             ctx.out.line(`Wrote ${rows} rows to ${options.out} (query ${queryId}).`),
           );
           return;

@@ -1,7 +1,8 @@
 /**
  * The SQL editor (Data Query): CodeMirror 6 with SQL completion of collection, dataset and
  * column names from the catalog; run, abort and progress; the query history with its filters;
- * the result grid (pages 0–9 of 100 rows, as the API serves them) and a CSV download of them.
+ * the result grid (pages 0–9 of 100 rows, as the API serves them) and a download of the whole
+ * result: the stored `.csv` through the download route's presigned URL (a Sluice extension).
  */
 import { autocompletion } from '@codemirror/autocomplete';
 import { StandardSQL, sql } from '@codemirror/lang-sql';
@@ -9,7 +10,7 @@ import { Compartment } from '@codemirror/state';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { basicSetup, EditorView } from 'codemirror';
 import { useEffect, useRef, useState } from 'react';
-import { call, itemsOf, messageOf } from '../api.ts';
+import { call, itemsOf, messageOf, SluiceProblem } from '../api.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import type { Collection, Dataset, QueryInfo, QueryListItem, TableSchema } from '../types.ts';
 import { StateBadge } from './Pipelines.tsx';
@@ -53,6 +54,17 @@ function toCsv(columns: string[], rows: string[][]): string {
   const cell = (v: string | null) =>
     v === null ? '' : /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
   return [columns, ...rows].map((r) => r.map(cell).join(',')).join('\n');
+}
+
+/** Has the browser save `href` (a presigned URL answered as an attachment, or a blob URL). */
+function save(href: string, fileName: string): void {
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = fileName;
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
 }
 
 export default function SqlEditor() {
@@ -148,30 +160,53 @@ export default function SqlEditor() {
     }
   }
 
-  /** Every row the API serves (pages 0–9, up to 1,000 rows) as one CSV file. */
+  /**
+   * The whole result: the API answers a short-lived presigned URL of the stored `.csv` (fetched
+   * with the access token); the browser then fetches it without one, and S3 answers it as an
+   * attachment. A statement that stored no file (SHOW, DESCRIBE ...; 409) is saved from its pages.
+   */
   async function downloadCsv() {
     const first = result.data;
     if (!first || !queryId) return;
     setError(null);
     try {
-      const pages = [first];
-      for (let p = 0; p < Math.min(10, first.totalPages); p++) {
-        if (p === first.number) continue;
-        pages.push(await call<QueryInfo>('GET', `/v1/data-query/query/${queryId}`, { query: { page: p } }));
-      }
-      pages.sort((a, b) => a.number - b.number);
-      const csv = toCsv(
-        first.columnData.map((c) => c.name),
-        pages.flatMap((p) => p.queryData),
+      const link = await call<{ url: string; fileName: string }>(
+        'GET',
+        `/v1/data-query/query/${queryId}/download`,
       );
-      const a = document.createElement('a');
-      a.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-      a.download = `${first.queryInfo.queryId}.csv`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+      save(link.url, link.fileName);
     } catch (err) {
-      setError(messageOf(err));
+      if (!(err instanceof SluiceProblem && err.status === 409)) {
+        setError(messageOf(err));
+        return;
+      }
+      try {
+        await downloadPages(first);
+      } catch (pagesErr) {
+        setError(messageOf(pagesErr));
+      }
     }
+  }
+
+  /** The rows the result pages serve (pages 0–9) as one CSV file. */
+  async function downloadPages(first: QueryInfo) {
+    const pages = [first];
+    for (let p = 0; p < Math.min(10, first.totalPages); p++) {
+      if (p === first.number) continue;
+      pages.push(
+        await call<QueryInfo>('GET', `/v1/data-query/query/${first.queryInfo.queryId}`, {
+          query: { page: p },
+        }),
+      );
+    }
+    pages.sort((a, b) => a.number - b.number);
+    const csv = toCsv(
+      first.columnData.map((c) => c.name),
+      pages.flatMap((p) => p.queryData),
+    );
+    const href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+    save(href, `${first.queryInfo.queryId}.csv`);
+    setTimeout(() => URL.revokeObjectURL(href), 10_000);
   }
 
   const info = result.data?.queryInfo;
@@ -236,10 +271,8 @@ export default function SqlEditor() {
             <span>
               {result.data.totalElements.toLocaleString()} rows
               {result.data.totalElements > 1000
-                ? ' (the first 1,000 are served here; the full result is in '
+                ? ' (the first 1,000 are shown here; the CSV has them all)'
                 : ''}
-              {result.data.totalElements > 1000 ? <code>{info.storageUrl}</code> : null}
-              {result.data.totalElements > 1000 ? ')' : ''}
             </span>
             <nav aria-label="Result pages" className="pages">
               {Array.from({ length: pages }, (_, i) => (
@@ -256,7 +289,10 @@ export default function SqlEditor() {
               ))}
             </nav>
             <button type="button" onClick={() => void downloadCsv()}>
-              Download CSV{result.data.totalElements > 1000 ? ' (first 1,000 rows)' : ''}
+              Download CSV
+              {result.data.totalElements > 0
+                ? ` (${result.data.totalElements.toLocaleString('en')} rows)`
+                : ''}
             </button>
           </div>
           <DataGrid

@@ -3,7 +3,8 @@
  * record is written (QUEUED) before anything runs; catalog statements finish at once, queries
  * go to the engine, which reports back through records.ts.
  */
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import * as z from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { hasRole } from '../auth/principal.ts';
@@ -22,6 +23,7 @@ import {
   QUERY_STATES,
   type QueryItem,
   type QueryState,
+  resultKey,
   storageUrlOf,
   timeLimitReason,
 } from './model.ts';
@@ -241,7 +243,7 @@ export async function getQuery(id: string, page: number, principal: Principal) {
   if (page >= MAX_PAGES) {
     throw ValidationError.field(
       'query.page',
-      `only pages 0 to ${MAX_PAGES - 1} (the first ${PREVIEW_ROWS} rows) are served; read the whole result from the .csv file under the query's storageUrl`,
+      `only pages 0 to ${MAX_PAGES - 1} (the first ${PREVIEW_ROWS} rows) are served; download the whole result, its .csv file, through GET /v1/data-query/query/${id}/download`,
     );
   }
   const item = await current(await visibleQuery(id, principal));
@@ -301,6 +303,73 @@ function queryInfo(item: QueryItem) {
     storeType: item.store_type ?? 'BASIC',
     isStored: item.is_stored ?? false,
     ...(item.error_message ? { errorMessage: item.error_message } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Download (a Sluice extension: the whole result, past the 1,000 rows the pages serve)
+
+/** How long a download URL stays valid. */
+export const DOWNLOAD_URL_TTL_SECONDS = 300;
+
+/**
+ * A presigned GET URL of the finished query's `<id>.csv` in its bucket, valid a few minutes,
+ * that makes a browser save the file (Content-Disposition: attachment). Signed by the stores'
+ * presigner, so on the local host it points at the public S3 endpoint, as upload URLs do.
+ * 404 for a query the caller may not see, 409 while it has not finished or when it stored no
+ * file (a catalog statement's answer lives in the record: read the result pages).
+ */
+export async function downloadQuery(id: string, principal: Principal) {
+  const item = await current(await visibleQuery(id, principal));
+  if (item.state !== 'FINISHED') {
+    throw new BadStateError(
+      `Query ${id} is ${item.state}; only a FINISHED query's result can be downloaded.`,
+    );
+  }
+  if (!item.is_stored) {
+    throw new BadStateError(
+      `Query ${id} stored no result file (its rows are in the result pages: GET /v1/data-query/query/${id}?page=0).`,
+    );
+  }
+  const key = resultKey(item);
+  const { stores } = platform();
+  let size: number | undefined;
+  try {
+    const head = await stores.s3.send(new HeadObjectCommand({ Bucket: item.bucket, Key: key }));
+    size = head.ContentLength;
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404) {
+      throw new AppError(
+        410,
+        'resource-gone/QUERY_RESULT',
+        'Gone',
+        `The result file of query ${id} (s3://${item.bucket}/${key}) is no longer in its bucket.`,
+      );
+    }
+    throw error;
+  }
+  const fileName = `${item.query_id}.csv`;
+  const expiresAt = Date.now() + DOWNLOAD_URL_TTL_SECONDS * 1000;
+  const url = await getSignedUrl(
+    stores.s3Presigner,
+    new GetObjectCommand({
+      Bucket: item.bucket,
+      Key: key,
+      ResponseContentDisposition: `attachment; filename="${fileName}"`,
+      ResponseContentType: 'text/csv; charset=utf-8',
+    }),
+    { expiresIn: DOWNLOAD_URL_TTL_SECONDS },
+  );
+  return {
+    queryId: item.query_id,
+    method: 'GET' as const,
+    url,
+    expiresAt,
+    fileName,
+    size: size ?? item.output_bytes ?? 0,
+    rows: item.output_rows ?? 0,
+    location: `s3://${item.bucket}/${key}`,
   };
 }
 
