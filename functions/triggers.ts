@@ -1,6 +1,7 @@
 /**
- * Triggers area: Data Flow's getTriggers, getTriggerById, createTrigger and deleteTrigger (answers
- * as the jobs and workflows areas do: 200 with the trigger, 204 on delete).
+ * Triggers area: Data Flow's getTriggers, getTriggerById, createTrigger and deleteTrigger, and
+ * updateTrigger (switching one on or off). Answers as the jobs and workflows areas do: 200 with
+ * the trigger, 204 on delete.
  */
 import * as z from 'zod';
 import { pageQuerySchema } from '#core/dataflow/views';
@@ -8,8 +9,14 @@ import { type AreaOperations, areaHandler, operation, reply } from '#core/http';
 import { awsStores } from '#core/platform/aws/stores';
 import { eventBridgeTriggers } from '#core/platform/aws/triggers';
 import { onAws } from '#core/platform/lambda';
-import { createTriggerSchema, listTriggersQuerySchema } from '#core/triggers/schemas';
-import { createTrigger, deleteTrigger, getTrigger, listTriggers } from '#core/triggers/triggers';
+import { createTriggerSchema, listTriggersQuerySchema, updateTriggerSchema } from '#core/triggers/schemas';
+import {
+  createTrigger,
+  deleteTrigger,
+  getTrigger,
+  listTriggers,
+  updateTrigger,
+} from '#core/triggers/triggers';
 
 const triggerParams = z.object({ trigger_id: z.string().max(64) });
 
@@ -26,6 +33,11 @@ export const operations = {
   getTriggerById: operation({
     params: triggerParams,
     run: ({ params }) => getTrigger(params.trigger_id),
+  }),
+  updateTrigger: operation({
+    params: triggerParams,
+    body: updateTriggerSchema,
+    run: ({ params, body }) => updateTrigger(params.trigger_id, body),
   }),
   deleteTrigger: operation({
     params: triggerParams,

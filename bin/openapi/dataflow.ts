@@ -243,5 +243,6 @@ export const triggers = {
   getTriggers: ok(dataflowPage(triggerSchema)),
   createTrigger: ok(triggerSchema, 'The trigger as saved'),
   getTriggerById: ok(triggerSchema),
+  updateTrigger: ok(triggerSchema, 'The trigger, switched on or off (its next run recomputed)'),
   deleteTrigger: { '204': noContent('The trigger is deleted') },
 } satisfies Record<string, OperationResponses>;

@@ -13,7 +13,7 @@ export { SluiceProblem };
 
 export const sluice = createSluiceClient({ baseUrl: '', useRefreshCookie: true });
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type Query = Record<string, string | number | boolean | string[] | undefined>;
 type Untyped = (path: string, init: Record<string, unknown>) => Promise<{ data?: unknown }>;
 

@@ -494,6 +494,13 @@ const ROUTE_TABLE = [
     access: 'viewer',
   },
   {
+    method: 'PATCH',
+    path: `${V1}/triggers/{trigger_id}`,
+    area: 'triggers',
+    operation: 'updateTrigger',
+    access: 'editor',
+  },
+  {
     method: 'DELETE',
     path: `${V1}/triggers/{trigger_id}`,
     area: 'triggers',

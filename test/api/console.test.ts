@@ -363,6 +363,9 @@ describe('web console', () => {
     const row = page.getByRole('row', { name: new RegExp(`nightly_${suffix}`) });
     await expect.poll(() => row.textContent()).toContain('every day at 03:30 (Asia/Seoul)');
     await shot('12-dataflow-triggers');
+    await row.getByRole('button', { name: `Disable trigger nightly_${suffix}` }).click();
+    await row.getByRole('button', { name: `Enable trigger nightly_${suffix}` }).waitFor();
+    await expect.poll(() => row.getByRole('cell').nth(4).textContent()).toBe('no');
     await page.getByRole('tab', { name: 'Workflows' }).click();
     await page.getByRole('button', { name: `flow_${suffix}` }).click();
     await expect.poll(() => page.locator('.workflow-canvas .react-flow__node').count()).toBe(1);

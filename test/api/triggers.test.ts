@@ -481,3 +481,78 @@ async function slowJob() {
   );
   return { id: res.body.id as string };
 }
+
+describe('switching a trigger on and off', () => {
+  const patch = (id: string, body: unknown, as = token) =>
+    api.call('PATCH', `/api/v1/triggers/${id}`, { token: as, body });
+
+  it('stop a rate schedule from firing when disabled, and fire again when enabled', async () => {
+    const job = await newPipeline();
+    const trigger = await createTrigger({
+      name: triggerName('switched'),
+      type: 'SCHEDULED',
+      cron: 'rate(1 second)',
+      target: { type: 'JOB', jobId: job },
+    });
+    await waitForBatches(job, 1);
+
+    const off = await patch(trigger.triggerId, { enabled: false });
+    expect(off.status, off.text).toBe(200);
+    expect(off.body).toMatchObject({ triggerId: trigger.triggerId, enabled: false, nextRunDate: null });
+    expect(off.body).toEqual({ ...(await getTrigger(trigger.triggerId)) });
+    // Again: nothing changes.
+    const again = await patch(trigger.triggerId, { enabled: false });
+    expect(again.status, again.text).toBe(200);
+    expect(again.body.updatedDate).toBe(off.body.updatedDate);
+
+    // A firing already under way may still land; after that, nothing over a few periods.
+    const settledOff = await until('runs to settle', () => batches(job), settled);
+    const firedOff = (await getTrigger(trigger.triggerId)).lastFiredDate;
+    await sleep(3_000);
+    expect(await batches(job)).toHaveLength(settledOff.length);
+    expect((await getTrigger(trigger.triggerId)).lastFiredDate).toBe(firedOff);
+
+    const on = await patch(trigger.triggerId, { enabled: true });
+    expect(on.status, on.text).toBe(200);
+    expect(on.body.enabled).toBe(true);
+    expect(on.body.nextRunDate).not.toBeNull();
+    await waitForBatches(job, settledOff.length + 1);
+
+    await deleteTrigger(trigger.triggerId);
+    await until('runs to settle', () => batches(job), settled);
+  });
+
+  it('answer 404 for an unknown trigger and 400 naming the field of a bad body', async () => {
+    const missing = await patch('trigger-nope', { enabled: false });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toContain('application/problem+json');
+
+    const trigger = await createTrigger({ name: triggerName('patched'), type: 'NONE' });
+    const fieldsOf = async (body: unknown) => {
+      const res = await patch(trigger.triggerId, body);
+      expect(res.status, res.text).toBe(400);
+      return res.body.errors as { field: string; message: string }[];
+    };
+    expect((await fieldsOf({ enabled: 'yes' })).map((e) => e.field)).toEqual(['body.enabled']);
+    expect((await fieldsOf({})).map((e) => e.field)).toEqual(['body.enabled']);
+    const extra = await fieldsOf({ enabled: true, name: 'renamed' });
+    expect(extra).toHaveLength(1);
+    expect(extra[0]?.message).toMatch(/only "enabled" can be changed; not "name"/);
+    expect((await getTrigger(trigger.triggerId)).name).toBe(trigger.name);
+    await deleteTrigger(trigger.triggerId);
+  });
+
+  it('are not for viewers', async () => {
+    const trigger = await createTrigger({ name: triggerName('guarded'), type: 'NONE' });
+    const username = unique('viewer');
+    const password = `${username}-secret-pw`;
+    const made = await api.post('/api/v1/users', { username, password, role: 'viewer' }, { token });
+    expect(made.status, made.text).toBe(201);
+    const viewer = await api.login(username, password);
+
+    const res = await patch(trigger.triggerId, { enabled: false }, viewer);
+    expect(res.status).toBe(403);
+    expect((await getTrigger(trigger.triggerId)).enabled).toBe(true);
+    await deleteTrigger(trigger.triggerId);
+  });
+});

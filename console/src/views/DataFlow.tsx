@@ -1,6 +1,6 @@
 /**
  * Data Flow: jobs (the same records as pipelines: edited in the pipeline editor), workflows,
- * triggers (rule in words, delete) and executions of a job.
+ * triggers (rule in words, enable/disable, delete) and executions of a job.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useState } from 'react';
@@ -246,11 +246,16 @@ function Triggers() {
     mutationFn: (id: string) => call('DELETE', `/api/v1/triggers/${id}`),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['triggers'] }),
   });
+  const toggle = useMutation({
+    mutationFn: ({ id, enabled }: { id: string; enabled: boolean }) =>
+      call('PATCH', `/api/v1/triggers/${id}`, { body: { enabled } }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['triggers'] }),
+  });
   return (
     <>
-      {(triggers.error || remove.error) && (
+      {(triggers.error || remove.error || toggle.error) && (
         <p role="alert" className="error">
-          {messageOf(triggers.error ?? remove.error)}
+          {messageOf(triggers.error ?? remove.error ?? toggle.error)}
         </p>
       )}
       <table className="simple">
@@ -289,6 +294,15 @@ function Triggers() {
               <td>{t.lastFiredDate ? new Date(t.lastFiredDate).toLocaleString() : '—'}</td>
               {canWrite && (
                 <td>
+                  <button
+                    type="button"
+                    className="small"
+                    aria-label={`${t.enabled === false ? 'Enable' : 'Disable'} trigger ${t.name}`}
+                    disabled={toggle.isPending}
+                    onClick={() => toggle.mutate({ id: t.triggerId, enabled: t.enabled === false })}
+                  >
+                    {t.enabled === false ? 'Enable' : 'Disable'}
+                  </button>{' '}
                   <button
                     type="button"
                     className="danger small"

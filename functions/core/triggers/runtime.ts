@@ -1,6 +1,7 @@
 /**
  * The trigger runtime: whatever makes stored triggers fire. The triggers API arms a trigger when
- * it is created and disarms it when it is deleted, through this interface only. On AWS it is the
+ * it is created or switched on, and disarms it when it is deleted or switched off, through this
+ * interface only. On AWS it is the
  * EventBridge Scheduler / EventBridge rules adapter (aws.ts); on the local platform its
  * in-process scheduler and bus (local.ts).
  *
@@ -29,7 +30,10 @@ export interface Schedule {
 export interface ArmedTrigger {
   triggerId: string;
   name: string;
-  /** A disabled trigger keeps its schedule or rule, switched off (AWS), or none at all (local). */
+  /**
+   * A trigger created disabled keeps its schedule or rule, switched off (AWS), or none at all
+   * (local); one switched off later has none on either (PATCH unregisters it).
+   */
   enabled: boolean;
   /** SCHEDULED triggers. */
   schedule?: Schedule;

@@ -85,3 +85,18 @@ export type CreateTriggerInput = z.output<typeof createTriggerSchema>;
 export const listTriggersQuerySchema = z.object({
   name: z.string().max(100, 'must be at most 100 characters').optional(),
 });
+
+/** PATCH of a trigger: only whether it is switched on. */
+export const updateTriggerSchema = z.strictObject(
+  {
+    enabled: z.boolean({ message: 'is required: true to switch the trigger on, false to switch it off' }),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `only "enabled" can be changed; not ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : undefined,
+  },
+);
+
+export type UpdateTriggerInput = z.output<typeof updateTriggerSchema>;

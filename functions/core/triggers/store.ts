@@ -131,3 +131,19 @@ export async function recordFiring(
   });
   return { spent };
 }
+
+/**
+ * Switches the trigger on or off (the record only; the caller arms or disarms it). Undefined when
+ * the trigger no longer exists.
+ */
+export async function setTriggerEnabled(
+  id: string,
+  enabled: boolean,
+  at = new Date(),
+): Promise<TriggerItem | undefined> {
+  return updateItem<TriggerItem>(triggerKey(id), 'META', {
+    UpdateExpression: 'SET enabled = :enabled, updated_at = :now',
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeValues: { ':enabled': enabled, ':now': at.toISOString() },
+  });
+}

@@ -33,7 +33,7 @@ import {
   scheduleFromRule,
   type TriggerRule,
 } from './schedule.ts';
-import { type CreateTriggerInput, RUN_STATUSES, type RunStatus } from './schemas.ts';
+import { type CreateTriggerInput, RUN_STATUSES, type RunStatus, type UpdateTriggerInput } from './schemas.ts';
 import {
   allTriggers,
   claimTriggerName,
@@ -42,6 +42,7 @@ import {
   putTrigger,
   releaseTriggerName,
   removeTriggerRecords,
+  setTriggerEnabled,
   type TriggerEvent,
   type TriggerItem,
   triggerIdsNaming,
@@ -401,6 +402,39 @@ export async function deleteTrigger(id: string): Promise<void> {
   if (armedOf(trigger)) await platform().triggers.unregister(id);
   await removeTriggerRecords(id);
   await releaseTriggerName(trigger);
+}
+
+/**
+ * Switches a trigger on or off. Off: the record first (a firing already under way finds it off),
+ * then its schedule or rule is removed, as delete does, the trigger itself staying. On: the
+ * record, then the schedule or rule is made again as create makes it (a failure switches the
+ * record back off). Asking for the state it is in changes nothing.
+ */
+export async function updateTrigger(id: string, input: UpdateTriggerInput) {
+  const trigger = await requireTrigger(id);
+  if (trigger.enabled === input.enabled) return triggerView(trigger);
+  const now = new Date();
+  if (input.enabled && trigger.schedule && 'at' in trigger.schedule.local) {
+    const at = new Date(trigger.schedule.local.at);
+    if (at.getTime() <= now.getTime()) {
+      throw new ConflictError(
+        `The one-time trigger "${trigger.name}" was due at ${at.toISOString()}, which has passed; create a new trigger instead.`,
+      );
+    }
+  }
+  const item = await setTriggerEnabled(id, input.enabled, now);
+  if (!item) throw new NotFoundError('TRIGGER', id);
+  const armed = armedOf(item);
+  if (armed && !input.enabled) await platform().triggers.unregister(id);
+  if (armed && input.enabled) {
+    try {
+      await platform().triggers.register(armed);
+    } catch (error) {
+      await setTriggerEnabled(id, false).catch(() => undefined);
+      throw error;
+    }
+  }
+  return triggerView(item, now);
 }
 
 /** Triggers that start a job or wait for its runs (a job with any cannot be deleted unforced). */
