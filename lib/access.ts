@@ -161,6 +161,8 @@ function managePipelines(role: FunctionRole): Profile {
     storage.grantObjects(fn, 'runs', ['s3:DeleteObject']);
     // Deploys pipeline versions as state machines, starts and stops batches.
     engine.grantManagePipelines(fn);
+    // Recording a batch with engine AUTO sizes its S3-prefix sources by listing them.
+    engine.grantListExternalBuckets(fn);
     // A batch that ends here (stopped, or failed to start) is announced for RUN_FINISHED triggers.
     grantPublishSluiceEvents(fn);
   };

@@ -331,6 +331,23 @@ export class Engine extends Construct implements EngineAccess {
    * Object reads, writes and deletes, and listings, on exactly the external buckets (none when
    * none are configured).
    */
+  /**
+   * Listing the external buckets only: a function that records batches sizes their S3-prefix
+   * sources to choose an engine (AUTO sends a stage past SLUICE_ATHENA_THRESHOLD_BYTES to Athena).
+   */
+  grantListExternalBuckets(fn: SluiceFunction): void {
+    if (this.externalBuckets.length === 0) return;
+    const stack = Stack.of(this);
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: this.externalBuckets.map((bucket) =>
+          stack.formatArn({ service: 's3', region: '', account: '', resource: bucket }),
+        ),
+      }),
+    );
+  }
+
   grantExternalBuckets(fn: SluiceFunction): void {
     if (this.externalBuckets.length === 0) return;
     const stack = Stack.of(this);

@@ -57,6 +57,7 @@ export interface EngineAccess {
   grantManagePipelines(fn: SluiceFunction): void;
   grantRunPipelines(fn: SluiceFunction): void;
   grantExternalBuckets(fn: SluiceFunction): void;
+  grantListExternalBuckets(fn: SluiceFunction): void;
 }
 
 /** Data Query (lib/query.ts) as access.ts uses it. */

@@ -22,6 +22,13 @@ import {
 } from './synth.ts';
 
 const EXTERNAL_BUCKETS = ['raw-landing-zone', 'curated.exports'];
+/** The roles of the functions that record batches (and so size their sources for engine AUTO). */
+const RECORDS_BATCHES = [
+  'ApiPipelinesFunctionRole',
+  'ApiJobsFunctionRole',
+  'WorkflowsWorkflowStepRole',
+  'TriggersFireFunctionRole',
+];
 
 const synth = synthesizeBeforeAll();
 /** The same stack with external buckets configured. */
@@ -449,8 +456,28 @@ describe('external buckets', () => {
     ];
     for (const { policy, statement } of policyStatements(withBuckets.template)) {
       if (allowed.some((prefix) => policy.startsWith(prefix))) continue;
+      if (RECORDS_BATCHES.some((prefix) => policy.startsWith(prefix))) continue;
       expect(JSON.stringify(statement.Resource), policy).not.toContain(':s3:::');
     }
+  });
+
+  it('are only listed by the functions that record batches, which size S3 sources for engine AUTO', () => {
+    for (const { policy, statement } of policyStatements(withBuckets.template)) {
+      if (!RECORDS_BATCHES.some((prefix) => policy.startsWith(prefix))) continue;
+      if (!JSON.stringify(statement.Resource).includes(':s3:::')) continue;
+      expect(statement.Action, policy).toBe('s3:ListBucket');
+      expect(asArray(statement.Resource), policy).toEqual(
+        expect.arrayContaining(EXTERNAL_BUCKETS.map(s3Arn)),
+      );
+      expect(asArray(statement.Resource), policy).toHaveLength(EXTERNAL_BUCKETS.length);
+    }
+    const listing = new Set(
+      policyStatements(withBuckets.template)
+        .filter(({ statement }) => JSON.stringify(statement.Resource).includes(':s3:::'))
+        .map(({ policy }) => RECORDS_BATCHES.find((prefix) => policy.startsWith(prefix)))
+        .filter(Boolean),
+    );
+    expect([...listing].sort()).toEqual([...RECORDS_BATCHES].sort());
   });
 
   it('are listed for the step worker and the pipelines area', () => {

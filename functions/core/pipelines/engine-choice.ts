@@ -15,6 +15,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { findCollectionByRef, findDatasetByRef } from '../catalog/store.ts';
 import { ValidationError } from '../errors.ts';
+import { logger } from '../observability.ts';
 import { platform } from '../platform/platform.ts';
 import { athenaProgram } from './athena-program.ts';
 import { prefixDir } from './nodes/hooks.ts';
@@ -125,7 +126,14 @@ export async function measureSources(
   const allowed = platform().settings.pipelines.buckets;
   for (const node of plan) {
     if (node.kind !== 'source') continue;
-    bytes[node.key] = await sizeOf(node, allowed, enough).catch(() => 0);
+    bytes[node.key] = await sizeOf(node, allowed, enough).catch((error: unknown) => {
+      // Not fatal: the source is read (and fails, if it must) when the stage runs.
+      logger.warn('could not size a source to choose its engine; counting it as empty', {
+        node: node.key,
+        error: (error as { name?: string }).name,
+      });
+      return 0;
+    });
   }
   return bytes;
 }
