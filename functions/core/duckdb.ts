@@ -6,7 +6,9 @@
  * are locked before any SQL built from user input runs. That is what keeps user SQL (a
  * TRANSFORM_SQL node, a Data Query statement, names and values that end up in generated SQL)
  * away from the rest of the machine: the data directory's secrets, other batches' files, the
- * runtime. There is deliberately no process-wide instance; the local host's Data Query keeps a
+ * runtime. A step of a pipeline (`withNewSandbox`) gets an instance made before it asked for one,
+ * after the previous step ended (never used, locked to its own new folder: see `Spare`).
+ * There is deliberately no process-wide instance; the local host's Data Query keeps a
  * small pool of such instances (`createSandboxPool`, safety argument there), each locked to its
  * own folder and checked clean before it serves the next query.
  *
@@ -15,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { platform } from './platform/platform.ts';
@@ -50,6 +52,59 @@ async function lockDown(connection: DuckDBConnection, allowed: readonly string[]
   await connection.run('SET lock_configuration = true');
 }
 
+/** A new sandboxed instance, locked down, with a connection; `own` holds its home and spill folders. */
+interface OpenSandbox {
+  instance: DuckDBInstance;
+  connection: DuckDBConnection;
+  own: string;
+}
+
+/** The limits every sandbox of this process gets (the tables settings). */
+function sandboxLimits(): { threads: number; memoryLimit?: string | undefined } {
+  const config = platform().settings.tables;
+  return { threads: config.duckdbThreads, memoryLimit: config.duckdbMemoryLimit };
+}
+
+/**
+ * Creates a sandbox that may only touch files under `allowed` (the first holds DuckDB's home and
+ * spill folders): a new instance, its settings locked before anything else can run on it.
+ */
+async function openSandbox(
+  allowed: readonly string[],
+  limits: { threads: number; memoryLimit?: string | undefined },
+): Promise<OpenSandbox> {
+  const [first] = allowed;
+  if (!first) throw new Error('a sandbox needs a work folder');
+  // DuckDB's own folders, removed with the instance.
+  const own = path.join(first, `.duckdb-${randomUUID()}`);
+  const home = path.join(own, 'home');
+  const spill = path.join(own, 'spill');
+  await mkdir(home, { recursive: true });
+  await mkdir(spill, { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:', sandboxConfig(home, spill, limits));
+  let connection: DuckDBConnection | undefined;
+  try {
+    connection = await instance.connect();
+    await lockDown(connection, allowed);
+    return { instance, connection, own };
+  } catch (error) {
+    connection?.closeSync();
+    instance.closeSync();
+    await rm(own, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Closes a sandbox's connection and instance (whatever happens) and removes its own folders. */
+async function closeSandbox(sandbox: OpenSandbox): Promise<void> {
+  try {
+    sandbox.connection.closeSync();
+  } finally {
+    sandbox.instance.closeSync();
+    await rm(sandbox.own, { recursive: true, force: true });
+  }
+}
+
 /**
  * Runs `fn` on a connection to a new sandboxed instance that may only touch files under `dirs`
  * (the first holds DuckDB's home and spill folders for as long as it lives); the instance is closed afterwards,
@@ -60,30 +115,112 @@ export async function withSandbox<T>(
   fn: (connection: DuckDBConnection) => Promise<T>,
 ): Promise<T> {
   const allowed = [...new Set((typeof dirs === 'string' ? [dirs] : dirs).map((d) => path.resolve(d)))];
-  const [first] = allowed;
-  if (!first) throw new Error('a sandbox needs a work folder');
-  // DuckDB's own folders, removed with the instance.
-  const own = path.join(first, `.duckdb-${randomUUID()}`);
-  const home = path.join(own, 'home');
-  const spill = path.join(own, 'spill');
-  await mkdir(home, { recursive: true });
-  await mkdir(spill, { recursive: true });
-  const config = platform().settings.tables;
-  const instance = await DuckDBInstance.create(
-    ':memory:',
-    sandboxConfig(home, spill, { threads: config.duckdbThreads, memoryLimit: config.duckdbMemoryLimit }),
-  );
+  const sandbox = await openSandbox(allowed, sandboxLimits());
   try {
-    const connection = await instance.connect();
-    try {
-      await lockDown(connection, allowed);
-      return await fn(connection);
-    } finally {
-      connection.closeSync();
-    }
+    return await fn(sandbox.connection);
   } finally {
-    instance.closeSync();
-    await rm(own, { recursive: true, force: true });
+    await closeSandbox(sandbox);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A new sandbox with its own work folder, made ahead of the work it serves
+
+/**
+ * A sandbox made before it is asked for, for the next `withNewSandbox`: a new instance locked
+ * to a new, empty folder of its own, that nothing has used. Creating an instance (and its
+ * built-in extensions) takes 10-50 ms; the spare is made after a piece of work ends, off the
+ * path of the next one. It is the same sandbox `withSandbox` makes, only made earlier: created
+ * for one piece of work and closed after it, its settings locked before it is handed out, and it
+ * may touch nothing but its own folder (the work's folder, removed with it). No instance ever
+ * serves two pieces of work, so there is nothing to reset.
+ */
+interface Spare extends OpenSandbox {
+  /** The work folder it is locked to. */
+  folder: string;
+  /** What it was made for (parent folder and limits): a spare made for other settings is not used. */
+  key: string;
+}
+
+let spare: Promise<Spare | undefined> | undefined;
+/** Folders of sandboxes made ahead and not yet handed out, removed at exit. */
+const spareFolders = new Set<string>();
+let spareExitHook = false;
+
+const spareKey = (parent: string, limits: { threads: number; memoryLimit?: string | undefined }) =>
+  JSON.stringify([parent, limits.threads, limits.memoryLimit ?? null]);
+
+async function createInFolder(
+  parent: string,
+  limits: { threads: number; memoryLimit?: string | undefined },
+): Promise<Spare> {
+  await mkdir(parent, { recursive: true });
+  const folder = await mkdtemp(path.join(parent, 'sluice-sandbox-'));
+  try {
+    const sandbox = await openSandbox([folder], limits);
+    return { ...sandbox, folder, key: spareKey(parent, limits) };
+  } catch (error) {
+    await rm(folder, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Starts making the spare for work under `parent`, unless one is there or on its way. */
+function prepareSpare(parent: string): void {
+  if (spare) return;
+  const limits = sandboxLimits();
+  const made = createInFolder(parent, limits).then(
+    (sandbox) => {
+      spareFolders.add(sandbox.folder);
+      if (!spareExitHook) {
+        spareExitHook = true;
+        process.once('exit', () => {
+          for (const folder of spareFolders) rmSync(folder, { recursive: true, force: true });
+        });
+      }
+      return sandbox;
+    },
+    () => undefined,
+  );
+  spare = made;
+}
+
+/** The spare, when there is one (or one on its way) made for `key`; it is no longer the spare. */
+async function takeSpare(key: string): Promise<Spare | undefined> {
+  const pending = spare;
+  if (!pending) return undefined;
+  spare = undefined;
+  const sandbox = await pending;
+  if (!sandbox) return undefined;
+  spareFolders.delete(sandbox.folder);
+  if (sandbox.key === key) return sandbox;
+  await closeSandbox(sandbox).catch(() => undefined);
+  await rm(sandbox.folder, { recursive: true, force: true });
+  return undefined;
+}
+
+/**
+ * Runs `fn` in a new sandbox with a new, empty work folder under `parent` (its only allowed
+ * folder, where the work places its files): the folder and the instance are removed afterwards,
+ * whatever happens. The sandbox is the spare made after the last such work when there is one
+ * (see `Spare`), and a spare for the next work is started once this one has ended.
+ */
+export async function withNewSandbox<T>(
+  parent: string,
+  fn: (connection: DuckDBConnection, dir: string) => Promise<T>,
+): Promise<T> {
+  const root = path.resolve(parent);
+  const limits = sandboxLimits();
+  const sandbox = (await takeSpare(spareKey(root, limits))) ?? (await createInFolder(root, limits));
+  try {
+    return await fn(sandbox.connection, sandbox.folder);
+  } finally {
+    try {
+      await closeSandbox(sandbox);
+    } finally {
+      await rm(sandbox.folder, { recursive: true, force: true });
+      prepareSpare(root);
+    }
   }
 }
 

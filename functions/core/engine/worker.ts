@@ -22,7 +22,7 @@ import type { Principal } from '../auth/principal.ts';
 import { createDataset } from '../catalog/datasets.ts';
 import { findCollectionByRef, findDatasetByRef } from '../catalog/store.ts';
 import { getItem } from '../db.ts';
-import { isSandboxViolation, sqlIdent, sqlString, withSandbox } from '../duckdb.ts';
+import { isSandboxViolation, sqlIdent, sqlString, withNewSandbox, withSandbox } from '../duckdb.ts';
 import { AppError } from '../errors.ts';
 import { logger, metrics } from '../observability.ts';
 import { athenaInputPrefix, hiveName, runDatabaseOf } from '../pipelines/athena-program.ts';
@@ -308,42 +308,54 @@ const counts = (r: NodeResult): TraceCounts => ({
 // DuckDB helpers
 
 /**
- * Runs `work` in a DuckDB sandbox confined to the step's work folder `dir`, while watching the
- * batch: when it stops (or the local engine aborts the task) the running query is interrupted.
+ * Runs `work` in a new DuckDB sandbox with a new work folder of its own (removed afterwards):
+ * `prepare` places the step's input files in the folder, then `work` runs while the batch is
+ * watched: when it stops (or the local engine aborts the task) the running query is interrupted.
  */
-async function withWatchedConnection<T>(
+async function withWatchedSandbox<I, T>(
   batchId: string,
-  dir: string,
   signal: AbortSignal | undefined,
-  work: (connection: DuckDBConnection) => Promise<T>,
+  prepare: (dir: string) => Promise<I>,
+  work: (connection: DuckDBConnection, dir: string, input: I) => Promise<T>,
 ): Promise<T> {
-  return withSandbox(dir, async (connection) => {
-    let stopped = false;
-    const interrupt = () => {
-      stopped = true;
-      connection.interrupt();
-    };
-    signal?.addEventListener('abort', interrupt, { once: true });
-    if (signal?.aborted) interrupt();
-    const timer = setInterval(() => {
-      // An abort between two statements interrupts nothing: repeat it until the work stops.
-      if (signal?.aborted) interrupt();
-      getBatch(batchId)
-        .then((b) => {
-          if (b?.status !== 'running') interrupt();
-        })
-        .catch(() => undefined);
-    }, WATCH_INTERVAL_MS);
-    try {
-      return await work(connection);
-    } catch (error) {
-      if (stopped) throw new BatchStoppedError(`Batch ${batchId} was stopped while this step ran.`);
-      throw error;
-    } finally {
-      clearInterval(timer);
-      signal?.removeEventListener('abort', interrupt);
-    }
+  return withNewSandbox(platform().settings.tables.tmpDir, async (connection, dir) => {
+    const input = await prepare(dir);
+    return watched(batchId, connection, signal, () => work(connection, dir, input));
   });
+}
+
+/** Runs `work` on `connection`, interrupting it when the batch stops or `signal` aborts. */
+async function watched<T>(
+  batchId: string,
+  connection: DuckDBConnection,
+  signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  let stopped = false;
+  const interrupt = () => {
+    stopped = true;
+    connection.interrupt();
+  };
+  signal?.addEventListener('abort', interrupt, { once: true });
+  if (signal?.aborted) interrupt();
+  const timer = setInterval(() => {
+    // An abort between two statements interrupts nothing: repeat it until the work stops.
+    if (signal?.aborted) interrupt();
+    getBatch(batchId)
+      .then((b) => {
+        if (b?.status !== 'running') interrupt();
+      })
+      .catch(() => undefined);
+  }, WATCH_INTERVAL_MS);
+  try {
+    return await work();
+  } catch (error) {
+    if (stopped) throw new BatchStoppedError(`Batch ${batchId} was stopped while this step ran.`);
+    throw error;
+  } finally {
+    clearInterval(timer);
+    signal?.removeEventListener('abort', interrupt);
+  }
 }
 
 export async function copyTo(connection: DuckDBConnection, select: string, path: string, options = PARQUET) {
@@ -497,18 +509,18 @@ async function runPartition(ctx: StageContext, partition: number, signal?: Abort
   if (ctx.nodes.length === 1 && parts && plan.columns) {
     return copyPartition(ctx, source, partition, parts, plan.columns);
   }
-  const results = await withWorkDir(async (dir) => {
-    const { files, bytesIn } = await downloadSource(plan, partition, join(dir, 'in'));
-    const sourceSql = sourceHooks(source).sql(source.node, files);
-    return withWatchedConnection(ctx.batch.id, dir, signal, (connection) =>
+  const results = await withWatchedSandbox(
+    ctx.batch.id,
+    signal,
+    (dir) => downloadSource(plan, partition, join(dir, 'in')),
+    (connection, dir, { files, bytesIn }) =>
       runProgram(ctx, connection, dir, {
         partition,
         // The first partition's first rows are each node's sample (the seal does not re-read data).
         sample: partition === 0,
-        views: [{ node: source, select: sourceSql, bytesIn }],
+        views: [{ node: source, select: sourceHooks(source).sql(source.node, files), bytesIn }],
       }),
-    );
-  });
+  );
   for (const [node, r] of results) await addToTrace(ctx.batch.id, positionOf(ctx, node), counts(r), r.logs);
   if (partition === 0) {
     for (const [node, r] of results) {
@@ -832,32 +844,86 @@ async function countOf(connection: DuckDBConnection, key: string): Promise<numbe
 // Whole-input stages
 
 /**
- * A stage's bookkeeping writes, kept in order and run while DuckDB computes (its work runs on
- * its own threads): the stage answers only once they are all written, and the first that fails
- * fails the stage.
+ * A stage's bookkeeping writes, run while DuckDB computes (its work runs on its own threads):
+ * the stage answers only once they are all written, and the first that fails fails the stage.
+ * Writes to one item (a lane: a node's trace, the batch's steps) are kept in order; lanes run
+ * side by side. A write still waiting in its lane when a newer one comes is folded into it: a
+ * trace is written whole, so the newer replaces it; step changes are merged (the newer state
+ * of a step wins), so the item ends as if each had been written in turn, in fewer writes.
  */
 class WriteQueue {
-  private tail: Promise<void> = Promise.resolve();
+  private readonly lanes = new Map<
+    string,
+    { tail: Promise<void>; waiting?: { write: () => Promise<unknown> } }
+  >();
+  private readonly steps: { changes?: StepChanges } = {};
   private failure: { error: unknown } | undefined;
 
-  add(write: () => Promise<unknown>): void {
-    this.tail = this.tail
+  constructor(private readonly ctx: StageContext) {}
+
+  /** Writes a node's trace whole (after, or instead of, the writes of it still waiting). */
+  trace(node: PlanNode, extra: Partial<TraceItem>): void {
+    const write = () => startTrace(traceOf(this.ctx, node), extra);
+    const lane = this.lane(`trace:${positionOf(this.ctx, node)}`);
+    if (lane.waiting) lane.waiting.write = write;
+    else this.enqueue(lane, { write });
+  }
+
+  /** Changes the batch's steps (merged into the change still waiting, if any). */
+  changeSteps(changes: StepChanges): void {
+    const waiting = this.steps.changes;
+    if (waiting && !(waiting.offsets && changes.offsets)) {
+      waiting.states = { ...waiting.states, ...changes.states };
+      if (changes.offsets) waiting.offsets = changes.offsets;
+      return;
+    }
+    const entry: { changes?: StepChanges } = { changes: { ...changes } };
+    this.steps.changes = entry.changes;
+    this.enqueue(this.lane('steps'), {
+      write: () => {
+        const current = entry.changes as StepChanges;
+        if (this.steps.changes === current) this.steps.changes = undefined;
+        return changeSteps(this.ctx, current);
+      },
+    });
+  }
+
+  async drain(): Promise<void> {
+    for (;;) {
+      const tails = [...this.lanes.values()].map((l) => l.tail);
+      await Promise.all(tails);
+      if ([...this.lanes.values()].every((l, i) => l.tail === tails[i])) break;
+    }
+    if (this.failure) throw this.failure.error;
+  }
+
+  private lane(name: string) {
+    let lane = this.lanes.get(name);
+    if (!lane) {
+      lane = { tail: Promise.resolve() };
+      this.lanes.set(name, lane);
+    }
+    return lane;
+  }
+
+  private enqueue(
+    lane: { tail: Promise<void>; waiting?: { write: () => Promise<unknown> } },
+    slot: { write: () => Promise<unknown> },
+  ): void {
+    lane.waiting = slot;
+    lane.tail = lane.tail
       .then(async () => {
-        if (!this.failure) await write();
+        if (lane.waiting === slot) lane.waiting = undefined;
+        if (!this.failure) await slot.write();
       })
       .catch((error: unknown) => {
         this.failure ??= { error };
       });
   }
-
-  async drain(): Promise<void> {
-    await this.tail;
-    if (this.failure) throw this.failure.error;
-  }
 }
 
 async function runStage(ctx: StageContext, signal?: AbortSignal) {
-  const writes = new WriteQueue();
+  const writes = new WriteQueue(ctx);
   const started = new Map<PlanNode, string>();
   /** Nodes that finished and whose step success is not written yet. */
   const done: PlanNode[] = [];
@@ -865,7 +931,7 @@ async function runStage(ctx: StageContext, signal?: AbortSignal) {
     Object.fromEntries(done.splice(0).map((n) => [n.step, 'success' as const])) as Record<string, 'success'>;
   const inStage = new Set(ctx.nodes.map((n) => n.key));
   const reads = [...new Set(ctx.nodes.flatMap((n) => n.parents.filter((p) => !inStage.has(p))))];
-  const results = await withWorkDir(async (dir) => {
+  const inputs = async (dir: string) => {
     const views: ProgramInput['views'] = [];
     for (const [key, plan] of ctx.sources) {
       const node = ctx.nodes.find((n) => n.key === key) as PlanNode;
@@ -878,57 +944,54 @@ async function runStage(ctx: StageContext, signal?: AbortSignal) {
       const fetched = await fetchParentParts(ctx.batch.id, parent, join(dir, `in-${parent}`));
       views.push({ node, select: `SELECT * FROM ${parquetRelation(fetched.files)}`, bytesIn: fetched.bytes });
     }
-    return withWatchedConnection(ctx.batch.id, dir, signal, async (connection) => {
-      try {
-        return await runProgram(ctx, connection, dir, {
-          partition: 0,
-          sample: true,
-          views,
-          // A node's step and trace start when it does, and close as soon as it is done: progress
-          // shows while the stage runs, and a node after a failure stays as it was (never run).
-          // Each node's success is written with the next node's start, in one write.
-          starting: async (node) => {
-            const absorbed = ctx.sources.get(node.key);
-            const start = { started_at: new Date().toISOString() };
-            started.set(node, start.started_at);
-            const states = { ...succeeded(), [node.step]: 'running' as const };
-            writes.add(() =>
-              startTrace(
-                traceOf(ctx, node),
-                absorbed ? { ...start, partitions: 1, logs: absorbed.logs ?? [] } : start,
-              ),
-            );
-            writes.add(() => changeSteps(ctx, { states }));
-          },
-          finished: async (node, r) => {
-            const absorbed = ctx.sources.get(node.key);
-            const finishedAt = new Date();
-            const startedAt = started.get(node) ?? finishedAt.toISOString();
-            const trace = {
-              state: 'success',
-              started_at: startedAt,
-              finished_at: finishedAt.toISOString(),
-              duration_ms: finishedAt.getTime() - Date.parse(startedAt),
-              ...counts(r),
-              logs: [...(absorbed?.logs ?? []), ...r.logs],
-              ...(absorbed ? { partitions: 1 } : {}),
-              ...(r.sample ? { sample: r.sample } : {}),
-            } as Partial<TraceItem>;
-            writes.add(() => startTrace(traceOf(ctx, node), trace));
-            done.push(node);
-          },
+    return views;
+  };
+  const results = await withWatchedSandbox(ctx.batch.id, signal, inputs, async (connection, dir, views) => {
+    const ran = await runProgram(ctx, connection, dir, {
+      partition: 0,
+      sample: true,
+      views,
+      // A node's step and trace start when it does, and close as soon as it is done: progress
+      // shows while the stage runs, and a node after a failure stays as it was (never run).
+      // Each node's success is written with the next node's start, in one write.
+      starting: async (node) => {
+        const absorbed = ctx.sources.get(node.key);
+        const start = { started_at: new Date().toISOString() };
+        started.set(node, start.started_at);
+        const states = { ...succeeded(), [node.step]: 'running' as const };
+        writes.trace(node, absorbed ? { ...start, partitions: 1, logs: absorbed.logs ?? [] } : start);
+        writes.changeSteps({ states });
+      },
+      finished: async (node, r) => {
+        const absorbed = ctx.sources.get(node.key);
+        const finishedAt = new Date();
+        const startedAt = started.get(node) ?? finishedAt.toISOString();
+        writes.trace(node, {
+          state: 'success',
+          started_at: startedAt,
+          finished_at: finishedAt.toISOString(),
+          duration_ms: finishedAt.getTime() - Date.parse(startedAt),
+          ...counts(r),
+          logs: [...(absorbed?.logs ?? []), ...r.logs],
+          ...(absorbed ? { partitions: 1 } : {}),
+          ...(r.sample ? { sample: r.sample } : {}),
         });
-      } finally {
-        // What the failure path writes comes after these, whatever happened.
-        await writes.drain().catch(() => undefined);
-      }
+        done.push(node);
+      },
     });
+    // The last steps' success and every step's rows, with what is still waiting to be written
+    // (written while the sandbox closes).
+    writes.changeSteps({
+      states: succeeded(),
+      offsets: { partition: 0, rows: [...ran].map(([node, r]) => ({ step: node.step, rows: r.rowsOut })) },
+    });
+    return ran;
+  }).catch(async (error: unknown) => {
+    // What the failure path writes comes after these, whatever happened.
+    await writes.drain().catch(() => undefined);
+    throw error;
   });
   await writes.drain();
-  await changeSteps(ctx, {
-    states: succeeded(),
-    offsets: { partition: 0, rows: [...results].map(([node, r]) => ({ step: node.step, rows: r.rowsOut })) },
-  });
   const last = results.get(ctx.nodes.at(-1) as PlanNode);
   return { rows: last?.rowsOut ?? 0, bytes: [...results.values()].reduce((sum, r) => sum + r.bytesOut, 0) };
 }
