@@ -505,9 +505,12 @@ describe('switching a trigger on and off', () => {
     expect(again.status, again.text).toBe(200);
     expect(again.body.updatedDate).toBe(off.body.updatedDate);
 
-    // A firing already under way may still land; after that, nothing over a few periods.
+    // A firing already under way when it was switched off may still land (its batch, then its
+    // lastFiredDate); give it more than one period, then nothing over a few periods.
+    await sleep(1_500);
     const settledOff = await until('runs to settle', () => batches(job), settled);
     const firedOff = (await getTrigger(trigger.triggerId)).lastFiredDate;
+    expect(firedOff).not.toBeNull();
     await sleep(3_000);
     expect(await batches(job)).toHaveLength(settledOff.length);
     expect((await getTrigger(trigger.triggerId)).lastFiredDate).toBe(firedOff);
