@@ -88,12 +88,17 @@ export async function publishVersion(
   write: (partKey: string, dataset: DatasetItem) => Promise<NewPart>,
 ): Promise<Manifest> {
   const { lock, dataset } = await acquireDatasetLock(request.datasetId, 'upload', LEASE_SECONDS);
+  // An append's previous manifest is read while the part is written (it does not depend on it).
+  const previous =
+    request.mode === 'append' && dataset.manifest_key ? getManifest(dataset.manifest_key) : undefined;
+  // Awaited below; this only keeps a failed read from going unhandled if `write` fails first.
+  previous?.catch(() => undefined);
   try {
     const part = await write(
       `${versionPrefix(dataset.id, dataset.current_version + 1)}part-00000.parquet`,
       dataset,
     );
-    return await commitVersion(dataset, lock, part, request.mode, request.principal);
+    return await commitVersion(dataset, lock, part, await previous, request.principal);
   } catch (error) {
     await abandonVersion(dataset, lock);
     throw error;
@@ -108,12 +113,11 @@ async function commitVersion(
   dataset: DatasetItem,
   lock: DatasetLock,
   part: NewPart,
-  mode: WriteMode,
+  /** The version an append adds to (undefined for an overwrite or a first version). */
+  previous: Manifest | undefined,
   principal: Pick<Principal, 'username'>,
 ): Promise<Manifest> {
   const version = dataset.current_version + 1;
-  const previous =
-    mode === 'append' && dataset.manifest_key ? await getManifest(dataset.manifest_key) : undefined;
   const parts = [...(previous?.parts ?? []), { key: part.key, rows: part.rows, bytes: part.bytes }];
   const manifest: Manifest = {
     dataset_id: dataset.id,
@@ -127,7 +131,6 @@ async function commitVersion(
     parts,
   };
   const manifestKey = `${versionPrefix(dataset.id, version)}manifest.json`;
-  await putJson(manifestKey, manifest);
   const record: VersionItem = {
     pk: datasetKey(dataset.id),
     sk: versionSk(version),
@@ -143,8 +146,10 @@ async function commitVersion(
     created_by: manifest.created_by,
   };
   // Only the lease holder writes version n+1, so a plain put is safe; listing hides versions
-  // above the current pointer in case the pointer update below never happens.
-  await putItem(record);
+  // above the current pointer in case the pointer update below never happens. Neither the
+  // manifest nor the version item is visible before that update, so they are written together;
+  // the pointer moves only once both (and the part, written above) exist.
+  await allWritten([putJson(manifestKey, manifest), putItem(record)]);
   const published = await updateItem(datasetKey(dataset.id), 'META', {
     UpdateExpression:
       'SET current_version = :v, manifest_key = :key, total_rows = :rows, #columns = :columns, #bytes = :bytes, updated_at = :now REMOVE #lock',
@@ -179,6 +184,15 @@ async function commitVersion(
     },
   });
   return manifest;
+}
+
+/**
+ * Waits for every write to finish, then fails with the first failure: a failed publish cleans up
+ * only once nothing is still being written under the version's prefix.
+ */
+async function allWritten(writes: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((w) => w.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Removes what an unpublished write left under its version prefix, and frees the lease. */

@@ -4,6 +4,7 @@ import { sqlIdent } from '../../sql.ts';
 import type { Column } from '../../tables/csv.ts';
 import { columnTypeOfDuckDb, duckDbTypeOfColumn } from '../../type-map.ts';
 import { type NodeDefinition, ONE_INPUT } from './definition.ts';
+import type { TargetContext } from './hooks.ts';
 import { common, fieldRefOrName, text, UPDATE_TYPES, upperEnum } from './schema-parts.ts';
 import { parquetRelation } from './sql-parts.ts';
 import { targetAthenaSql, targetOutput, targetSql } from './targets.ts';
@@ -24,6 +25,21 @@ function sameColumns(a: Column[], b: Column[]): boolean {
   return a.length === b.length && a.every((c, i) => c.name === b[i]?.name && c.type === b[i]?.type);
 }
 
+/** The dataset the node writes, created (empty) when its collection has none of that name. */
+async function targetDataset(node: TargetCatalogNode, ctx: TargetContext) {
+  const collection = await ctx.findCollection(node.database);
+  if (!collection) throw ctx.failure(`Collection "${node.database}" does not exist.`);
+  const table = node.table;
+  let dataset = await ctx.findDataset(collection.id, table);
+  if (!dataset) {
+    const created = await ctx.createDataset(collection.id, table);
+    dataset = await ctx.findDataset(collection.id, created.id);
+    ctx.log(`created dataset ${created.id} "${table}"`);
+  }
+  if (!dataset) throw ctx.failure(`Dataset "${table}" could not be created.`);
+  return dataset;
+}
+
 const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
   type: 'TARGET_CATALOG',
   kind: 'target',
@@ -35,22 +51,21 @@ const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
   athenaSql: targetAthenaSql,
   target: {
     async write(node, ctx) {
-      const collection = await ctx.findCollection(node.database);
-      if (!collection) throw ctx.failure(`Collection "${node.database}" does not exist.`);
-      const table = node.table;
-      let dataset = await ctx.findDataset(collection.id, table);
-      if (!dataset) {
-        const created = await ctx.createDataset(collection.id, table);
-        dataset = await ctx.findDataset(collection.id, created.id);
-        ctx.log(`created dataset ${created.id} "${table}"`);
-      }
-      if (!dataset) throw ctx.failure(`Dataset "${table}" could not be created.`);
+      // The node's columns are described (DuckDB) while the dataset is looked up; both finish
+      // before anything else happens, so nothing is left running on the connection.
+      const [found, described] = await Promise.allSettled([
+        targetDataset(node, ctx),
+        ctx.describeQuery(ctx.select),
+      ]);
+      if (found.status === 'rejected') throw found.reason;
+      const dataset = found.value;
       const mode = node.updateType;
       if (mode === 'IGNORE' && dataset.current_version > 0) {
         ctx.log(`dataset ${dataset.id} already has data; IGNORE left it unchanged`);
         return { rows: 0, bytes: 0 };
       }
-      const columns: Column[] = (await ctx.describeQuery(ctx.select)).map((c) => ({
+      if (described.status === 'rejected') throw described.reason;
+      const columns: Column[] = described.value.map((c) => ({
         name: c.name,
         type: columnTypeOfDuckDb(c.type),
       }));
@@ -61,15 +76,26 @@ const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
         );
       }
       const cast = `SELECT ${columns.map((c) => `CAST(${sqlIdent(c.name)} AS ${duckDbTypeOfColumn(c.type)}) AS ${sqlIdent(c.name)}`).join(', ')} FROM (${ctx.select})`;
-      let written = { rows: 0, bytes: 0, path: '' };
-      const version = await ctx.publishVersion(dataset.id, append ? 'append' : 'overwrite', async (key) => {
-        const { rows, path } = await ctx.copyToFile(cast, 'dataset.parquet');
-        const bytes = await ctx.putFile(key, path, 'application/vnd.apache.parquet');
-        written = { rows, bytes, path };
-        return { key, rows, bytes, columns };
-      });
+      let written = { rows: 0, bytes: 0 };
+      // The sample is read from the local file while the part uploads and the version is published.
+      let sampling = undefined as ReturnType<TargetContext['sample']> | undefined;
+      let version: Awaited<ReturnType<TargetContext['publishVersion']>>;
+      try {
+        version = await ctx.publishVersion(dataset.id, append ? 'append' : 'overwrite', async (key) => {
+          const { rows, path } = await ctx.copyToFile(cast, 'dataset.parquet');
+          sampling = ctx.sample(parquetRelation([path]));
+          sampling.catch(() => undefined);
+          const bytes = await ctx.putFile(key, path, 'application/vnd.apache.parquet');
+          written = { rows, bytes };
+          return { key, rows, bytes, columns };
+        });
+      } catch (error) {
+        // Nothing is left running on the stage's DuckDB connection when the failure propagates.
+        await sampling?.catch(() => undefined);
+        throw error;
+      }
       ctx.log(`published dataset ${dataset.id} version ${version.version} (${version.rows} row(s))`);
-      const sample = await ctx.sample(parquetRelation([written.path]));
+      const sample = await sampling;
       return { rows: written.rows, bytes: written.bytes, sample };
     },
   },
