@@ -46,14 +46,22 @@ import {
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { PROJECT_ROOT } from './function.ts';
-import { hardenedBucketDefaults } from './storage.ts';
+import { hardenedBucketDefaults, type Storage } from './storage.ts';
 
 /** Paths CloudFront sends to the HTTP API; everything else is the console. */
 export const API_PATH_PATTERNS = ['/api/*', '/v1/*', '/health', '/openapi.json', '/docs', '/docs/*'] as const;
 
-/** The console's Content-Security-Policy (the local host sends the same: local/server.ts). */
-export const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+/**
+ * The console's Content-Security-Policy (the local host sends the same: local/server.ts), with
+ * `connect-src` opened to the data bucket's endpoint only, where large uploads are PUT.
+ */
+export function consoleCsp(uploadEndpoint?: string): string {
+  const connect = uploadEndpoint ? `'self' ${uploadEndpoint}` : "'self'";
+  return `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src ${connect}; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'`;
+}
+
+/** CDK context naming the console's origin for the data bucket's CORS rule (a custom front, say). */
+export const CONSOLE_ORIGIN_CONTEXT = 'sluice:consoleOrigin';
 
 export const DEFAULT_CONSOLE_DIR = path.join(PROJECT_ROOT, 'console', 'dist');
 
@@ -67,6 +75,12 @@ export interface ConsoleProps {
   /** A custom domain and its certificate (us-east-1): viewers then get TLS 1.2+ only. @default none */
   readonly domainName?: string;
   readonly certificate?: ICertificate;
+  /**
+   * The stores whose data bucket receives the console's large uploads (presigned PUTs): the
+   * CSP lets the console connect to that bucket's endpoint, and the bucket gets a CORS rule for
+   * the console's origin. Without it the console uploads only what fits a direct upload.
+   */
+  readonly storage?: Storage;
 }
 
 /**
@@ -118,10 +132,18 @@ export class Console extends Construct {
       preload: true,
       override: true,
     };
+    // Large uploads go from the browser straight to the data bucket through a presigned URL
+    // (`https://<bucket>.s3.<region>.amazonaws.com/uploads/...`, the SDK's virtual-hosted form):
+    // the CSP allows that one bucket's endpoint. Because the policy refers to the bucket, the
+    // bucket's CORS rule cannot refer to the distribution (a cycle): it names the custom domain,
+    // or the `sluice:consoleOrigin` context, or else CloudFront's default domains.
+    const storage = props.storage;
+    const uploadEndpoint = storage ? `https://${storage.dataBucket.bucketRegionalDomainName}` : undefined;
+    if (storage) storage.allowBrowserUploads(consoleOrigins(this, props.domainName));
     const siteHeaders = new ResponseHeadersPolicy(this, 'SiteHeaders', {
       comment: 'Sluice console: CSP, HSTS, no framing, no sniffing',
       securityHeadersBehavior: {
-        contentSecurityPolicy: { contentSecurityPolicy: CONSOLE_CSP, override: true },
+        contentSecurityPolicy: { contentSecurityPolicy: consoleCsp(uploadEndpoint), override: true },
         strictTransportSecurity,
         frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
         contentTypeOptions: { override: true },
@@ -298,6 +320,18 @@ export class Console extends Construct {
       }
     }
   }
+}
+
+/**
+ * Origins the console is served from, for the data bucket's CORS rule: the
+ * `sluice:consoleOrigin` context when set, else the custom domain, else `https://*.cloudfront.net`
+ * (the distribution's own domain would make the bucket and the distribution depend on each other).
+ */
+function consoleOrigins(scope: Construct, domainName: string | undefined): string[] {
+  const context = scope.node.tryGetContext(CONSOLE_ORIGIN_CONTEXT) as string | string[] | undefined;
+  if (context !== undefined)
+    return (Array.isArray(context) ? context : [context]).map((o) => o.replace(/\/+$/, ''));
+  return domainName ? [`https://${domainName}`] : ['https://*.cloudfront.net'];
 }
 
 /** The S3 actions the deployment's copy uses, in place of CDK's wildcard grants. */

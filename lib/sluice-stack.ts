@@ -185,6 +185,7 @@ export class SluiceStack extends Stack {
     this.console = new Console(this, 'Console', {
       apiUrl: this.api.url,
       accessLogBucket: this.storage.accessLogBucket,
+      storage: this.storage,
       ...props.console,
     });
     new CfnOutput(this, 'ConsoleUrl', {

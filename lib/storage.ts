@@ -12,6 +12,7 @@ import {
   Bucket,
   BucketEncryption,
   type CfnBucket,
+  HttpMethods,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -127,6 +128,22 @@ export class Storage extends Construct {
       [SETTING.table]: this.table.tableName,
       [SETTING.dataBucket]: this.dataBucket.bucketName,
     };
+  }
+
+  /**
+   * Lets a browser on the given origins PUT files to presigned URLs of the data bucket (the
+   * console's large uploads): CORS rule with PUT and the Content-Type header only. The URL's
+   * signature, issued by the API for one `uploads/` key, stays the authorization; CORS only
+   * decides which web pages may use one.
+   */
+  allowBrowserUploads(origins: readonly string[]): void {
+    this.dataBucket.addCorsRule({
+      id: 'console-uploads',
+      allowedMethods: [HttpMethods.PUT],
+      allowedOrigins: [...origins],
+      allowedHeaders: ['content-type'],
+      maxAge: 3000,
+    });
   }
 
   /**

@@ -55,10 +55,15 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** The console's headers: the same policy CloudFront adds on AWS (lib/console.ts). */
+/**
+ * The console's headers: the same policy CloudFront adds on AWS (lib/console.ts). `connect-src`
+ * also allows the local S3 (s3rver), where large uploads are PUT through a presigned URL: that
+ * URL is always `http://localhost:<s3 port>` (the public S3 endpoint local/host.ts sets), on a
+ * port chosen at start, hence any port of localhost and nothing beyond loopback.
+ */
 export const CONSOLE_SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' http://localhost:*; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'same-origin',

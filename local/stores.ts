@@ -46,10 +46,38 @@ interface S3EventRecord {
   s3: { bucket: { name: string }; object: { key: string; size?: number } };
 }
 
+/** The bucket the console PUTs large uploads into (host.ts's LOCAL_DATA_BUCKET). */
+const UPLOAD_BUCKET = 'sluice-data';
+
+/**
+ * CORS of the local data bucket: the console (the host's own origin, on loopback: presigned
+ * URLs point at `http://localhost:<s3 port>`, so only a browser on this machine can use them)
+ * may PUT a file to a presigned URL. Any port, as the host's is chosen at start; nothing else
+ * (no GET, no other origin).
+ */
+const UPLOAD_CORS = `<CORSConfiguration>
+  <CORSRule>
+    <AllowedOrigin>http://localhost:*</AllowedOrigin>
+    <AllowedOrigin>http://127.0.0.1:*</AllowedOrigin>
+    <AllowedMethod>PUT</AllowedMethod>
+    <AllowedHeader>content-type</AllowedHeader>
+    <MaxAgeSeconds>3000</MaxAgeSeconds>
+  </CORSRule>
+</CORSConfiguration>`;
+
 export async function startS3(dataDir: string, port: number, address: string): Promise<S3Store> {
   const directory = join(dataDir, 's3');
   await mkdir(directory, { recursive: true });
-  const server = new S3rver({ address, port, directory, silent: true });
+  // configureBuckets (s3rver's own option, not in local/types.d.ts): creates the bucket if
+  // needed and (re)applies its CORS configuration at every start.
+  const options = {
+    address,
+    port,
+    directory,
+    silent: true,
+    configureBuckets: [{ name: UPLOAD_BUCKET, configs: [UPLOAD_CORS] }],
+  };
+  const server = new S3rver(options);
   const bound = (await server.run()) as AddressInfo;
   const listeners: ((bucket: string, key: string, size: number) => void)[] = [];
   server.on('event', (event: { Records: S3EventRecord[] }) => {

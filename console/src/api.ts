@@ -90,6 +90,39 @@ function xhr(
 }
 
 /**
+ * A PUT of a file to a presigned URL (the data bucket, another origin): no credentials of the
+ * API go with it, the URL's signature is the authorization. Progress as postForm's.
+ */
+export function putFile(
+  url: string,
+  file: Blob,
+  onProgress?: (sent: number, total: number) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('PUT', url);
+    if (onProgress) {
+      request.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    }
+    request.onload = () => {
+      if (request.status >= 200 && request.status < 300) resolve();
+      else {
+        const code = /<Code>([^<]*)<\/Code>/.exec(request.responseText)?.[1];
+        const message = /<Message>([^<]*)<\/Message>/.exec(request.responseText)?.[1];
+        reject(
+          new Error(
+            `The storage refused the file (HTTP ${request.status}${code ? ` ${code}` : ''})${message ? `: ${message}` : '.'}`,
+          ),
+        );
+      }
+    };
+    request.onerror = () =>
+      reject(new Error('The connection to the storage failed (network or CORS): the file was not sent.'));
+    request.send(file);
+  });
+}
+
+/**
  * A multipart POST through XMLHttpRequest (fetch reports no upload progress). A 401 gets one
  * refresh and one retry, as the client does for its own calls.
  */

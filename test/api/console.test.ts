@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -414,4 +414,102 @@ describe('web console', () => {
     expect(uploadTab).toBe(0);
     expect(editorWrites).toBe(0);
   });
+
+  it('uploads a CSV over the direct limit through a presigned URL, with progress, to a published version', async () => {
+    // About 7 MB: more than one API request may carry, so the console PUTs it to the local S3.
+    const rows = 105_000;
+    const lines = ['id,name,price,created_at'];
+    for (let i = 1; i <= rows; i++) {
+      lines.push(`${i},item number ${i} with a longer name,${(i % 1000) / 4},2024-01-15 09:00:00`);
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-large-csv-'));
+    const file = join(dir, 'large.csv');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const size = Buffer.byteLength(`${lines.join('\n')}\n`);
+    expect(size).toBeGreaterThan(6 * 1024 * 1024);
+
+    // A slower link (8 MB/s up) so that the bar is seen between 0 and 100%.
+    const cdp = await page.context().newCDPSession(page);
+    try {
+      await page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: 'Catalog', exact: true })
+        .click();
+      await page.getByRole('link', { name: collection }).click();
+      await page.getByLabel('New dataset name').fill('large_rows');
+      await page.getByRole('button', { name: 'Create dataset' }).click();
+      await page.getByRole('heading', { name: 'large_rows' }).waitFor();
+      await page.getByLabel('Choose a CSV file').setInputFiles(file);
+      await page.getByRole('table', { name: 'Inferred schema' }).waitFor();
+      expect(await page.getByText('sent straight to the storage through a presigned URL').count()).toBe(1);
+
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: 8 * 1024 * 1024,
+      });
+      // Every value the bar shows, sampled each frame from here on.
+      await page.evaluate(() => {
+        const seen: number[] = [];
+        (globalThis as any).__progress = seen;
+        const sample = () => {
+          const bar = (globalThis as any).document.querySelector('progress');
+          if (bar && seen[seen.length - 1] !== bar.value) seen.push(bar.value);
+          (globalThis as any).requestAnimationFrame(sample);
+        };
+        sample();
+      });
+      await page.getByRole('button', { name: 'Upload', exact: true }).click();
+      await expect
+        .poll(() => page.getByRole('status').textContent(), { timeout: 120_000 })
+        .toContain(`${rows.toLocaleString('en-US')} rows`);
+      const seen = (await page.evaluate(() => (globalThis as any).__progress)) as number[];
+      await shot('17-large-upload-done');
+
+      expect(
+        seen.some((v) => v > 0 && v < 1),
+        `progress values ${seen.join(', ')}`,
+      ).toBe(true);
+      expect(seen[seen.length - 1]).toBe(1);
+      expect(await page.getByRole('alert').count()).toBe(0);
+      // The published version holds every row.
+      await page.getByRole('button', { name: 'Show the table' }).click();
+      await page.getByRole('region', { name: 'Rows of large_rows' }).waitFor();
+      const datasetId = new URL(page.url()).pathname.split('/').pop() as string;
+      const token = await api.login(ADMIN.username, ADMIN.password);
+      const versions = await api.get(`/api/v1/tables/${datasetId}/versions`, { token });
+      expect(versions.status, versions.text).toBe(200);
+      const current = JSON.stringify(versions.body);
+      expect(current).toContain(`"rows":${rows}`);
+      expect(current).toContain('"current":true');
+
+      // A large file with one bad line far past the schema sample: the ingest's problem and its
+      // line number show as on the direct route, and no version is published.
+      const bad = lines.slice(0, 70_001);
+      bad[60_000] = `${bad[60_000]},one field too many`;
+      const badFile = join(dir, 'large-bad.csv');
+      await writeFile(badFile, `${bad.join('\n')}\n`);
+      await page.getByRole('tab', { name: 'Upload' }).click();
+      await page.getByLabel('Choose a CSV file').setInputFiles(badFile);
+      await page.getByRole('table', { name: 'Inferred schema' }).waitFor();
+      await page.getByRole('button', { name: 'Upload', exact: true }).click();
+      await expect
+        .poll(() => page.getByRole('alert').textContent(), { timeout: 120_000 })
+        .toContain('Line 60001');
+      await shot('18-large-upload-problem');
+      const after = await api.get(`/api/v1/tables/${datasetId}/versions`, { token });
+      expect((after.body as unknown[]).length).toBe(1);
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
+      await cdp.detach();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -6,11 +6,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Match } from 'aws-cdk-lib/assertions';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_PATH_PATTERNS } from '#lib/console';
 import { nagPacks } from '#lib/nag';
-import { synthesize, synthesizeBeforeAll } from './synth.ts';
+import { SluiceStack } from '#lib/sluice-stack';
+import { cdkJsonContext, synthesize, synthesizeBeforeAll } from './synth.ts';
 
 const built = mkdtempSync(path.join(tmpdir(), 'sluice-console-dist-'));
 writeFileSync(path.join(built, 'index.html'), '<!doctype html><div id="root"></div>');
@@ -84,7 +86,10 @@ describe('console hosting', () => {
       ResponseHeadersPolicyConfig: {
         SecurityHeadersConfig: Match.objectLike({
           ContentSecurityPolicy: {
-            ContentSecurityPolicy: Match.stringLikeRegexp("frame-ancestors 'none'"),
+            // A join: connect-src names the data bucket's endpoint (see the upload test below).
+            ContentSecurityPolicy: {
+              'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp("frame-ancestors 'none'")])],
+            },
             Override: true,
           },
           StrictTransportSecurity: Match.objectLike({
@@ -95,6 +100,65 @@ describe('console hosting', () => {
         }),
       },
     });
+  });
+
+  it("lets the console PUT large uploads to the data bucket: a CORS rule and the bucket's endpoint in the CSP", () => {
+    const dataBuckets = synth.template.findResources('AWS::S3::Bucket', {
+      Properties: { LoggingConfiguration: { LogFilePrefix: 'data-bucket/' } },
+    });
+    const [dataId, dataBucket] = Object.entries(dataBuckets)[0] ?? [];
+    const withCors = synth.template.findResources('AWS::S3::Bucket', {
+      Properties: { CorsConfiguration: Match.anyValue() },
+    });
+
+    // Only the data bucket answers cross-origin requests, and only PUTs from CloudFront domains.
+    expect(Object.keys(withCors)).toEqual([dataId]);
+    expect(dataBucket?.Properties?.CorsConfiguration).toEqual({
+      CorsRules: [
+        {
+          Id: 'console-uploads',
+          AllowedMethods: ['PUT'],
+          AllowedOrigins: ['https://*.cloudfront.net'],
+          AllowedHeaders: ['content-type'],
+          MaxAge: 3000,
+        },
+      ],
+    });
+    const [policy] = Object.values(
+      synth.template.findResources('AWS::CloudFront::ResponseHeadersPolicy', {
+        Properties: { ResponseHeadersPolicyConfig: { Comment: Match.stringLikeRegexp('CSP') } },
+      }),
+    );
+    const csp = JSON.stringify(
+      policy?.Properties?.ResponseHeadersPolicyConfig?.SecurityHeadersConfig?.ContentSecurityPolicy
+        ?.ContentSecurityPolicy,
+    );
+    // connect-src: this origin and the one bucket's regional endpoint (the presigned URLs' host).
+    expect(csp).toContain("connect-src 'self' https://");
+    expect(csp).toContain(JSON.stringify({ 'Fn::GetAtt': [dataId, 'RegionalDomainName'] }));
+    expect(csp).not.toMatch(/connect-src[^;]*\*/);
+  });
+
+  it('takes the CORS origin from the sluice:consoleOrigin context when given', () => {
+    const outdir = mkdtempSync(path.join(tmpdir(), 'sluice-cdk-origin-'));
+    try {
+      const app = new App({
+        outdir,
+        context: {
+          ...cdkJsonContext(),
+          'aws:cdk:bundling-stacks': [],
+          'sluice:consoleOrigin': 'https://console.example.com/',
+        },
+      });
+      const template = Template.fromStack(new SluiceStack(app, 'SluiceOrigin'));
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        CorsConfiguration: {
+          CorsRules: [Match.objectLike({ AllowedOrigins: ['https://console.example.com'] })],
+        },
+      });
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   it('deploys the built console and outputs its URL', () => {
