@@ -8,7 +8,7 @@
 import { isId } from '../ids.ts';
 import { logger } from '../observability.ts';
 import { runDatabaseOf } from '../pipelines/athena-program.ts';
-import { findBatch, finishBatch } from '../pipelines/runs.ts';
+import { type BatchItem, findBatch, finishBatch } from '../pipelines/runs.ts';
 import { platform } from '../platform/platform.ts';
 import { settleWorkflowExecution } from '../workflows/executions.ts';
 import { type ExecutionStatusDetail, RUN_DATABASE_PREFIX } from './contract.ts';
@@ -21,14 +21,18 @@ export async function onExecutionStatus(detail: ExecutionStatusDetail): Promise<
   if (isId('workflowExecution', detail.name)) return settleWorkflowExecution(detail);
   const batchId = detail.name;
   logger.appendKeys({ batchId });
-  await settleBatch(detail, batchId);
-  await dropRunDatabase(batchId);
+  const settled = await settleBatch(detail, batchId);
+  if (ENDED.includes(detail.status)) await dropRunDatabase(batchId, settled);
 }
 
-/** A batch that ran stages on Athena leaves a run database, dropped when its execution ends. */
-async function dropRunDatabase(batchId: string): Promise<void> {
+/**
+ * A batch that ran stages on Athena leaves a run database, dropped when its execution ends.
+ * `settled` is the batch as settling it left it; read again only when something else (a stop
+ * through the API) had settled it already.
+ */
+async function dropRunDatabase(batchId: string, settled: BatchItem | undefined): Promise<void> {
   if (!isBatchName(batchId)) return;
-  const batch = await findBatch(batchId);
+  const batch = settled ?? (await findBatch(batchId));
   if (!Object.values(batch?.stage_engines ?? {}).includes('ATHENA')) return;
   const drop = platform().engine.dropRunDatabase;
   if (!drop) return;
@@ -40,22 +44,22 @@ async function dropRunDatabase(batchId: string): Promise<void> {
   }
 }
 
+/** The statuses of an execution that has ended (a RUNNING status change leaves its database alone). */
+const ENDED: readonly string[] = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
+
 const isBatchName = (batchId: string) => isId('batch', batchId);
 
-async function settleBatch(detail: ExecutionStatusDetail, batchId: string): Promise<void> {
+async function settleBatch(detail: ExecutionStatusDetail, batchId: string): Promise<BatchItem | undefined> {
   switch (detail.status) {
     case 'SUCCEEDED':
-      await finishBatch(batchId, 'completed');
-      return;
+      return finishBatch(batchId, 'completed');
     case 'FAILED':
     case 'TIMED_OUT':
-      await finishBatch(batchId, 'failed', failureReason(detail));
-      return;
+      return finishBatch(batchId, 'failed', failureReason(detail));
     case 'ABORTED':
       // A stop through the API has already set `stop`; an abort from elsewhere (console) ends here.
-      await finishBatch(batchId, 'stop', 'The execution was stopped outside Sluice.');
-      return;
+      return finishBatch(batchId, 'stop', 'The execution was stopped outside Sluice.');
     default:
-      return;
+      return undefined;
   }
 }
