@@ -4,7 +4,7 @@
  * batches themselves (the stats routes count runs only).
  */
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { call, itemsOf, messageOf } from '../api.ts';
@@ -22,18 +22,37 @@ const DURATION_SERIES: uPlot.Series[] = [
 ];
 const STARTED_SERIES: uPlot.Series[] = [{ label: 'Runs started', stroke: '#0ea5e9', width: 2 }];
 
-function Chart({ title, data, series }: { title: string; data: uPlot.AlignedData; series: uPlot.Series[] }) {
+/**
+ * A time chart over the chosen period: the x axis always spans the whole period (seconds), so a
+ * single run does not stretch it into years.
+ */
+function Chart({
+  title,
+  data,
+  series,
+  period,
+}: {
+  title: string;
+  data: uPlot.AlignedData;
+  series: uPlot.Series[];
+  period: readonly [number, number];
+}) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!host.current) return;
     const width = Math.max(300, Math.min(900, host.current.clientWidth || 600));
     const plot = new uPlot(
-      { width, height: 240, series: [{}, ...series], scales: { x: { time: true } } },
+      {
+        width,
+        height: 240,
+        series: [{}, ...series],
+        scales: { x: { time: true, range: [period[0], period[1]] } },
+      },
       data,
       host.current,
     );
     return () => plot.destroy();
-  }, [data, series]);
+  }, [data, series, period]);
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
@@ -47,6 +66,10 @@ export default function Dashboard() {
   const [end] = useState(() => new Date());
   const start = new Date(end.getTime() - days * DAY);
   const range = { startDate: start.toISOString(), endDate: end.toISOString() };
+  const period = useMemo(
+    () => [Math.floor((end.getTime() - days * DAY) / 1000), Math.ceil(end.getTime() / 1000)] as const,
+    [days, end],
+  );
   const totals = useQuery({
     queryKey: ['stats', 'totals', days],
     queryFn: () =>
@@ -168,9 +191,13 @@ export default function Dashboard() {
           <dd className={totals.data?.failedCount ? 'bad' : ''}>{totals.data?.failedCount ?? '…'}</dd>
         </div>
       </dl>
-      {perDay.data && <Chart title="Runs per day by status" data={dailyData} series={DAILY_SERIES} />}
-      {batches.data && <Chart title="Run durations (seconds)" data={durationData} series={DURATION_SERIES} />}
-      {times.data && <Chart title="Runs started" data={timeData} series={STARTED_SERIES} />}
+      {perDay.data && (
+        <Chart title="Runs per day by status" data={dailyData} series={DAILY_SERIES} period={period} />
+      )}
+      {batches.data && (
+        <Chart title="Run durations (seconds)" data={durationData} series={DURATION_SERIES} period={period} />
+      )}
+      {times.data && <Chart title="Runs started" data={timeData} series={STARTED_SERIES} period={period} />}
       <h2>Recent failures</h2>
       <table className="simple">
         <thead>
