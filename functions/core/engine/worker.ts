@@ -16,7 +16,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Principal } from '../auth/principal.ts';
 import { createDataset } from '../catalog/datasets.ts';
@@ -59,6 +58,7 @@ import {
 } from '../pipelines/run-store.ts';
 import { type Plan, type Stage, stagesOf } from '../pipelines/stages.ts';
 import { platform } from '../platform/platform.ts';
+import { copyAnySize } from '../s3-copy.ts';
 import {
   copyObject,
   deleteObject,
@@ -1209,6 +1209,8 @@ async function prepareAthenaStage(
     const logs: string[] = [];
     if (node.kind === 'source') {
       let bytes = 0;
+      /** Each object's size, from the listing or the manifest: what the copies below need. */
+      const sizes = new Map<string, number>();
       const base = hookContext(logs);
       const plan = await asNode(node, () =>
         sourceHooks(node).plan(node.node, {
@@ -1216,12 +1218,14 @@ async function prepareAthenaStage(
           async listObjects(prefix, bucket) {
             const objects = await base.listObjects(prefix, bucket);
             bytes += objects.reduce((sum, o) => sum + o.size, 0);
+            for (const o of objects) sizes.set(o.key, o.size);
             return objects;
           },
           partition: (keys) => [keys],
           async readManifest(key) {
             const manifest = await getManifest(key);
             bytes += manifest.parts.reduce((sum, p) => sum + p.bytes, 0);
+            for (const p of manifest.parts) sizes.set(p.key, p.bytes);
             sources[`n${node.key}`] = manifest.columns
               .map((c) => `${hiveName(c.name)} ${glueTypeOfColumn(c.type)}`)
               .join(', ');
@@ -1236,11 +1240,13 @@ async function prepareAthenaStage(
       const data = platform().stores.dataBucket;
       await asNode(node, () =>
         inBatches(keys, COPY_CONCURRENCY, (key, i) =>
-          copyBetween(
-            plan.bucket ?? data,
-            key,
-            data,
-            `${athenaInputPrefix(ctx.batch.id, node.key)}part-${String(i).padStart(5, '0')}${extensionOf(key)}`,
+          copyAnySize(
+            { bucket: plan.bucket ?? data, key },
+            {
+              bucket: data,
+              key: `${athenaInputPrefix(ctx.batch.id, node.key)}part-${String(i).padStart(5, '0')}${extensionOf(key)}`,
+            },
+            sizes.get(key) ?? 0,
           ),
         ),
       );
@@ -1409,7 +1415,11 @@ async function moveUnloaded(ctx: StageContext, node: PlanNode, logs: string[]) {
   let bytes = 0;
   for (const [i, o] of unloaded.entries()) {
     const key = `${prefix}part-${String(i).padStart(5, '0')}-${ctx.batch.id}.${extension}`;
-    await copyBetween(platform().stores.dataBucket, o.key, target.bucketName, key);
+    await copyAnySize(
+      { bucket: platform().stores.dataBucket, key: o.key },
+      { bucket: target.bucketName, key },
+      o.size,
+    );
     written.push(key);
     bytes += o.size;
   }
@@ -1434,17 +1444,6 @@ async function inBatches<T>(
   for (let i = 0; i < items.length; i += size) {
     await Promise.all(items.slice(i, i + size).map((item, j) => work(item, i + j)));
   }
-}
-
-/** Copies an object between buckets, server side (one CopyObject: objects up to 5 GB). */
-async function copyBetween(fromBucket: string, fromKey: string, toBucket: string, toKey: string) {
-  await platform().stores.s3.send(
-    new CopyObjectCommand({
-      Bucket: toBucket,
-      Key: toKey,
-      CopySource: `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
-    }),
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

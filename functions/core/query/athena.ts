@@ -25,17 +25,11 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  HeadObjectCommand,
-  UploadPartCopyCommand,
-} from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { getItem, type Item, putItem } from '../db.ts';
 import { logger, metrics } from '../observability.ts';
 import { platform } from '../platform/platform.ts';
+import { copyAnySize, type S3Location } from '../s3-copy.ts';
 import { requireSetting, SETTING, type Settings } from '../settings.ts';
 import { deleteObject, putJson } from '../storage.ts';
 import {
@@ -81,11 +75,6 @@ interface ExecutionPointer extends Item {
 /** Keep pointers a week: longer than any query may run. */
 const POINTER_TTL_SECONDS = 7 * 86_400;
 
-/** CopyObject copies at most 5 GiB in one request; larger results are copied in parts. */
-const COPY_LIMIT = 5 * 1024 ** 3;
-const COPY_PART = 512 * 1024 ** 2;
-const COPY_PARALLEL = 8;
-
 const MAX_ERROR_LENGTH = 4000;
 
 const errorName = (error: unknown): string | undefined =>
@@ -100,18 +89,10 @@ const isNotFound = (error: unknown) => {
   );
 };
 
-interface S3Location {
-  bucket: string;
-  key: string;
-}
-
 export function parseS3Url(url: string): S3Location | undefined {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
   return match ? { bucket: match[1] as string, key: match[2] as string } : undefined;
 }
-
-const copySource = ({ bucket, key }: S3Location) =>
-  `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 
 /** Result column types as the API shows them (Athena's names, lower case, decimals with precision). */
 export function columnOf(info: ColumnInfo): ResultColumn {
@@ -457,61 +438,8 @@ async function copyObject(from: S3Location, to: S3Location): Promise<number | un
     }
   }
   if (from.bucket === to.bucket && from.key === to.key) return size;
-  if (size <= COPY_LIMIT) {
-    await platform().stores.s3.send(
-      new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from) }),
-    );
-  } else {
-    await copyInParts(from, to, size);
-  }
+  await copyAnySize(from, to, size, { contentType: 'text/csv; charset=utf-8' });
   return size;
-}
-
-async function copyInParts(from: S3Location, to: S3Location, size: number): Promise<void> {
-  const { UploadId } = await platform().stores.s3.send(
-    new CreateMultipartUploadCommand({
-      Bucket: to.bucket,
-      Key: to.key,
-      ContentType: 'text/csv; charset=utf-8',
-    }),
-  );
-  try {
-    const count = Math.ceil(size / COPY_PART);
-    const parts: { ETag: string | undefined; PartNumber: number }[] = new Array(count);
-    let next = 0;
-    const worker = async () => {
-      while (next < count) {
-        const i = next++;
-        const start = i * COPY_PART;
-        const end = Math.min(size, start + COPY_PART) - 1;
-        const out = await platform().stores.s3.send(
-          new UploadPartCopyCommand({
-            Bucket: to.bucket,
-            Key: to.key,
-            UploadId,
-            PartNumber: i + 1,
-            CopySource: copySource(from),
-            CopySourceRange: `bytes=${start}-${end}`,
-          }),
-        );
-        parts[i] = { ETag: out.CopyPartResult?.ETag, PartNumber: i + 1 };
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(COPY_PARALLEL, count) }, worker));
-    await platform().stores.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: to.bucket,
-        Key: to.key,
-        UploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-    );
-  } catch (error) {
-    await platform()
-      .stores.s3.send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId }))
-      .catch(() => undefined);
-    throw error;
-  }
 }
 
 export function createAthenaEngine(client: AthenaClient, config: AthenaEngineConfig): AthenaQueryEngine {
