@@ -9,14 +9,15 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { reconcile } from '#core/engine/reconcile';
 import { logger, metrics, publishMetrics, tracer } from '#core/observability';
-import { stepFunctionsEngine } from '#core/platform/aws/engine';
 import { eventBridgeEvents } from '#core/platform/aws/events';
+import { stepFunctionsEngineDroppingRunDatabases } from '#core/platform/aws/run-databases';
 import { awsStores } from '#core/platform/aws/stores';
 import { onAws } from '#core/platform/lambda';
 import { platform } from '#core/platform/platform';
 
 export const handler = onAws(
-  { stores: awsStores, engine: stepFunctionsEngine, events: eventBridgeEvents },
+  // The engine drops the run database of a batch it settles, as the finalizer would have.
+  { stores: awsStores, engine: stepFunctionsEngineDroppingRunDatabases, events: eventBridgeEvents },
   middy(async () => {
     const report = await reconcile({ graceSeconds: platform().settings.reconcile.graceSeconds });
     if (report.settled > 0) metrics.addMetric('RunsReconciled', 'Count', report.settled);

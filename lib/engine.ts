@@ -286,8 +286,10 @@ export class Engine extends Construct implements EngineAccess {
       [SETTING.statesLogGroupArn]: this.executionLogGroup.logGroupArn,
     };
 
-    // The finalizer drops a batch's run database when its execution ends.
+    // The finalizer drops a batch's run database when its execution ends; the reconciler does
+    // when it settles a batch whose end event was lost.
     this.grantDropRunDatabases(this.finalizer.executionRole);
+    this.grantDropRunDatabases(this.reconciler.executionRole);
 
     const resources: AccessResources = { ...props.resources, engine: this };
     grantAccess('stepWorker', this.stepWorker, resources);

@@ -159,9 +159,13 @@ describe('the state machines role on Athena', () => {
   });
 });
 
-describe('the finalizer', () => {
+describe.each([
+  ['the finalizer', 'EngineFinalizerRole'],
+  // It settles batches whose end event was lost, and drops their run databases as the finalizer would.
+  ['the reconciler', 'EngineReconcilerRole'],
+])('%s', (_name, role) => {
   it('drops run-scoped Glue databases and their tables, nothing else of Glue', () => {
-    const glue = statementsOfRole(synth.template, 'EngineFinalizerRole').filter((s) =>
+    const glue = statementsOfRole(synth.template, role).filter((s) =>
       asArray(s.Action).some((a) => a.startsWith('glue:')),
     );
 

@@ -310,7 +310,7 @@ describe('reconciler', () => {
     expect(states('EngineReconcilerRole')).toEqual(states('EngineFinalizerRole'));
   });
 
-  it('reads and writes the table, announces finished batches, and touches nothing else', () => {
+  it('reads and writes the table, announces finished batches, drops run databases, and touches nothing else', () => {
     const statements = statementsOfRole(synth.template, 'EngineReconcilerRole');
     const [tableId] = resource(synth.template, 'AWS::DynamoDB::Table', 'StorageTable');
     expect(statementsWith(statements, 'dynamodb:UpdateItem')).toEqual([
@@ -319,7 +319,7 @@ describe('reconciler', () => {
     expect(statementsWith(statements, 'dynamodb:Query')).toHaveLength(1);
     expect(statementsWith(statements, 'events:PutEvents')).toHaveLength(1);
     const services = new Set(actionsOf(statements).map((a) => a.split(':')[0]));
-    expect([...services].sort()).toEqual(['dynamodb', 'events', 'logs', 'sqs', 'states', 'xray']);
+    expect([...services].sort()).toEqual(['dynamodb', 'events', 'glue', 'logs', 'sqs', 'states', 'xray']);
   });
 });
 

@@ -30,7 +30,7 @@ export async function onExecutionStatus(detail: ExecutionStatusDetail): Promise<
  * `settled` is the batch as settling it left it; read again only when something else (a stop
  * through the API) had settled it already.
  */
-async function dropRunDatabase(batchId: string, settled: BatchItem | undefined): Promise<void> {
+export async function dropRunDatabase(batchId: string, settled: BatchItem | undefined): Promise<void> {
   if (!isBatchName(batchId)) return;
   const batch = settled ?? (await findBatch(batchId));
   if (!Object.values(batch?.stage_engines ?? {}).includes('ATHENA')) return;

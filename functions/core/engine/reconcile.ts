@@ -12,7 +12,7 @@ import { finishBatch, repairSlots, unfinishedBatches } from '../pipelines/runs.t
 import { platform } from '../platform/platform.ts';
 import { openWorkflowExecutions, settleOrphanedExecution } from '../workflows/executions.ts';
 import type { ExecutionStatusDetail } from './contract.ts';
-import { onExecutionStatus } from './finalize.ts';
+import { dropRunDatabase, onExecutionStatus } from './finalize.ts';
 
 export interface ReconcileReport {
   /** Running batches and workflow executions looked at (older than the grace period). */
@@ -37,8 +37,9 @@ export async function reconcile(options: { graceSeconds: number; now?: number })
     if (!old(batch.started_at ?? batch.created_at)) continue;
     report.checked++;
     const settled = batch.execution_id
-      ? await settleFrom(await runEngine.describeExecution(batch.execution_id), () =>
-          finishBatch(batch.id, 'failed', LOST),
+      ? await settleFrom(await runEngine.describeExecution(batch.execution_id), async () =>
+          // Its execution may have made a run database before it was lost.
+          dropRunDatabase(batch.id, await finishBatch(batch.id, 'failed', LOST)),
         )
       : Boolean(await finishBatch(batch.id, 'failed', NEVER_STARTED));
     if (settled) {

@@ -1,6 +1,6 @@
 /**
- * The run engine port for the finalizer: Step Functions, plus dropping the Glue database a batch
- * that ran stages on Athena leaves behind. Kept apart from `stepFunctionsEngine` so the functions
+ * The run engine port for the finalizer and the reconciler (the two that settle batches): Step
+ * Functions, plus dropping the Glue database a batch that ran stages on Athena leaves behind. Kept apart from `stepFunctionsEngine` so the functions
  * that only start and stop runs do not bundle the Glue client.
  */
 import { DeleteDatabaseCommand, GlueClient } from '@aws-sdk/client-glue';
