@@ -85,6 +85,10 @@ async function openSandbox(
   let connection: DuckDBConnection | undefined;
   try {
     connection = await instance.connect();
+    // Parquet footers are read once per file, not once per statement that binds it (a setting of
+    // the built-in parquet extension, so set once it is loaded, for every connection). The
+    // instance serves one piece of work, so the cache holds only that work's files, each written once.
+    await connection.run('SET GLOBAL parquet_metadata_cache = true');
     await lockDown(connection, allowed);
     return { instance, connection, own };
   } catch (error) {
@@ -207,15 +211,27 @@ async function takeSpare(key: string): Promise<Spare | undefined> {
  */
 export async function withNewSandbox<T>(
   parent: string,
-  fn: (connection: DuckDBConnection, dir: string) => Promise<T>,
+  fn: (
+    connection: DuckDBConnection,
+    dir: string,
+    /** Another connection to the same instance (same settings and catalog), closed with it. */
+    connect: () => Promise<DuckDBConnection>,
+  ) => Promise<T>,
 ): Promise<T> {
   const root = path.resolve(parent);
   const limits = sandboxLimits();
   const sandbox = (await takeSpare(spareKey(root, limits))) ?? (await createInFolder(root, limits));
+  const others: DuckDBConnection[] = [];
+  const connect = async () => {
+    const connection = await sandbox.instance.connect();
+    others.push(connection);
+    return connection;
+  };
   try {
-    return await fn(sandbox.connection, sandbox.folder);
+    return await fn(sandbox.connection, sandbox.folder, connect);
   } finally {
     try {
+      for (const other of others) other.closeSync();
       await closeSandbox(sandbox);
     } finally {
       await rm(sandbox.folder, { recursive: true, force: true });

@@ -288,6 +288,8 @@ async function endTrace(
 
 /** What one node produced in a stage run (or a partition of one). */
 interface NodeResult {
+  /** When its work ended (its sample may be taken after). */
+  endedAt?: Date;
   rowsIn: number;
   rowsOut: number;
   bytesIn: number;
@@ -316,13 +318,25 @@ async function withWatchedSandbox<I, T>(
   batchId: string,
   signal: AbortSignal | undefined,
   prepare: (dir: string) => Promise<I>,
-  work: (connection: DuckDBConnection, dir: string, input: I) => Promise<T>,
+  work: (connection: DuckDBConnection, dir: string, input: I, side: SideConnection) => Promise<T>,
 ): Promise<T> {
-  return withNewSandbox(platform().settings.tables.tmpDir, async (connection, dir) => {
+  return withNewSandbox(platform().settings.tables.tmpDir, async (connection, dir, connect) => {
     const input = await prepare(dir);
-    return watched(batchId, connection, signal, () => work(connection, dir, input));
+    let opened: Promise<DuckDBConnection> | undefined;
+    const side = () => {
+      opened ??= connect();
+      return opened;
+    };
+    return watched(batchId, connection, signal, () => work(connection, dir, input, side));
   });
 }
+
+/**
+ * A second connection to the stage's instance, opened on first use: what it runs (the nodes'
+ * samples) runs beside the main program instead of between its statements. It sees the views
+ * (the instance's catalog), not the main connection's temporary tables.
+ */
+type SideConnection = () => Promise<DuckDBConnection>;
 
 /** Runs `work` on `connection`, interrupting it when the batch stops or `signal` aborts. */
 async function watched<T>(
@@ -513,12 +527,20 @@ async function runPartition(ctx: StageContext, partition: number, signal?: Abort
     ctx.batch.id,
     signal,
     (dir) => downloadSource(plan, partition, join(dir, 'in')),
-    (connection, dir, { files, bytesIn }) =>
+    (connection, dir, { files, bytesIn }, side) =>
       runProgram(ctx, connection, dir, {
+        side,
         partition,
         // The first partition's first rows are each node's sample (the seal does not re-read data).
         sample: partition === 0,
-        views: [{ node: source, select: sourceHooks(source).sql(source.node, files), bytesIn }],
+        views: [
+          {
+            node: source,
+            select: sourceHooks(source).sql(source.node, files),
+            bytesIn,
+            rows: plan.rows?.[partition],
+          },
+        ],
       }),
   );
   for (const [node, r] of results) await addToTrace(ctx.batch.id, positionOf(ctx, node), counts(r), r.logs);
@@ -653,12 +675,19 @@ interface ProgramInput {
   partition: number;
   /** Whether each node's first rows are taken. */
   sample: boolean;
-  /** Views made before the stage's nodes: its source, or the outputs of the stages it reads. */
-  views: Array<{ node: PlanNode; select: string; bytesIn: number }>;
+  /** Where samples of views are taken, beside the program (else on its own connection). */
+  side?: SideConnection;
+  /**
+   * Views made before the stage's nodes: its source, or the outputs of the stages it reads;
+   * `rows` when the source knows its rows without counting.
+   */
+  views: Array<{ node: PlanNode; select: string; bytesIn: number; rows?: number | undefined }>;
   /** Called as each node of the stage starts. */
   starting?: (node: PlanNode) => Promise<void>;
   /** Called as each node of the stage finishes, with what it produced. */
   finished?: (node: PlanNode, result: NodeResult) => Promise<void>;
+  /** Called when a node's sample, taken beside the program, comes after its `finished`. */
+  sampled?: (node: PlanNode, result: NodeResult) => Promise<void>;
 }
 
 /**
@@ -671,6 +700,32 @@ async function runProgram(
   connection: DuckDBConnection,
   dir: string,
   input: ProgramInput,
+): Promise<Map<PlanNode, NodeResult>> {
+  const pending: Array<Promise<void>> = [];
+  try {
+    const results = await runNodes(ctx, connection, dir, input, pending);
+    await Promise.all(pending);
+    return results;
+  } catch (error) {
+    // Nothing may still run when the sandbox closes; a node's sample that failed before the
+    // error's node is the first failure (as if it had been taken in turn).
+    const settled = await Promise.allSettled(pending);
+    const order = (e: unknown) => (e instanceof NodeError ? ctx.nodes.indexOf(e.node) : ctx.nodes.length);
+    let first = error;
+    for (const s of settled) {
+      if (s.status === 'rejected' && order(s.reason) < order(first)) first = s.reason;
+    }
+    throw first;
+  }
+}
+
+async function runNodes(
+  ctx: StageContext,
+  connection: DuckDBConnection,
+  dir: string,
+  input: ProgramInput,
+  /** Samples taken beside the program and the reports waiting on them: awaited by the caller. */
+  pending: Array<Promise<void>>,
 ): Promise<Map<PlanNode, NodeResult>> {
   const results = new Map<PlanNode, NodeResult>();
   const rowsOf = new Map<string, number>();
@@ -685,6 +740,8 @@ async function runProgram(
   const readerOf = countingReaders(ctx);
   /** Nodes whose rows their reader counts in its own pass, with what they produced otherwise. */
   const deferred = new Map<string, { node: PlanNode; result: NodeResult }>();
+  /** Results reported finished (a sample that comes later is reported on its own). */
+  const reported = new Set<NodeResult>();
   for (const view of input.views) {
     // The outputs of earlier stages only feed this one; a source is a node of the stage.
     if (inStage.has(view.node.key)) continue;
@@ -692,19 +749,20 @@ async function runProgram(
   }
   for (const node of ctx.nodes) {
     await input.starting?.(node);
-    const countedBy = readerOf.get(node.key);
+    const entry = input.views.find((v) => v.node === node);
+    // A source that knows its rows (a dataset version's manifest) is not counted at all.
+    const countedBy = entry?.rows === undefined ? readerOf.get(node.key) : undefined;
     const result = await asNode(node, async (): Promise<NodeResult> => {
       const logs: string[] = [];
       const external = input.views.filter(
         (v) => !inStage.has(v.node.key) && node.parents.includes(v.node.key),
       );
       const bytesIn = external.reduce((sum, v) => sum + v.bytesIn, 0);
-      const entry = input.views.find((v) => v.node === node);
       if (entry) {
         // A source: its view reads its partition's files.
         const rows = countedBy
           ? { rows: 0, bytes: 0 }
-          : await outputRows(ctx, connection, dir, node, input.partition);
+          : await outputRows(ctx, connection, dir, node, input.partition, entry.rows);
         rowsOf.set(node.key, rows.rows);
         return {
           rowsIn: rows.rows,
@@ -769,8 +827,23 @@ async function runProgram(
       rowsOf.set(node.key, rows.rows);
       return { rowsIn, rowsOut: rows.rows, bytesIn, bytesOut: rows.bytes, logs };
     });
-    if (input.sample && !result.sample && !definitionOf(node.node).target) {
-      result.sample = await asNode(node, () => sampleOf(connection, viewOf(node.key)));
+    result.endedAt = new Date();
+    const def = definitionOf(node.node);
+    if (input.sample && !result.sample && !def.target) {
+      const relation = viewOf(node.key);
+      if (input.side && !def.reduces) {
+        // A view: sampled beside the program (a reduced node is a table of this connection),
+        // reported as it comes if the node was reported finished without it.
+        const side = input.side;
+        beside(
+          asNode(node, async () => {
+            result.sample = await sampleOf(await side(), relation);
+            if (reported.has(result)) await input.sampled?.(node, result);
+          }),
+        );
+      } else {
+        result.sample = await asNode(node, () => sampleOf(connection, relation));
+      }
     }
     if (countedBy) {
       // Recorded once its reader has counted it.
@@ -778,20 +851,33 @@ async function runProgram(
       continue;
     }
     results.set(node, result);
-    await input.finished?.(node, result);
+    await finish(node, result);
   }
   return results;
+
+  /** Keeps `work` to be awaited before the program answers (its failure is not unhandled meanwhile). */
+  function beside(work: Promise<void>): void {
+    work.catch(() => undefined);
+    pending.push(work);
+  }
+
+  async function finish(node: PlanNode, result: NodeResult): Promise<void> {
+    reported.add(result);
+    await input.finished?.(node, result);
+  }
 
   async function settleDeferred(key: string, rows: number): Promise<void> {
     const waiting = deferred.get(key);
     if (!waiting) return;
     deferred.delete(key);
     waiting.result.rowsOut = rows;
+    // It ends when its rows are known.
+    waiting.result.endedAt = new Date();
     // A source's rows in are its rows out.
     if (input.views.some((v) => v.node === waiting.node)) waiting.result.rowsIn = rows;
     rowsOf.set(key, rows);
     results.set(waiting.node, waiting.result);
-    await input.finished?.(waiting.node, waiting.result);
+    await finish(waiting.node, waiting.result);
   }
 }
 
@@ -858,7 +944,6 @@ class WriteQueue {
   >();
   private readonly steps: { changes?: StepChanges } = {};
   private failure: { error: unknown } | undefined;
-
   constructor(private readonly ctx: StageContext) {}
 
   /** Writes a node's trace whole (after, or instead of, the writes of it still waiting). */
@@ -936,7 +1021,7 @@ async function runStage(ctx: StageContext, signal?: AbortSignal) {
     for (const [key, plan] of ctx.sources) {
       const node = ctx.nodes.find((n) => n.key === key) as PlanNode;
       const { files, bytesIn } = await downloadSource(plan, 0, join(dir, `src-${key}`));
-      views.push({ node, select: sourceHooks(node).sql(node.node, files), bytesIn });
+      views.push({ node, select: sourceHooks(node).sql(node.node, files), bytesIn, rows: plan.rows?.[0] });
     }
     for (const parent of reads) {
       const node = ctx.plan.find((n) => n.key === parent);
@@ -946,48 +1031,61 @@ async function runStage(ctx: StageContext, signal?: AbortSignal) {
     }
     return views;
   };
-  const results = await withWatchedSandbox(ctx.batch.id, signal, inputs, async (connection, dir, views) => {
-    const ran = await runProgram(ctx, connection, dir, {
-      partition: 0,
-      sample: true,
-      views,
-      // A node's step and trace start when it does, and close as soon as it is done: progress
-      // shows while the stage runs, and a node after a failure stays as it was (never run).
-      // Each node's success is written with the next node's start, in one write.
-      starting: async (node) => {
-        const absorbed = ctx.sources.get(node.key);
-        const start = { started_at: new Date().toISOString() };
-        started.set(node, start.started_at);
-        const states = { ...succeeded(), [node.step]: 'running' as const };
-        writes.trace(node, absorbed ? { ...start, partitions: 1, logs: absorbed.logs ?? [] } : start);
-        writes.changeSteps({ states });
-      },
-      finished: async (node, r) => {
-        const absorbed = ctx.sources.get(node.key);
-        const finishedAt = new Date();
-        const startedAt = started.get(node) ?? finishedAt.toISOString();
-        writes.trace(node, {
-          state: 'success',
-          started_at: startedAt,
-          finished_at: finishedAt.toISOString(),
-          duration_ms: finishedAt.getTime() - Date.parse(startedAt),
-          ...counts(r),
-          logs: [...(absorbed?.logs ?? []), ...r.logs],
-          ...(absorbed ? { partitions: 1 } : {}),
-          ...(r.sample ? { sample: r.sample } : {}),
-        });
-        done.push(node);
-      },
-    });
-    // The last steps' success and every step's rows, with what is still waiting to be written
-    // (written while the sandbox closes).
-    writes.changeSteps({
-      states: succeeded(),
-      offsets: { partition: 0, rows: [...ran].map(([node, r]) => ({ step: node.step, rows: r.rowsOut })) },
-    });
-    return ran;
-  }).catch(async (error: unknown) => {
-    // What the failure path writes comes after these, whatever happened.
+  const finishedTrace = (node: PlanNode, r: NodeResult): Partial<TraceItem> => {
+    const absorbed = ctx.sources.get(node.key);
+    const finishedAt = r.endedAt ?? new Date();
+    const startedAt = started.get(node) ?? finishedAt.toISOString();
+    return {
+      state: 'success',
+      started_at: startedAt,
+      finished_at: finishedAt.toISOString(),
+      duration_ms: finishedAt.getTime() - Date.parse(startedAt),
+      ...counts(r),
+      logs: [...(absorbed?.logs ?? []), ...r.logs],
+      ...(absorbed ? { partitions: 1 } : {}),
+      ...(r.sample ? { sample: r.sample } : {}),
+    };
+  };
+  const results = await withWatchedSandbox(
+    ctx.batch.id,
+    signal,
+    inputs,
+    async (connection, dir, views, side) => {
+      const ran = await runProgram(ctx, connection, dir, {
+        side,
+        partition: 0,
+        sample: true,
+        views,
+        // A node's step and trace start when it does, and close as soon as it is done: progress
+        // shows while the stage runs, and a node after a failure stays as it was (never run).
+        // Each node's success is written with the next node's start, in one write.
+        starting: async (node) => {
+          const absorbed = ctx.sources.get(node.key);
+          const start = { started_at: new Date().toISOString() };
+          started.set(node, start.started_at);
+          const states = { ...succeeded(), [node.step]: 'running' as const };
+          writes.trace(node, absorbed ? { ...start, partitions: 1, logs: absorbed.logs ?? [] } : start);
+          writes.changeSteps({ states });
+        },
+        finished: async (node, r) => {
+          writes.trace(node, finishedTrace(node, r));
+          done.push(node);
+        },
+        // The trace again, whole, now with the sample (folded into the first write if that waits).
+        sampled: async (node, r) => writes.trace(node, finishedTrace(node, r)),
+      });
+      // The last steps' success and every step's rows, with what is still waiting to be written
+      // (written while the sandbox closes).
+      writes.changeSteps({
+        states: succeeded(),
+        offsets: { partition: 0, rows: [...ran].map(([node, r]) => ({ step: node.step, rows: r.rowsOut })) },
+      });
+      return ran;
+    },
+  ).catch(async (error: unknown) => {
+    // Nodes that finished before the failure (their samples taken while later nodes ran) are
+    // recorded as succeeded; what the failure path writes comes after these, whatever happened.
+    if (done.length > 0) writes.changeSteps({ states: succeeded() });
     await writes.drain().catch(() => undefined);
     throw error;
   });

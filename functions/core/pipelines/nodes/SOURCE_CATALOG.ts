@@ -54,11 +54,14 @@ const SOURCE_CATALOG: NodeDefinition<SourceCatalogNode> = {
       ctx.log(
         `dataset ${dataset.id} version ${manifest.version}: ${manifest.rows} row(s) in ${groups.length} partition(s)`,
       );
-      if (node.fieldList) return { groups };
-      // Every column as stored: partitions copy the parts instead of rewriting them.
       const byKey = new Map(manifest.parts.map((p) => [p.key, p]));
+      // A projection keeps every row: each group's rows are the manifest's.
+      const rows = groups.map((keys) => keys.reduce((sum, k) => sum + (byKey.get(k)?.rows ?? 0), 0));
+      if (node.fieldList) return { groups, rows };
+      // Every column as stored: partitions copy the parts instead of rewriting them.
       return {
         groups,
+        rows,
         parts: groups.map((keys) => keys.map((k) => byKey.get(k) as DatasetPart)),
         columns: manifest.columns,
       };

@@ -69,6 +69,11 @@ export interface SourcePlan {
    */
   parts?: DatasetPart[][];
   columns?: Column[];
+  /**
+   * The rows each group holds, when the source knows them without reading (a dataset version's
+   * manifest): its node's row count is then not counted again.
+   */
+  rows?: number[];
 }
 
 export interface SourcePlanContext extends HookContext {
