@@ -236,6 +236,63 @@ describe('a batch on the fused engine', () => {
     expect(out.data[0]).toEqual(['north', 1]);
   });
 
+  it('counts exact rows through SQL that keeps its rows, or does not, before an aggregate', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    // [the key node's SQL, its rows out, the groups]: a plain projection keeps the 5 rows the
+    // filter passes (the aggregate's own pass counts all three nodes), a WHERE drops one, and
+    // unnest doubles them.
+    const cases: Array<[string, number, number]> = [
+      ['SELECT *, upper(region) AS zone FROM orders', 5, 3],
+      ['SELECT *, upper(region) AS zone FROM orders WHERE amount > 4', 4, 3],
+      ['SELECT *, upper(region) AS zone, unnest([1, 2]) AS copy FROM orders', 10, 3],
+    ];
+    for (const [sql, keyRows, groups] of cases) {
+      const nodes = chain(col, sales, `zones-${keyRows}`).map((n) =>
+        n.id === 3 ? sqlNode(3, 'key', 2, 'orders', sql) : n,
+      );
+      const pipeline = await newPipeline(col, nodes);
+
+      const batch = await runToEnd(pipeline.id);
+
+      expect(batch.status, batch.error).toBe('completed');
+      const t = byNode((await traces(pipeline.id, batch.id)).traces);
+      expect(t['2'], sql).toMatchObject({ rows_in: 6, rows_out: 5 });
+      expect(t['3'], sql).toMatchObject({ rows_in: 5, rows_out: keyRows });
+      expect(t['4'], sql).toMatchObject({ rows_in: keyRows, rows_out: groups });
+      expect(batch.state.steps['small orders'].offsets, sql).toEqual({ partition_0: 5 });
+      expect(batch.state.steps.key.offsets, sql).toEqual({ partition_0: keyRows });
+    }
+  });
+
+  it('counts a filter through a select before an aggregate, exactly', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    const nodes = chain(col, sales, 'zones').map((n) =>
+      n.id === 3
+        ? {
+            id: 3,
+            name: 'key',
+            type: 'TRANSFORM_SELECT',
+            parentNodeIds: [2],
+            fieldList: ['region', 'amount'],
+          }
+        : n.id === 4
+          ? { ...n, groupByList: ['region'] }
+          : n,
+    );
+    const pipeline = await newPipeline(col, nodes);
+
+    const batch = await runToEnd(pipeline.id);
+
+    expect(batch.status, batch.error).toBe('completed');
+    const t = byNode((await traces(pipeline.id, batch.id)).traces);
+    expect(t['2']).toMatchObject({ rows_in: 6, rows_out: 5 });
+    expect(t['3']).toMatchObject({ rows_in: 5, rows_out: 5 });
+    expect(t['4']).toMatchObject({ rows_in: 5, rows_out: 3 });
+    expect(t['2'].sample.rows).toHaveLength(5);
+  });
+
   it('names the node that failed inside a fused stage, leaving the nodes after it unrun', async () => {
     const col = await newCollection('stages');
     const sales = await newDataset(col, 'sales', SALES_CSV);

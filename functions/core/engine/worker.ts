@@ -40,6 +40,7 @@ import {
 } from '../pipelines/nodes/index.ts';
 import { targetFileExtension } from '../pipelines/nodes/TARGET_OBS.ts';
 import { pipelineKey, type VersionItem } from '../pipelines/pipelines.ts';
+import { keepsEveryRow } from '../pipelines/row-preserving.ts';
 import {
   addToTrace,
   type BatchItem,
@@ -737,7 +738,21 @@ async function runNodes(
     });
   }
   const inStage = new Set(ctx.nodes.map((n) => n.key));
-  const readerOf = countingReaders(ctx);
+  // The SQL users wrote, read by DuckDB's parser once: checked when its node runs, and a plain
+  // projection keeps its input's rows (row-preserving.ts).
+  const parsed = new Map<string, unknown>();
+  const preserving = new Set<string>();
+  for (const node of ctx.nodes) {
+    const written = definitionOf(node.node).userSql?.(node.node);
+    if (!written || node.parents.length !== 1) {
+      if (written) parsed.set(node.key, await parseSql(connection, written.sql));
+      continue;
+    }
+    const statement = await parseSql(connection, written.sql);
+    parsed.set(node.key, statement);
+    if (keepsEveryRow(statement, written.inputs, await aggregateNames(connection))) preserving.add(node.key);
+  }
+  const readerOf = countingReaders(ctx, preserving);
   /** Nodes whose rows their reader counts in its own pass, with what they produced otherwise. */
   const deferred = new Map<string, { node: PlanNode; result: NodeResult }>();
   /** Results reported finished (a sample that comes later is reported on its own). */
@@ -747,111 +762,125 @@ async function runNodes(
     if (inStage.has(view.node.key)) continue;
     rowsOf.set(view.node.key, await countOf(connection, view.node.key));
   }
-  for (const node of ctx.nodes) {
-    await input.starting?.(node);
-    const entry = input.views.find((v) => v.node === node);
-    // A source that knows its rows (a dataset version's manifest) is not counted at all.
-    const countedBy = entry?.rows === undefined ? readerOf.get(node.key) : undefined;
-    const result = await asNode(node, async (): Promise<NodeResult> => {
-      const logs: string[] = [];
-      const external = input.views.filter(
-        (v) => !inStage.has(v.node.key) && node.parents.includes(v.node.key),
-      );
-      const bytesIn = external.reduce((sum, v) => sum + v.bytesIn, 0);
-      if (entry) {
-        // A source: its view reads its partition's files.
+  try {
+    for (const node of ctx.nodes) {
+      await input.starting?.(node);
+      const entry = input.views.find((v) => v.node === node);
+      // A source that knows its rows (a dataset version's manifest) is not counted at all.
+      const countedBy = entry?.rows === undefined ? readerOf.get(node.key) : undefined;
+      const result = await asNode(node, async (): Promise<NodeResult> => {
+        const logs: string[] = [];
+        const external = input.views.filter(
+          (v) => !inStage.has(v.node.key) && node.parents.includes(v.node.key),
+        );
+        const bytesIn = external.reduce((sum, v) => sum + v.bytesIn, 0);
+        if (entry) {
+          // A source: its view reads its partition's files.
+          const rows = countedBy
+            ? { rows: 0, bytes: 0 }
+            : await outputRows(ctx, connection, dir, node, input.partition, entry.rows);
+          rowsOf.set(node.key, rows.rows);
+          return {
+            rowsIn: rows.rows,
+            rowsOut: rows.rows,
+            bytesIn: entry?.bytesIn ?? 0,
+            bytesOut: rows.bytes,
+            logs,
+          };
+        }
+        const def = definitionOf(node.node);
+        if (!def.sql) throw new StepFailedError(`Node type ${node.type} cannot run here.`);
+        const inputs: NodeInput[] = [];
+        for (const parent of node.parents) {
+          let fields = fieldsOf.get(parent) ?? null;
+          // Columns unknown before running (downstream of TRANSFORM_SQL) are read from the data.
+          if (!fields) {
+            fields = await describe(connection, viewOf(parent));
+            fieldsOf.set(parent, fields);
+          }
+          inputs.push({ nodeId: parent, relation: viewOf(parent), fields });
+        }
+        const written = def.userSql?.(node.node);
+        if (written) requireOneQuery(node, written, parsed.get(node.key));
+        const select = def.sql(node.node, inputs);
+        const [parent] = node.parents;
+        if (def.sqlCountingInput && parent !== undefined && deferred.has(parent)) {
+          // The parent's rows are counted here, in the same pass as this node's own result.
+          const all = sqlIdent(`node_${node.key}_counted`);
+          await connection.run(`CREATE TEMP TABLE ${all} AS ${def.sqlCountingInput(node.node, inputs)}`);
+          await connection.run(
+            `CREATE VIEW ${viewOf(node.key)} AS SELECT * EXCLUDE (${sqlIdent(INPUT_ROWS)}) FROM ${all}`,
+          );
+          const counted = await connection.runAndReadAll(
+            `SELECT coalesce(sum(${sqlIdent(INPUT_ROWS)}), 0), count(*) FROM ${all}`,
+          );
+          const [inputRows, outputRows] = (counted.getRows()[0] ?? [0, 0]).map(Number) as [number, number];
+          await settleDeferred(parent, inputRows);
+          fieldsOf.set(node.key, node.fields);
+          rowsOf.set(node.key, outputRows);
+          return { rowsIn: inputRows, rowsOut: outputRows, bytesIn, bytesOut: 0, logs };
+        }
+        const rowsIn = node.parents.reduce((sum, p) => sum + (rowsOf.get(p) ?? 0), 0);
+        if (def.target) {
+          const out = await def.target.write(node.node, targetContext(ctx, connection, dir, select, logs));
+          rowsOf.set(node.key, out.rows);
+          return {
+            rowsIn,
+            rowsOut: out.rows,
+            bytesIn,
+            bytesOut: out.bytes,
+            ...(out.sample ? { sample: out.sample } : {}),
+            logs,
+          };
+        }
+        // A reducing node is computed once, into memory; any other is a view its readers inline.
+        const kind = def.reduces ? 'TEMP TABLE' : 'VIEW';
+        await connection.run(`CREATE ${kind} ${viewOf(node.key)} AS ${select}`);
+        fieldsOf.set(node.key, node.fields);
         const rows = countedBy
           ? { rows: 0, bytes: 0 }
-          : await outputRows(ctx, connection, dir, node, input.partition, entry.rows);
+          : await outputRows(
+              ctx,
+              connection,
+              dir,
+              node,
+              input.partition,
+              def.keepsRows || preserving.has(node.key) ? rowsIn : undefined,
+            );
         rowsOf.set(node.key, rows.rows);
-        return {
-          rowsIn: rows.rows,
-          rowsOut: rows.rows,
-          bytesIn: entry?.bytesIn ?? 0,
-          bytesOut: rows.bytes,
-          logs,
-        };
-      }
+        return { rowsIn, rowsOut: rows.rows, bytesIn, bytesOut: rows.bytes, logs };
+      });
+      result.endedAt = new Date();
       const def = definitionOf(node.node);
-      if (!def.sql) throw new StepFailedError(`Node type ${node.type} cannot run here.`);
-      const inputs: NodeInput[] = [];
-      for (const parent of node.parents) {
-        let fields = fieldsOf.get(parent) ?? null;
-        // Columns unknown before running (downstream of TRANSFORM_SQL) are read from the data.
-        if (!fields) {
-          fields = await describe(connection, viewOf(parent));
-          fieldsOf.set(parent, fields);
+      if (input.sample && !result.sample && !def.target) {
+        const relation = viewOf(node.key);
+        if (input.side && !def.reduces) {
+          // A view: sampled beside the program (a reduced node is a table of this connection),
+          // reported as it comes if the node was reported finished without it.
+          const side = input.side;
+          beside(
+            asNode(node, async () => {
+              result.sample = await sampleOf(await side(), relation);
+              if (reported.has(result)) await input.sampled?.(node, result);
+            }),
+          );
+        } else {
+          result.sample = await asNode(node, () => sampleOf(connection, relation));
         }
-        inputs.push({ nodeId: parent, relation: viewOf(parent), fields });
       }
-      const written = def.userSql?.(node.node);
-      if (written) await requireOneQuery(connection, node, written);
-      const select = def.sql(node.node, inputs);
-      const [parent] = node.parents;
-      if (def.sqlCountingInput && parent !== undefined && deferred.has(parent)) {
-        // The parent's rows are counted here, in the same pass as this node's own result.
-        const all = sqlIdent(`node_${node.key}_counted`);
-        await connection.run(`CREATE TEMP TABLE ${all} AS ${def.sqlCountingInput(node.node, inputs)}`);
-        await connection.run(
-          `CREATE VIEW ${viewOf(node.key)} AS SELECT * EXCLUDE (${sqlIdent(INPUT_ROWS)}) FROM ${all}`,
-        );
-        const counted = await connection.runAndReadAll(
-          `SELECT coalesce(sum(${sqlIdent(INPUT_ROWS)}), 0), count(*) FROM ${all}`,
-        );
-        const [inputRows, outputRows] = (counted.getRows()[0] ?? [0, 0]).map(Number) as [number, number];
-        await settleDeferred(parent, inputRows);
-        fieldsOf.set(node.key, node.fields);
-        rowsOf.set(node.key, outputRows);
-        return { rowsIn: inputRows, rowsOut: outputRows, bytesIn, bytesOut: 0, logs };
+      if (countedBy) {
+        // Recorded once its reader has counted it.
+        deferred.set(node.key, { node, result });
+        continue;
       }
-      const rowsIn = node.parents.reduce((sum, p) => sum + (rowsOf.get(p) ?? 0), 0);
-      if (def.target) {
-        const out = await def.target.write(node.node, targetContext(ctx, connection, dir, select, logs));
-        rowsOf.set(node.key, out.rows);
-        return {
-          rowsIn,
-          rowsOut: out.rows,
-          bytesIn,
-          bytesOut: out.bytes,
-          ...(out.sample ? { sample: out.sample } : {}),
-          logs,
-        };
-      }
-      // A reducing node is computed once, into memory; any other is a view its readers inline.
-      const kind = def.reduces ? 'TEMP TABLE' : 'VIEW';
-      await connection.run(`CREATE ${kind} ${viewOf(node.key)} AS ${select}`);
-      fieldsOf.set(node.key, node.fields);
-      const rows = countedBy
-        ? { rows: 0, bytes: 0 }
-        : await outputRows(ctx, connection, dir, node, input.partition, def.keepsRows ? rowsIn : undefined);
-      rowsOf.set(node.key, rows.rows);
-      return { rowsIn, rowsOut: rows.rows, bytesIn, bytesOut: rows.bytes, logs };
-    });
-    result.endedAt = new Date();
-    const def = definitionOf(node.node);
-    if (input.sample && !result.sample && !def.target) {
-      const relation = viewOf(node.key);
-      if (input.side && !def.reduces) {
-        // A view: sampled beside the program (a reduced node is a table of this connection),
-        // reported as it comes if the node was reported finished without it.
-        const side = input.side;
-        beside(
-          asNode(node, async () => {
-            result.sample = await sampleOf(await side(), relation);
-            if (reported.has(result)) await input.sampled?.(node, result);
-          }),
-        );
-      } else {
-        result.sample = await asNode(node, () => sampleOf(connection, relation));
-      }
+      results.set(node, result);
+      await finish(node, result);
     }
-    if (countedBy) {
-      // Recorded once its reader has counted it.
-      deferred.set(node.key, { node, result });
-      continue;
-    }
-    results.set(node, result);
-    await finish(node, result);
+  } catch (error) {
+    // A node failed: the nodes before it whose rows a later pass was to count are counted on
+    // their own, so that they end as they ran (succeeded, with exact rows).
+    if (error instanceof NodeError) await countDeferred();
+    throw error;
   }
   return results;
 
@@ -859,6 +888,18 @@ async function runNodes(
   function beside(work: Promise<void>): void {
     work.catch(() => undefined);
     pending.push(work);
+  }
+
+  async function countDeferred(): Promise<void> {
+    for (const key of [...deferred.keys()]) {
+      if (!deferred.has(key)) continue;
+      try {
+        await settleDeferred(key, await countOf(connection, key));
+      } catch {
+        // Its own view fails too: it stays unfinished, as the failure path records it.
+        return;
+      }
+    }
   }
 
   async function finish(node: PlanNode, result: NodeResult): Promise<void> {
@@ -873,31 +914,39 @@ async function runNodes(
     waiting.result.rowsOut = rows;
     // It ends when its rows are known.
     waiting.result.endedAt = new Date();
-    // A source's rows in are its rows out.
-    if (input.views.some((v) => v.node === waiting.node)) waiting.result.rowsIn = rows;
+    // A source's rows in are its rows out, and so are those of a node that keeps its rows.
+    const keeps = definitionOf(waiting.node.node).keepsRows === true || preserving.has(key);
+    if (keeps || input.views.some((v) => v.node === waiting.node)) waiting.result.rowsIn = rows;
     rowsOf.set(key, rows);
     results.set(waiting.node, waiting.result);
     await finish(waiting.node, waiting.result);
+    // Its input, when it was counted here through this node (this node keeps its rows).
+    const [parent] = waiting.node.parents;
+    if (keeps && parent !== undefined && readerOf.get(parent) === key) await settleDeferred(parent, rows);
   }
 }
 
 /**
- * The nodes whose rows their reader can count in its own pass: read by exactly one node of the
- * version, in this stage, which reads nothing else and can count its input (an aggregate), and
- * not written for a later stage (a write counts anyway).
+ * The nodes whose rows a later node counts in its own pass, each with its reader: a node read by
+ * exactly one node of the version, in this stage, which reads nothing else, and not written for
+ * a later stage (a write counts anyway), when that reader can count its input (an aggregate), or
+ * keeps every row of its input (select, rename, a plain SQL projection: `preserving`) and is
+ * itself counted so. A filter before a projection before an aggregate is then counted by the
+ * aggregate's pass alone: the projection's rows are the aggregate's input, and the filter's are
+ * the projection's.
  */
-function countingReaders(ctx: StageContext): Map<string, string> {
+function countingReaders(ctx: StageContext, preserving: ReadonlySet<string>): Map<string, string> {
   const found = new Map<string, string>();
   const inStage = new Set(ctx.nodes.map((n) => n.key));
-  for (const node of ctx.nodes) {
+  const keeps = (n: PlanNode) => definitionOf(n.node).keepsRows === true || preserving.has(n.key);
+  // From the last node back: whether a reader is counted later is known before its inputs ask.
+  for (const node of [...ctx.nodes].reverse()) {
     if (ctx.stage.outputs.includes(node.key) || node.kind === 'target') continue;
-    // A node that keeps its input's rows is not counted anyway.
-    if (definitionOf(node.node).keepsRows) continue;
     const readers = ctx.plan.filter((n) => n.parents.includes(node.key));
     const [reader] = readers;
-    if (readers.length !== 1 || !reader || !inStage.has(reader.key)) continue;
-    if (reader.parents.length !== 1 || !definitionOf(reader.node).sqlCountingInput) continue;
-    found.set(node.key, reader.key);
+    if (readers.length !== 1 || !reader || !inStage.has(reader.key) || reader.parents.length !== 1) continue;
+    if (definitionOf(reader.node).sqlCountingInput || (keeps(reader) && found.has(reader.key)))
+      found.set(node.key, reader.key);
   }
   return found;
 }
@@ -1098,13 +1147,8 @@ async function runStage(ctx: StageContext, signal?: AbortSignal) {
  * SQL the user wrote must parse, on DuckDB's own parser, as exactly one SELECT before it is
  * wrapped into the node's view; what it may read is up to the sandbox.
  */
-async function requireOneQuery(
-  connection: DuckDBConnection,
-  node: PlanNode,
-  written: { field: string; sql: string },
-): Promise<void> {
-  const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(written.sql)})`);
-  const parsed = JSON.parse(String(reader.getRows()[0]?.[0] ?? '{}')) as {
+function requireOneQuery(node: PlanNode, written: { field: string; sql: string }, statement: unknown): void {
+  const parsed = (statement ?? {}) as {
     error?: boolean;
     error_message?: string;
     statements?: unknown[];
@@ -1118,6 +1162,26 @@ async function requireOneQuery(
   }
   if ((parsed.statements?.length ?? 0) !== 1)
     throw new StepFailedError(`${where}: must be a single statement`);
+}
+
+/** `sql` as DuckDB's parser serializes it (`{error: true, ...}` when it does not parse). */
+async function parseSql(connection: DuckDBConnection, sql: string): Promise<unknown> {
+  const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)})`);
+  return JSON.parse(String(reader.getRows()[0]?.[0] ?? '{}'));
+}
+
+/** DuckDB's aggregate function names (the same in every instance of this build), read once. */
+let aggregates: Promise<ReadonlySet<string>> | undefined;
+function aggregateNames(connection: DuckDBConnection): Promise<ReadonlySet<string>> {
+  aggregates ??= connection
+    .runAndReadAll(
+      "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'aggregate'",
+    )
+    .then((reader) => new Set(reader.getRows().map((r) => String(r[0]))));
+  aggregates.catch(() => {
+    aggregates = undefined;
+  });
+  return aggregates;
 }
 
 async function describe(connection: DuckDBConnection, relation: string): Promise<Field[]> {

@@ -80,7 +80,7 @@ const TRANSFORM_SQL: NodeDefinition<SqlNode> = {
   schema,
   // Columns are known only once the query runs.
   output: () => null,
-  userSql: (node) => ({ field: 'sql', sql: node.sql }),
+  userSql: (node) => ({ field: 'sql', sql: node.sql, inputs: node.sourceNameList.map((s) => s.newName) }),
   sql(node, inputs) {
     const scanned = scanStatement(node.sql);
     if ('error' in scanned) throw new Error(`sql ${scanned.error}`);

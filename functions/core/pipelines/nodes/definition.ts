@@ -90,9 +90,10 @@ export interface NodeDefinition<N extends PipelineNode> {
   /**
    * SQL text the user wrote in a field of this node, which must parse as one SELECT on its own
    * before it runs (the step worker checks it with DuckDB's parser). It is written in the
-   * dialect of the engine its stage runs on: DuckDB's, or Trino's on Athena.
+   * dialect of the engine its stage runs on: DuckDB's, or Trino's on Athena. `inputs` are the
+   * names it reads the node's inputs by.
    */
-  userSql?(node: N): { field: string; sql: string };
+  userSql?(node: N): { field: string; sql: string; inputs: string[] };
   /** Fields the API echoes differently from how they are parsed (merged over the node). */
   echo?(node: N): Record<string, unknown>;
   /** Sources: how the step worker plans partitions and reads each one. */
