@@ -753,6 +753,21 @@ async function runNodes(
     if (keepsEveryRow(statement, written.inputs, await aggregateNames(connection))) preserving.add(node.key);
   }
   const readerOf = countingReaders(ctx, preserving);
+  // Where the stage's targets write, looked up while DuckDB computes.
+  const prepared = new Map<string, Promise<unknown>>();
+  for (const node of ctx.nodes) {
+    const prepare = definitionOf(node.node).target?.prepare;
+    if (!prepare) continue;
+    const answer = prepare(node.node, hookContext([]));
+    // Its failure is the write's to report (it looks again), not the program's.
+    beside(
+      answer.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    prepared.set(node.key, answer);
+  }
   /** Nodes whose rows their reader counts in its own pass, with what they produced otherwise. */
   const deferred = new Map<string, { node: PlanNode; result: NodeResult }>();
   /** Results reported finished (a sample that comes later is reported on its own). */
@@ -822,7 +837,10 @@ async function runNodes(
         }
         const rowsIn = node.parents.reduce((sum, p) => sum + (rowsOf.get(p) ?? 0), 0);
         if (def.target) {
-          const out = await def.target.write(node.node, targetContext(ctx, connection, dir, select, logs));
+          const out = await def.target.write(
+            node.node,
+            targetContext(ctx, connection, dir, select, logs, prepared.get(node.key)),
+          );
           rowsOf.set(node.key, out.rows);
           return {
             rowsIn,
@@ -1196,10 +1214,12 @@ function targetContext(
   dir: string,
   select: string,
   logs: string[],
+  prepared?: Promise<unknown>,
 ): TargetContext {
   return {
     ...hookContext(logs),
     select,
+    prepared,
     batchId: ctx.batch.id,
     async copyToFile(query, fileName, options) {
       const path = join(dir, fileName);

@@ -4,7 +4,7 @@ import { sqlIdent } from '../../sql.ts';
 import type { Column } from '../../tables/csv.ts';
 import { columnTypeOfDuckDb, duckDbTypeOfColumn } from '../../type-map.ts';
 import { type NodeDefinition, ONE_INPUT } from './definition.ts';
-import type { TargetContext } from './hooks.ts';
+import type { DatasetRef, HookContext, TargetContext } from './hooks.ts';
 import { common, fieldRefOrName, text, UPDATE_TYPES, upperEnum } from './schema-parts.ts';
 import { parquetRelation } from './sql-parts.ts';
 import { targetAthenaSql, targetOutput, targetSql } from './targets.ts';
@@ -25,12 +25,24 @@ function sameColumns(a: Column[], b: Column[]): boolean {
   return a.length === b.length && a.every((c, i) => c.name === b[i]?.name && c.type === b[i]?.type);
 }
 
-/** The dataset the node writes, created (empty) when its collection has none of that name. */
-async function targetDataset(node: TargetCatalogNode, ctx: TargetContext) {
+/** The dataset the node writes, when its collection has one of that name (nothing is created). */
+async function existingDataset(node: TargetCatalogNode, ctx: HookContext) {
   const collection = await ctx.findCollection(node.database);
   if (!collection) throw ctx.failure(`Collection "${node.database}" does not exist.`);
+  return { collection, dataset: await ctx.findDataset(collection.id, node.table) };
+}
+
+/** Thrown under the lease by an IGNORE target that finds the dataset has data after all. */
+class AlreadyHasData extends Error {}
+
+/** The dataset the node writes, created (empty) when its collection has none of that name. */
+async function targetDataset(node: TargetCatalogNode, ctx: TargetContext) {
+  const prepared = (await ctx.prepared?.catch(() => undefined)) as
+    | Awaited<ReturnType<typeof existingDataset>>
+    | undefined;
+  const { collection, dataset: found } = prepared ?? (await existingDataset(node, ctx));
   const table = node.table;
-  let dataset = await ctx.findDataset(collection.id, table);
+  let dataset = found;
   if (!dataset) {
     const created = await ctx.createDataset(collection.id, table);
     dataset = await ctx.findDataset(collection.id, created.id);
@@ -50,6 +62,7 @@ const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
   sql: targetSql,
   athenaSql: targetAthenaSql,
   target: {
+    prepare: existingDataset,
     async write(node, ctx) {
       // The node's columns are described (DuckDB) while the dataset is looked up; both finish
       // before anything else happens, so nothing is left running on the connection.
@@ -69,11 +82,12 @@ const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
         name: c.name,
         type: columnTypeOfDuckDb(c.type),
       }));
-      const append = mode === 'APPEND' && dataset.current_version > 0;
-      if (append && !sameColumns(columns, dataset.columns)) {
-        throw ctx.failure(
-          `APPEND needs the columns of dataset "${dataset.name}" (${describeColumns(dataset.columns)}); this node produces ${describeColumns(columns)}.`,
+      const mismatch = (current: DatasetRef) =>
+        ctx.failure(
+          `APPEND needs the columns of dataset "${dataset.name}" (${describeColumns(current.columns)}); this node produces ${describeColumns(columns)}.`,
         );
+      if (mode === 'APPEND' && dataset.current_version > 0 && !sameColumns(columns, dataset.columns)) {
+        throw mismatch(dataset);
       }
       const cast = `SELECT ${columns.map((c) => `CAST(${sqlIdent(c.name)} AS ${duckDbTypeOfColumn(c.type)}) AS ${sqlIdent(c.name)}`).join(', ')} FROM (${ctx.select})`;
       let written = { rows: 0, bytes: 0 };
@@ -81,17 +95,31 @@ const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
       let sampling = undefined as ReturnType<TargetContext['sample']> | undefined;
       let version: Awaited<ReturnType<TargetContext['publishVersion']>>;
       try {
-        version = await ctx.publishVersion(dataset.id, append ? 'append' : 'overwrite', async (key) => {
-          const { rows, path } = await ctx.copyToFile(cast, 'dataset.parquet');
-          sampling = ctx.sample(parquetRelation([path]));
-          sampling.catch(() => undefined);
-          const bytes = await ctx.putFile(key, path, 'application/vnd.apache.parquet');
-          written = { rows, bytes };
-          return { key, rows, bytes, columns };
-        });
+        // An APPEND to a dataset that has no data yet writes its first version.
+        version = await ctx.publishVersion(
+          dataset.id,
+          mode === 'APPEND' ? 'append' : 'overwrite',
+          async (key, leased) => {
+            // Checked again as the dataset is now, under its lease: it was looked up as the stage began.
+            if (mode === 'IGNORE' && leased.current_version > 0) throw new AlreadyHasData();
+            if (mode === 'APPEND' && leased.current_version > 0 && !sameColumns(columns, leased.columns)) {
+              throw mismatch(leased);
+            }
+            const { rows, path } = await ctx.copyToFile(cast, 'dataset.parquet');
+            sampling = ctx.sample(parquetRelation([path]));
+            sampling.catch(() => undefined);
+            const bytes = await ctx.putFile(key, path, 'application/vnd.apache.parquet');
+            written = { rows, bytes };
+            return { key, rows, bytes, columns };
+          },
+        );
       } catch (error) {
         // Nothing is left running on the stage's DuckDB connection when the failure propagates.
         await sampling?.catch(() => undefined);
+        if (error instanceof AlreadyHasData) {
+          ctx.log(`dataset ${dataset.id} already has data; IGNORE left it unchanged`);
+          return { rows: 0, bytes: 0 };
+        }
         throw error;
       }
       ctx.log(`published dataset ${dataset.id} version ${version.version} (${version.rows} row(s))`);

@@ -103,6 +103,8 @@ export interface NewDatasetPart extends DatasetPart {
 export interface TargetContext extends HookContext {
   /** The node's output, as one SELECT (its `sql()`). */
   readonly select: string;
+  /** What the target's `prepare` answered, when it ran (undefined if it failed: look again). */
+  readonly prepared?: Promise<unknown> | undefined;
   readonly batchId: string;
   /** Runs `COPY (query) TO` a file of the step's work folder (Parquet unless `options` say otherwise). */
   copyToFile(query: string, fileName: string, options?: string): Promise<{ rows: number; path: string }>;
@@ -122,7 +124,8 @@ export interface TargetContext extends HookContext {
   publishVersion(
     datasetId: string,
     mode: 'overwrite' | 'append',
-    write: (partKey: string) => Promise<NewDatasetPart>,
+    /** `dataset` is the dataset as the lease found it (it may have changed since it was looked up). */
+    write: (partKey: string, dataset: DatasetRef) => Promise<NewDatasetPart>,
   ): Promise<{ version: number; rows: number }>;
 }
 
@@ -144,6 +147,12 @@ export interface TargetFile {
 }
 
 export interface TargetHooks<N> {
+  /**
+   * Look-ups the write needs that do not depend on the node's rows (where it writes), started
+   * with the stage, while DuckDB computes; `write` finds the answer in `ctx.prepared`. It may
+   * change nothing: a stage that fails before its target has written nothing.
+   */
+  prepare?(node: N, ctx: HookContext): Promise<unknown>;
   /** Writes the node's output (`ctx.select`) where the node says. */
   write(node: N, ctx: TargetContext): Promise<TargetResult>;
   /** Targets that write files under a prefix: the file's format. */
