@@ -293,6 +293,28 @@ describe('a batch on the fused engine', () => {
     expect(t['2'].sample.rows).toHaveLength(5);
   });
 
+  it('records an error in the rows of a projection on that node, not on the aggregate that reads it', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    const nodes = chain(col, sales, 'zones').map((n) =>
+      n.id === 3
+        ? sqlNode(3, 'key', 2, 'orders', 'SELECT *, CAST(region AS INTEGER) AS zone FROM orders')
+        : n,
+    );
+    const pipeline = await newPipeline(col, nodes);
+
+    const batch = await runToEnd(pipeline.id);
+
+    expect(batch.status).toBe('failed');
+    expect(batch.error).toBe('Step 3 (key) failed');
+    expect(batch.state.steps['small orders'].state).toBe('success');
+    expect(batch.state.steps.key.state).toBe('failed');
+    const t = byNode((await traces(pipeline.id, batch.id)).traces);
+    // The filter's rows were to come from the aggregate's pass: counted on their own instead.
+    expect(t['2']).toMatchObject({ state: 'success', rows_in: 6, rows_out: 5 });
+    expect(t['3']).toMatchObject({ state: 'failed', error: expect.stringMatching(/^Conversion Error/) });
+  });
+
   it('names the node that failed inside a fused stage, leaving the nodes after it unrun', async () => {
     const col = await newCollection('stages');
     const sales = await newDataset(col, 'sales', SALES_CSV);
