@@ -315,6 +315,47 @@ describe('a batch on the fused engine', () => {
     expect(t['3']).toMatchObject({ state: 'failed', error: expect.stringMatching(/^Conversion Error/) });
   });
 
+  it('stops a node whose first rows are read beside the program, and its step ends', async () => {
+    const col = await newCollection('stages');
+    const sales = await newDataset(col, 'sales', SALES_CSV);
+    // The slow node is counted by the aggregate's pass; its sample (which never ends either) runs
+    // on a second connection, which a stop must interrupt too.
+    const pipeline = await newPipeline(col, [
+      catalogSource(1, 'extract', col, sales),
+      sqlNode(2, 'slow sql', 1, 'src', SLOW_SQL),
+      {
+        id: 3,
+        name: 'count',
+        type: 'TRANSFORM_AGGREGATE',
+        parentNodeIds: [2],
+        groupByList: [],
+        aggregateFieldList: [{ name: '*', ResultName: 'n', function: 'COUNT' }],
+      },
+      catalogTarget(4, 'load', 3, col, 'never-written'),
+    ]);
+    const started = await api.post(`/api/v1/pipelines/${pipeline.id}/run`, {}, { token });
+    expect(started.status, started.text).toBe(200);
+    const batchId = started.body.batch_id as string;
+    await until(
+      'the aggregate to run',
+      () => api.get(`/api/v1/batches/${pipeline.id}/${batchId}`, { token }),
+      (b) => b.body.state?.steps?.count?.state === 'running',
+    );
+
+    const stopped = await api.put(`/api/v1/batches/${pipeline.id}/${batchId}/stop`, undefined, { token });
+
+    expect(stopped.status, stopped.text).toBe(200);
+    // The worker returns (both connections interrupted) and closes the nodes it was running.
+    const closed = await until(
+      'the stopped nodes to be closed',
+      async () => byNode((await traces(pipeline.id, batchId)).traces),
+      (t) => t['2']?.state === 'failed' && t['3']?.state === 'failed',
+      15_000,
+    );
+    expect(closed['2'].error).toMatch(/^Stopped/);
+    expect(closed['4']).toBeUndefined();
+  });
+
   it('names the node that failed inside a fused stage, leaving the nodes after it unrun', async () => {
     const col = await newCollection('stages');
     const sales = await newDataset(col, 'sales', SALES_CSV);

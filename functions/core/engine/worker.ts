@@ -324,11 +324,17 @@ async function withWatchedSandbox<I, T>(
   return withNewSandbox(platform().settings.tables.tmpDir, async (connection, dir, connect) => {
     const input = await prepare(dir);
     let opened: Promise<DuckDBConnection> | undefined;
+    let sideConnection: DuckDBConnection | undefined;
     const side = () => {
-      opened ??= connect();
+      opened ??= connect().then((c) => {
+        sideConnection = c;
+        return c;
+      });
       return opened;
     };
-    return watched(batchId, connection, signal, () => work(connection, dir, input, side));
+    // A stop interrupts what runs beside the program too (a sample may take as long as its view).
+    const connections = () => (sideConnection ? [connection, sideConnection] : [connection]);
+    return watched(batchId, connections, signal, () => work(connection, dir, input, side));
   });
 }
 
@@ -339,17 +345,17 @@ async function withWatchedSandbox<I, T>(
  */
 type SideConnection = () => Promise<DuckDBConnection>;
 
-/** Runs `work` on `connection`, interrupting it when the batch stops or `signal` aborts. */
+/** Runs `work` on `connections`, interrupting them when the batch stops or `signal` aborts. */
 async function watched<T>(
   batchId: string,
-  connection: DuckDBConnection,
+  connections: () => DuckDBConnection[],
   signal: AbortSignal | undefined,
   work: () => Promise<T>,
 ): Promise<T> {
   let stopped = false;
   const interrupt = () => {
     stopped = true;
-    connection.interrupt();
+    for (const connection of connections()) connection.interrupt();
   };
   signal?.addEventListener('abort', interrupt, { once: true });
   if (signal?.aborted) interrupt();
