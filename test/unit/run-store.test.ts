@@ -10,7 +10,9 @@ import { onTestPlatform } from './test-platform.ts';
 
 process.env.SLUICE_TABLE ??= 'sluice-unit';
 process.env.SLUICE_DATA_BUCKET ??= 'sluice-data';
-const { markSteps, recordSteps, settleBatch } = await import('#core/pipelines/run-store');
+const { markSteps, recordSourcePlan, recordSteps, settleBatch, sourcePlanOf } = await import(
+  '#core/pipelines/run-store'
+);
 
 onTestPlatform();
 
@@ -132,5 +134,32 @@ describe('recording a step', () => {
       ExpressionAttributeNames: { '#s0': 'a', '#s1': 'b', '#s2': 'a', '#p': 'partition_2' },
       ExpressionAttributeValues: { ':v0': 'success', ':v1': 'running', ':v2': 7 },
     });
+  });
+});
+
+describe('a source plan kept on the batch', () => {
+  const plan = { groups: [['datasets/ds-1/v1/part-00000.parquet']], rows: [6], fused_into: 's2', logs: [] };
+
+  it('is written as its own attribute of the batch item, only while the batch runs, and read back from it', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: {} });
+
+    expect(await recordSourcePlan(BATCH, '1', plan)).toBe(true);
+
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
+      Key: { pk: `BATCH#${BATCH}`, sk: 'META' },
+      UpdateExpression: 'SET #plan = :plan',
+      ConditionExpression: '#status = :running',
+      ExpressionAttributeNames: { '#plan': 'source_plan_1', '#status': 'status' },
+      ExpressionAttributeValues: { ':plan': plan, ':running': 'running' },
+    });
+    const item = { ...batch({}), source_plan_1: plan };
+    expect(sourcePlanOf(item as never, '1')).toEqual(plan);
+    expect(sourcePlanOf(item as never, '2')).toBeUndefined();
+  });
+
+  it('is not written once the batch has ended', async () => {
+    ddb.on(UpdateCommand).rejects(lostRace());
+
+    expect(await recordSourcePlan(BATCH, '1', plan)).toBe(false);
   });
 });

@@ -49,9 +49,11 @@ import {
   getTrace,
   markSteps,
   recordOffsets,
+  recordSourcePlan,
   recordSteps,
   type StepChanges,
   setTraceSample,
+  sourcePlanOf,
   startTrace,
   type TraceCounts,
   type TraceItem,
@@ -114,6 +116,8 @@ class NodeError extends Error {
 }
 
 const SAMPLE_ROWS = 20;
+/** A fused source's plan up to this size (JSON) is kept on the batch item, a larger one in S3. */
+const INLINE_PLAN_BYTES = 8 * 1024;
 const WATCH_INTERVAL_MS = 1000;
 const PARQUET = `(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_SIZE})`;
 
@@ -207,9 +211,10 @@ export async function context(
   const keys: string[] = [];
   if (!stage.partitioned) {
     for (const before of stages.stages.filter((s) => stage.after.includes(s.id) && s.partitioned)) {
-      const stored = await getJson<StoredPlan>(planKey(batch.id, before.source as string)).catch(
-        () => undefined,
-      );
+      const source = before.source as string;
+      const stored =
+        sourcePlanOf<StoredPlan>(batch, source) ??
+        (await getJson<StoredPlan>(planKey(batch.id, source)).catch(() => undefined));
       if (stored?.fused_into !== stage.id) continue;
       sources.set(before.source as string, stored);
       keys.push(...before.nodes);
@@ -506,8 +511,14 @@ async function planStage(ctx: StageContext): Promise<{ partitions: Array<{ parti
   );
   const reader = fusesInto(ctx, plan.groups.length);
   if (reader) {
-    // Its nodes' steps and traces start when the reading stage runs them.
-    await putJson(planKey(ctx.batch.id, source.key), { ...plan, fused_into: reader.id, logs });
+    // Its nodes' steps and traces start when the reading stage runs them. The plan goes with the
+    // batch item (read by the seal and the reading stage anyway) unless it is large.
+    const stored: StoredPlan = { ...plan, fused_into: reader.id, logs };
+    if (JSON.stringify(stored).length > INLINE_PLAN_BYTES) {
+      await putJson(planKey(ctx.batch.id, source.key), stored);
+    } else if (!(await recordSourcePlan(ctx.batch.id, source.key, stored))) {
+      throw new BatchStoppedError(`Batch ${ctx.batch.id} is no longer running.`);
+    }
     return { partitions: [] };
   }
   await putJson(planKey(ctx.batch.id, source.key), plan);
@@ -640,7 +651,9 @@ export function extensionOf(key: string): string {
 
 async function sealStage(ctx: StageContext) {
   const source = sourceOf(ctx);
-  const plan = await getJson<StoredPlan>(planKey(ctx.batch.id, source.key));
+  const plan =
+    sourcePlanOf<StoredPlan>(ctx.batch, source.key) ??
+    (await getJson<StoredPlan>(planKey(ctx.batch.id, source.key)));
   if (plan.fused_into) return { partitions: 1 };
   if (plan.groups.length === 0) {
     // No input objects: an empty part with the declared columns keeps later stages typed.

@@ -373,6 +373,29 @@ export async function recordSteps(batchId: string, changes: StepChanges): Promis
   return updated !== undefined;
 }
 
+/** The attribute of the batch item that keeps a partitioned source's plan (`recordSourcePlan`). */
+const sourcePlanAttribute = (sourceKey: string) => `source_plan_${sourceKey}`;
+
+/**
+ * Keeps a partitioned source's plan on the batch item while the batch runs (a small plan only:
+ * the item is read on every status request), so that the stages after it find it in the batch
+ * they read anyway instead of in S3. False when the batch no longer runs (nothing written).
+ */
+export async function recordSourcePlan(batchId: string, sourceKey: string, plan: object): Promise<boolean> {
+  const updated = await updateItem(batchKey(batchId), 'META', {
+    UpdateExpression: 'SET #plan = :plan',
+    ConditionExpression: '#status = :running',
+    ExpressionAttributeNames: { '#plan': sourcePlanAttribute(sourceKey), '#status': 'status' },
+    ExpressionAttributeValues: { ':plan': plan, ':running': 'running' },
+  });
+  return updated !== undefined;
+}
+
+/** A source's plan kept on the batch by `recordSourcePlan`, if it was. */
+export function sourcePlanOf<T>(batch: BatchItem, sourceKey: string): T | undefined {
+  return (batch as Record<string, unknown>)[sourcePlanAttribute(sourceKey)] as T | undefined;
+}
+
 /** Sets several steps' state at once while the batch runs; false when it no longer runs. */
 export function markSteps(
   batchId: string,
