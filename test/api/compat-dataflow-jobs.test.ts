@@ -437,12 +437,25 @@ describe('in Korean time (a host with SLUICE_DEFAULT_TIMEZONE=Asia/Seoul)', () =
   it("logPath is the run's S3 folder, holding what the run wrote", async () => {
     const match = /^s3:\/\/([^/]+)\/(runs\/[^/]+\/)$/.exec(execution.jobCondition.logPath);
     expect(match?.[2]).toBe(`runs/${execution.jobExecutionId}/`);
+    // The same job with its first transform marked materialize writes that node's output there.
+    const nodes = seed004Nodes().map((n, i) => (i === 1 ? { ...n, materialize: true } : n));
+    const created = await seoul.post('/api/v1/jobs', { name: 'job001-materialized', nodes }, { token: t });
+    expect(created.status, created.text).toBe(200);
+    const run = await seoul.post(
+      `/api/v1/jobs/${created.body.jobId}/executions`,
+      { jobCondition: DOCUMENTED_JOB_CONDITION },
+      { token: t },
+    );
+    expect(run.status, run.text).toBe(200);
+    const materialized = await finished(seoul, t, created.body.jobId, run.body.jobExecutionId);
+    expect(materialized.status).toBe('COMPLETED');
+    const folder = /^s3:\/\/([^/]+)\/(runs\/[^/]+\/)$/.exec(materialized.jobCondition.logPath);
 
     const listed = await localS3(host.s3Url).send(
-      new ListObjectsV2Command({ Bucket: match?.[1], Prefix: match?.[2] }),
+      new ListObjectsV2Command({ Bucket: folder?.[1], Prefix: folder?.[2] }),
     );
 
-    expect(listed.KeyCount).toBeGreaterThan(0);
+    expect(listed.Contents?.map((o) => o.Key)).toContainEqual(expect.stringMatching(/\.parquet$/));
   });
 
   it('getExecutionResult answers the documented example and counts the runs of today', async () => {

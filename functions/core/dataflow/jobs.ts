@@ -14,7 +14,9 @@
  *   the job's current version, or the version the execution ran). Definitions live in the table,
  *   not in S3, so there is no object folder to name;
  * - `logPath`: the S3 folder runs write to, `s3://{data bucket}/runs/` for a job and the run's
- *   own `s3://{data bucket}/runs/{executionId}/` for an execution (each node's output parts);
+ *   own `s3://{data bucket}/runs/{executionId}/` for an execution: the output parts of the nodes
+ *   it writes (stage outputs, nodes marked `materialize`), so it is empty for a run whose
+ *   stages wrote nothing in between (the run's record is at `consoleLogPath`);
  * - `consoleLogPath` (executions): the API path of the run's step-by-step record,
  *   `/api/v1/batches/{jobId}/{executionId}` (states, row offsets, errors).
  */
