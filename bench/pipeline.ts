@@ -62,7 +62,7 @@ async function peakRss<T>(
     clearInterval(timer);
   }
 }
-const POLL_MS = Number(process.env.POLL_MS ?? 20);
+const POLL_MS = 20;
 const GROUPS = 1000;
 
 const FILTER = { column: 'traffic_count', operator: 'GT', value: 1000, sql: '>' } as const;

@@ -15,6 +15,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { platform } from './platform/platform.ts';
+import { copySource } from './storage.ts';
 
 export interface S3Location {
   bucket: string;
@@ -27,10 +28,6 @@ export const COPY_OBJECT_LIMIT = 5 * 1024 ** 3;
 const COPY_PART = 512 * 1024 ** 2;
 /** Parts copied at once. */
 const COPY_PARALLEL = 8;
-
-/** `x-amz-copy-source`: the bucket and the key, each path segment URL-encoded. */
-export const copySource = ({ bucket, key }: S3Location) =>
-  `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 
 export interface CopyOptions {
   /** The copy's content type (a multipart copy does not take the source's). */
@@ -49,7 +46,11 @@ export async function copyAnySize(
 ): Promise<void> {
   if (size <= (options.limit ?? COPY_OBJECT_LIMIT)) {
     await platform().stores.s3.send(
-      new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from) }),
+      new CopyObjectCommand({
+        Bucket: to.bucket,
+        Key: to.key,
+        CopySource: copySource(from.bucket, from.key),
+      }),
     );
     return;
   }
@@ -77,7 +78,7 @@ export async function copyAnySize(
             Key: to.key,
             UploadId,
             PartNumber: i + 1,
-            CopySource: copySource(from),
+            CopySource: copySource(from.bucket, from.key),
             CopySourceRange: `bytes=${start}-${end}`,
           }),
         );

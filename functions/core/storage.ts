@@ -43,13 +43,17 @@ export async function uploadFile(
   return { size, etag: out.ETag };
 }
 
+/** `x-amz-copy-source`: the bucket and the key, each path segment URL-encoded. */
+export const copySource = (bucket: string, key: string) =>
+  `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+
 /** Copies an object inside the data bucket, server side (no bytes pass through this process). */
 export async function copyObject(fromKey: string, toKey: string): Promise<void> {
   await platform().stores.s3.send(
     new CopyObjectCommand({
       Bucket: platform().stores.dataBucket,
       Key: requirePlainKey(toKey),
-      CopySource: `${platform().stores.dataBucket}/${requirePlainKey(fromKey).split('/').map(encodeURIComponent).join('/')}`,
+      CopySource: copySource(platform().stores.dataBucket, requirePlainKey(fromKey)),
     }),
   );
 }

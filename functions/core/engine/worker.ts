@@ -216,7 +216,7 @@ export async function context(
         sourcePlanOf<StoredPlan>(batch, source) ??
         (await getJson<StoredPlan>(planKey(batch.id, source)).catch(() => undefined));
       if (stored?.fused_into !== stage.id) continue;
-      sources.set(before.source as string, stored);
+      sources.set(source, stored);
       keys.push(...before.nodes);
     }
   }
@@ -763,15 +763,17 @@ async function runNodes(
   const preserving = new Set<string>();
   for (const node of ctx.nodes) {
     const written = definitionOf(node.node).userSql?.(node.node);
-    if (!written || node.parents.length !== 1) {
-      if (written) parsed.set(node.key, await parseSql(connection, written.sql));
-      continue;
-    }
+    if (!written) continue;
     const statement = await parseSql(connection, written.sql);
     parsed.set(node.key, statement);
-    if (keepsEveryRow(statement, written.inputs, await aggregateNames(connection))) preserving.add(node.key);
+    if (
+      node.parents.length === 1 &&
+      keepsEveryRow(statement, written.inputs, await aggregateNames(connection))
+    )
+      preserving.add(node.key);
   }
-  const readerOf = countingReaders(ctx, preserving);
+  const keeps = (node: PlanNode) => keepsItsRows(node, preserving);
+  const readerOf = countingReaders(ctx, keeps);
   // Where the stage's targets write, looked up while DuckDB computes.
   const prepared = new Map<string, Promise<unknown>>();
   for (const node of ctx.nodes) {
@@ -876,14 +878,7 @@ async function runNodes(
         fieldsOf.set(node.key, node.fields);
         const rows = countedBy
           ? { rows: 0, bytes: 0 }
-          : await outputRows(
-              ctx,
-              connection,
-              dir,
-              node,
-              input.partition,
-              def.keepsRows || preserving.has(node.key) ? rowsIn : undefined,
-            );
+          : await outputRows(ctx, connection, dir, node, input.partition, keeps(node) ? rowsIn : undefined);
         rowsOf.set(node.key, rows.rows);
         return { rowsIn, rowsOut: rows.rows, bytesIn, bytesOut: rows.bytes, logs };
       });
@@ -952,16 +947,20 @@ async function runNodes(
     // It ends when its rows are known.
     waiting.result.endedAt = new Date();
     // A source's rows in are its rows out, and so are those of a node that keeps its rows.
-    const keeps = definitionOf(waiting.node.node).keepsRows === true || preserving.has(key);
-    if (keeps || input.views.some((v) => v.node === waiting.node)) waiting.result.rowsIn = rows;
+    const kept = keeps(waiting.node);
+    if (kept || input.views.some((v) => v.node === waiting.node)) waiting.result.rowsIn = rows;
     rowsOf.set(key, rows);
     results.set(waiting.node, waiting.result);
     await finish(waiting.node, waiting.result);
     // Its input, when it was counted here through this node (this node keeps its rows).
     const [parent] = waiting.node.parents;
-    if (keeps && parent !== undefined && readerOf.get(parent) === key) await settleDeferred(parent, rows);
+    if (kept && parent !== undefined && readerOf.get(parent) === key) await settleDeferred(parent, rows);
   }
 }
+
+/** Whether a node outputs one row per input row: by its type, or its SQL (`preserving`). */
+const keepsItsRows = (node: PlanNode, preserving: ReadonlySet<string>) =>
+  definitionOf(node.node).keepsRows === true || preserving.has(node.key);
 
 /**
  * The nodes whose rows a later node counts in its own pass, each with its reader: a node read by
@@ -972,10 +971,9 @@ async function runNodes(
  * aggregate's pass alone: the projection's rows are the aggregate's input, and the filter's are
  * the projection's.
  */
-function countingReaders(ctx: StageContext, preserving: ReadonlySet<string>): Map<string, string> {
+function countingReaders(ctx: StageContext, keeps: (node: PlanNode) => boolean): Map<string, string> {
   const found = new Map<string, string>();
   const inStage = new Set(ctx.nodes.map((n) => n.key));
-  const keeps = (n: PlanNode) => definitionOf(n.node).keepsRows === true || preserving.has(n.key);
   // From the last node back: whether a reader is counted later is known before its inputs ask.
   for (const node of [...ctx.nodes].reverse()) {
     if (ctx.stage.outputs.includes(node.key) || node.kind === 'target') continue;
@@ -1030,6 +1028,7 @@ class WriteQueue {
   >();
   private readonly steps: { changes?: StepChanges } = {};
   private failure: { error: unknown } | undefined;
+
   constructor(private readonly ctx: StageContext) {}
 
   /** Writes a node's trace whole (after, or instead of, the writes of it still waiting). */
@@ -1169,8 +1168,8 @@ async function runStage(ctx: StageContext, signal?: AbortSignal) {
       return ran;
     },
   ).catch(async (error: unknown) => {
-    // Nodes that finished before the failure (their samples taken while later nodes ran) are
-    // recorded as succeeded; what the failure path writes comes after these, whatever happened.
+    // Nodes reported finished after the failing node started (counted on their own once it
+    // failed) are recorded as succeeded; what the failure path writes comes after these.
     if (done.length > 0) writes.changeSteps({ states: succeeded() });
     await writes.drain().catch(() => undefined);
     throw error;
@@ -1409,8 +1408,7 @@ async function prepareAthenaStage(
   for (const node of ctx.nodes) {
     const logs: string[] = [];
     if (node.kind === 'source') {
-      let bytes = 0;
-      /** Each object's size, from the listing or the manifest: what the copies below need. */
+      /** Each object's size, from the listing or the manifest: its bytes in, and the copies' sizes. */
       const sizes = new Map<string, number>();
       const base = hookContext(logs);
       const plan = await asNode(node, () =>
@@ -1418,14 +1416,12 @@ async function prepareAthenaStage(
           ...base,
           async listObjects(prefix, bucket) {
             const objects = await base.listObjects(prefix, bucket);
-            bytes += objects.reduce((sum, o) => sum + o.size, 0);
             for (const o of objects) sizes.set(o.key, o.size);
             return objects;
           },
           partition: (keys) => [keys],
           async readManifest(key) {
             const manifest = await getManifest(key);
-            bytes += manifest.parts.reduce((sum, p) => sum + p.bytes, 0);
             for (const p of manifest.parts) sizes.set(p.key, p.bytes);
             sources[`n${node.key}`] = manifest.columns
               .map((c) => `${hiveName(c.name)} ${glueTypeOfColumn(c.type)}`)
@@ -1451,6 +1447,7 @@ async function prepareAthenaStage(
           ),
         ),
       );
+      const bytes = [...sizes.values()].reduce((sum, size) => sum + size, 0);
       await addToTrace(ctx.batch.id, positionOf(ctx, node), { bytes_in: bytes }, logs);
     } else if (node.type === 'TARGET_OBS') {
       const target = node.node;

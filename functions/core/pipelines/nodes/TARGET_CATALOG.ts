@@ -73,22 +73,26 @@ const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
       if (found.status === 'rejected') throw found.reason;
       const dataset = found.value;
       const mode = node.updateType;
-      if (mode === 'IGNORE' && dataset.current_version > 0) {
+      const hasData = (current: DatasetRef) => current.current_version > 0;
+      const leftAlone = () => {
         ctx.log(`dataset ${dataset.id} already has data; IGNORE left it unchanged`);
         return { rows: 0, bytes: 0 };
-      }
+      };
+      // Decided on the dataset as looked up, and again under its lease (it may change meanwhile).
+      if (mode === 'IGNORE' && hasData(dataset)) return leftAlone();
       if (described.status === 'rejected') throw described.reason;
       const columns: Column[] = described.value.map((c) => ({
         name: c.name,
         type: columnTypeOfDuckDb(c.type),
       }));
-      const mismatch = (current: DatasetRef) =>
-        ctx.failure(
-          `APPEND needs the columns of dataset "${dataset.name}" (${describeColumns(current.columns)}); this node produces ${describeColumns(columns)}.`,
-        );
-      if (mode === 'APPEND' && dataset.current_version > 0 && !sameColumns(columns, dataset.columns)) {
-        throw mismatch(dataset);
-      }
+      const requireAppendable = (current: DatasetRef) => {
+        if (mode === 'APPEND' && hasData(current) && !sameColumns(columns, current.columns)) {
+          throw ctx.failure(
+            `APPEND needs the columns of dataset "${dataset.name}" (${describeColumns(current.columns)}); this node produces ${describeColumns(columns)}.`,
+          );
+        }
+      };
+      requireAppendable(dataset);
       const cast = `SELECT ${columns.map((c) => `CAST(${sqlIdent(c.name)} AS ${duckDbTypeOfColumn(c.type)}) AS ${sqlIdent(c.name)}`).join(', ')} FROM (${ctx.select})`;
       let written = { rows: 0, bytes: 0 };
       // The sample is read from the local file while the part uploads and the version is published.
@@ -100,11 +104,8 @@ const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
           dataset.id,
           mode === 'APPEND' ? 'append' : 'overwrite',
           async (key, leased) => {
-            // Checked again as the dataset is now, under its lease: it was looked up as the stage began.
-            if (mode === 'IGNORE' && leased.current_version > 0) throw new AlreadyHasData();
-            if (mode === 'APPEND' && leased.current_version > 0 && !sameColumns(columns, leased.columns)) {
-              throw mismatch(leased);
-            }
+            if (mode === 'IGNORE' && hasData(leased)) throw new AlreadyHasData();
+            requireAppendable(leased);
             const { rows, path } = await ctx.copyToFile(cast, 'dataset.parquet');
             sampling = ctx.sample(parquetRelation([path]));
             sampling.catch(() => undefined);
@@ -116,10 +117,7 @@ const TARGET_CATALOG: NodeDefinition<TargetCatalogNode> = {
       } catch (error) {
         // Nothing is left running on the stage's DuckDB connection when the failure propagates.
         await sampling?.catch(() => undefined);
-        if (error instanceof AlreadyHasData) {
-          ctx.log(`dataset ${dataset.id} already has data; IGNORE left it unchanged`);
-          return { rows: 0, bytes: 0 };
-        }
+        if (error instanceof AlreadyHasData) return leftAlone();
         throw error;
       }
       ctx.log(`published dataset ${dataset.id} version ${version.version} (${version.rows} row(s))`);
